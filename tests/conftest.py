@@ -1,0 +1,57 @@
+"""Shared fixtures: Theano compiles the lesson's network once per test session."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="session")
+def genre_mlp():
+    import genre_mlp
+    return genre_mlp
+
+
+@pytest.fixture(scope="session")
+def compiled(genre_mlp):
+    model = genre_mlp.Model()
+    return model, [param.get_value() for param in model.params]
+
+
+@pytest.fixture
+def model(compiled):
+    """The compiled lesson network, reset to its initial weights."""
+    model, initial = compiled
+    for param, value in zip(model.params, initial):
+        param.set_value(value.copy())
+    return model
+
+
+def separable(num_rows, seed=0, width=1200):
+    """Rows a network learns at once: classical sits below zero, rock above, both noisy."""
+    rng = np.random.RandomState(seed)
+    rows = 0.05 * rng.standard_normal((num_rows, width))
+    rows[: num_rows // 2] -= 0.2
+    rows[num_rows // 2:] += 0.2
+    return rows.astype(np.float32)
+
+
+def write_npz(path, **arrays):
+    np.savez(str(path), **arrays)
+    return str(path)
+
+
+@pytest.fixture
+def small_file(tmp_path):
+    return write_npz(tmp_path / "small.npz", train=separable(400, 1), test=separable(100, 2))
+
+
+def run_script(*args, env=None, cwd=ROOT, script=None):
+    """genre_mlp.py as a user runs it; returns the finished process."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, script or os.path.join(ROOT, "genre_mlp.py")] + list(args),
+                          capture_output=True, text=True, env=full_env, cwd=cwd, timeout=600)

@@ -1,0 +1,107 @@
+"""DataServer, the checks on data files, and the generated stand-in."""
+import numpy as np
+import pytest
+
+from conftest import separable, write_npz
+
+
+def test_server_shapes_dtype_and_labels_by_halves(genre_mlp, small_file):
+    data = genre_mlp.DataServer(small_file, seed=0)
+    test_inputs, test_targets = data.get_test()
+    assert test_inputs.shape == (100, 1200) and test_inputs.dtype == np.float32
+    assert test_targets.dtype == np.float32
+    assert (test_targets[:50] == 0).all() and (test_targets[50:] == 1).all()
+    assert data.train.shape == (400, 1200)
+
+
+def test_batch_labels_match_their_rows(genre_mlp, small_file):
+    data = genre_mlp.DataServer(small_file, seed=0)
+    inputs, targets = data.get_train_sample(64)
+    assert inputs.shape == (64, 1200) and targets.shape == (64,)
+    assert inputs.dtype == np.float32 and targets.dtype == np.float32
+    # In separable() rock rows sit above zero: the label must follow the row drawn.
+    np.testing.assert_array_equal(targets, (inputs.mean(axis=1) > 0).astype(np.float32))
+    assert 0 < targets.mean() < 1
+
+
+def test_batches_uniform_with_replacement_and_seeded(genre_mlp):
+    train = np.repeat(np.arange(10, dtype=np.float32)[:, None], 1200, axis=1)
+    data = genre_mlp.DataServer(arrays=(train, train), seed=5)
+    rows = np.concatenate([data.get_train_sample(16)[0][:, 0] for _ in range(1000)]).astype(int)
+    counts = np.bincount(rows, minlength=10)
+    assert counts.min() > 1400 and counts.max() < 1800  # 1600 expected for each of 10 rows
+    first = genre_mlp.DataServer(arrays=(train, train), seed=5).get_train_sample(16)[0]
+    again = genre_mlp.DataServer(arrays=(train, train), seed=5).get_train_sample(16)[0]
+    other = genre_mlp.DataServer(arrays=(train, train), seed=6).get_train_sample(16)[0]
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    big = genre_mlp.DataServer(arrays=(train, train), seed=5).get_train_sample(100)[0]
+    assert len(np.unique(big[:, 0])) == 10  # 100 draws from 10 rows, with replacement, cover them all
+
+
+def test_float64_file_is_served_as_float32_and_extra_keys_ignored(genre_mlp, tmp_path):
+    path = write_npz(tmp_path / "f64.npz", train=separable(20).astype(np.float64),
+                     test=separable(10).astype(np.float64), train_source=np.array(["a"] * 20))
+    data = genre_mlp.DataServer(path)
+    assert data.train.dtype == np.float32 and data.get_test()[0].dtype == np.float32
+
+
+GOOD = separable(20)
+
+
+@pytest.mark.parametrize("arrays, message", [
+    (dict(train=GOOD), "has no test array"),
+    (dict(test=GOOD), "has no train array"),
+    (dict(train=GOOD[:, :1000], test=GOOD), "rows of 1200 samples"),
+    (dict(train=GOOD, test=GOOD[:, :, None]), "rows of 1200 samples"),
+    (dict(train=GOOD[:19], test=GOOD), "odd number of rows (19)"),
+    (dict(train=GOOD[:0], test=GOOD), "is empty"),
+    (dict(train=np.where(np.eye(20, 1200) > 0, np.nan, GOOD), test=GOOD), "NaN"),
+    (dict(train=GOOD, test=np.where(np.eye(20, 1200) > 0, np.inf, GOOD)), "infinite"),
+    (dict(train=np.array([["x"] * 1200] * 20), test=GOOD), "non-numeric"),
+])
+def test_bad_files_give_one_line(genre_mlp, tmp_path, arrays, message):
+    path = write_npz(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(genre_mlp.DataError) as error:
+        genre_mlp.DataServer(path)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_not_an_npz_and_pickles_refused(genre_mlp, tmp_path):
+    text = tmp_path / "notes.npz"
+    text.write_text("not a zip file")
+    with pytest.raises(genre_mlp.DataError, match="is not a .npz file"):
+        genre_mlp.DataServer(str(text))
+    pickled = write_npz(tmp_path / "pickled.npz", train=np.array([{"a": 1}] * 2, dtype=object), test=GOOD)
+    with pytest.raises(genre_mlp.DataError, match="could not be read as a .npz file .*pickled"):
+        genre_mlp.DataServer(pickled)
+    with pytest.raises(genre_mlp.DataError, match="not found"):
+        genre_mlp.DataServer(str(tmp_path / "absent.npz"))
+
+
+@pytest.fixture(scope="module")
+def stand_in(genre_mlp):
+    return genre_mlp.make_stand_in(seed=1234)
+
+
+def test_stand_in_has_the_lesson_format(stand_in):
+    train, test = stand_in
+    assert train.shape == (8000, 1200) and test.shape == (2000, 1200)
+    assert train.dtype == np.float32 and test.dtype == np.float32
+    assert np.isfinite(train).all() and np.abs(train).max() <= 1.0
+
+
+def test_stand_in_is_seeded(genre_mlp, stand_in):
+    again = genre_mlp.make_stand_in(seed=1234, num_train=200, num_test=20)
+    other = genre_mlp.make_stand_in(seed=99, num_train=200, num_test=20)
+    np.testing.assert_array_equal(again[0], genre_mlp.make_stand_in(seed=1234, num_train=200, num_test=20)[0])
+    assert not np.array_equal(again[0], other[0])
+
+
+def test_stand_in_classical_is_quieter_but_overlaps(stand_in):
+    train = stand_in[0]
+    loudness = np.sqrt(np.mean(train.astype(np.float64) ** 2, axis=1))
+    classical, rock = loudness[:4000], loudness[4000:]
+    assert np.median(classical) < 0.5 * np.median(rock)
+    # Not trivially separable by loudness: many classical excerpts are louder than many rock ones.
+    assert np.mean(classical > np.median(rock)) > 0.03

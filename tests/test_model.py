@@ -1,0 +1,79 @@
+"""The Theano graph against an independent NumPy implementation of the same network."""
+import numpy as np
+import pytest
+
+from tools.reference import NumpyMLP
+from conftest import separable
+
+
+def test_parameters_are_the_lessons(model):
+    shapes = [(p.name, p.get_value().dtype, p.get_value().shape) for p in model.params]
+    assert shapes == [("W1", np.float32, (1200, 256)), ("B1", np.float32, (256,)),
+                      ("W2", np.float32, (256, 64)), ("B2", np.float32, (64,)),
+                      ("W3", np.float32, (64, 1)), ("B3", np.float32, (1,))]
+    assert model.num_parameters() == 323969
+    W1 = model.params[0].get_value()
+    assert abs(W1.mean()) < 0.002 and abs(W1.std() - 0.1) < 0.002  # N(0, 0.1^2)
+
+
+def test_200_updates_match_numpy(genre_mlp, model):
+    reference = NumpyMLP([p.get_value() for p in model.params], learning_rate=genre_mlp.LEARNING_RATE)
+    data = genre_mlp.DataServer(arrays=(separable(800, 3), separable(200, 4)), seed=7)
+    theano_losses, numpy_losses = [], []
+    for _ in range(200):
+        inputs, targets = data.get_train_sample(genre_mlp.BATCH_SIZE)
+        theano_losses.append(model.train_batch(inputs, targets))
+        numpy_losses.append(reference.train_batch(inputs, targets))
+    np.testing.assert_allclose(theano_losses, numpy_losses, rtol=1e-4, atol=1e-5)
+    assert numpy_losses[-1] < 0.5 * numpy_losses[0]  # it learned, so the comparison means something
+    for param, expected in zip(model.params, reference.params):
+        np.testing.assert_allclose(param.get_value(), expected, atol=1e-5, err_msg=param.name)
+    test_inputs, test_targets = data.get_test()
+    predictions, loss = model.evaluate(test_inputs, test_targets)
+    np.testing.assert_allclose(predictions, reference.predict(test_inputs)[0], atol=1e-5)
+    np.testing.assert_allclose(loss, reference.cost(test_inputs, test_targets), rtol=1e-4)
+
+
+@pytest.mark.parametrize("logit", [20.0, -20.0, 100.0, -100.0])
+@pytest.mark.parametrize("target", [0.0, 1.0])
+def test_saturated_output_stays_finite_and_correct(genre_mlp, model, logit, target):
+    # W3 = 0 and B3 = logit make every excerpt's logit exactly `logit`.
+    params = {p.name: p for p in model.params}
+    params["W3"].set_value(np.zeros((64, 1), np.float32))
+    params["B3"].set_value(np.array([logit], np.float32))
+    inputs = separable(16)
+    targets = np.full(16, target, np.float32)
+    predictions, loss = model.evaluate(inputs, targets)
+    expected_loss = np.logaddexp(0, logit) - target * logit  # softplus(z) - t z
+    assert np.isfinite(loss) and np.isclose(loss, expected_loss, rtol=1e-6, atol=1e-7)
+    train_loss = model.train_batch(inputs, targets)
+    assert np.isclose(train_loss, expected_loss, rtol=1e-6, atol=1e-7)
+    # d loss / d B3 = mean(sigmoid(z) - t): +-1 when saturated the wrong way, 0 the right way.
+    gradient = 1 / (1 + np.exp(-logit)) - target
+    new_bias = params["B3"].get_value()[0]
+    assert np.isfinite(new_bias)
+    assert np.isclose(new_bias, logit - genre_mlp.LEARNING_RATE * gradient, atol=1e-5)
+    assert all(np.isfinite(p.get_value()).all() for p in model.params)
+
+
+def test_squared_error_matches_numpy(genre_mlp):
+    # --loss mse, the lesson's own cost; a second compile, kept to this one test.
+    model = genre_mlp.Model(loss="mse", seed=11)
+    reference = NumpyMLP([p.get_value() for p in model.params], loss="mse")
+    data = genre_mlp.DataServer(arrays=(separable(800, 3), separable(200, 4)), seed=8)
+    for _ in range(50):
+        inputs, targets = data.get_train_sample(16)
+        np.testing.assert_allclose(model.train_batch(inputs, targets),
+                                   reference.train_batch(inputs, targets), rtol=1e-4, atol=1e-6)
+    for param, expected in zip(model.params, reference.params):
+        np.testing.assert_allclose(param.get_value(), expected, atol=1e-5, err_msg=param.name)
+
+
+def test_training_loop_reports_each_evaluation(genre_mlp, model):
+    data = genre_mlp.DataServer(arrays=(separable(800, 3), separable(200, 4)), seed=9)
+    lines = []
+    history = genre_mlp.train(model, data, num_updates=300, eval_step=100, log=lines.append)
+    assert [row[0] for row in history] == [100, 200, 300]
+    assert lines[0].startswith("Accuracy after update 100/300: ")
+    assert history[-1][3] > 0.95  # separable data is learned
+    assert history[-1][2] < history[0][2]

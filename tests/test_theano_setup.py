@@ -1,0 +1,54 @@
+"""The compatibility glue: flags merged without overriding the user, NumPy aliases restored."""
+import logging
+import types
+
+from tools import theano_setup
+
+
+def test_defaults_added_when_user_sets_nothing(tmp_path):
+    flags, blas = theano_setup.merged_flags({"THEANORC": str(tmp_path / "none")})
+    parsed = theano_setup.parse_flags(flags)
+    assert parsed["floatX"] == "float32"
+    assert "scipy_openblas" in parsed["blas.ldflags"] or "openblas" in parsed["blas.ldflags"]
+    assert "," not in parsed["blas.ldflags"]  # Theano would split it there
+    assert "OpenBLAS" in blas
+
+
+def test_user_flags_are_kept_and_win(tmp_path):
+    user = "floatX=float64,blas.ldflags=-lmyblas,optimizer=fast_compile"
+    flags, blas = theano_setup.merged_flags({"THEANO_FLAGS": user, "THEANORC": str(tmp_path / "none")})
+    assert flags.endswith(user)  # later keys win in Theano, so the user's come last
+    parsed = theano_setup.parse_flags(flags)
+    assert parsed == {"floatX": "float64", "blas.ldflags": "-lmyblas", "optimizer": "fast_compile"}
+    assert blas == "as set by you"
+
+
+def test_theanorc_settings_are_not_overridden(tmp_path):
+    rc = tmp_path / "theanorc"
+    rc.write_text("[global]\nfloatX = float64\n[blas]\nldflags = -lblas\n")
+    flags, _ = theano_setup.merged_flags({"THEANORC": str(rc), "THEANO_FLAGS": "device=cpu"})
+    assert theano_setup.parse_flags(flags) == {"device": "cpu"}
+
+
+def test_only_the_unset_key_is_added(tmp_path):
+    rc = tmp_path / "theanorc"
+    rc.write_text("[global]\nfloatX = float16\n")
+    flags, _ = theano_setup.merged_flags({"THEANORC": str(rc)})
+    assert set(theano_setup.parse_flags(flags)) == {"blas.ldflags"}
+
+
+def test_numpy_aliases_restored_only_where_missing():
+    fake = types.ModuleType("numpy")
+    fake.bool = "kept"
+    theano_setup.restore_numpy_aliases(fake)
+    assert fake.bool == "kept"
+    assert fake.complex is complex and fake.float is float and fake.object is object
+
+
+def test_gpu_reason_is_one_phrase():
+    def record(error):
+        return logging.LogRecord("theano.gpuarray", logging.ERROR, "", 0, "x", (), (type(error), error, None))
+    missing = record(ImportError("No module named 'pygpu'"))
+    assert theano_setup.gpu_failure_reason([missing]) == "pygpu is not installed (it is not on PyPI)"
+    no_driver = record(RuntimeError('Could not load "libcuda.so": no such file\nmore detail'))
+    assert theano_setup.gpu_failure_reason([no_driver]) == 'Could not load "libcuda.so": no such file'

@@ -1,0 +1,156 @@
+"""Compatibility glue: what Theano 1.0.5 (2020) needs to import and run on today's Python.
+
+genre_mlp.py calls import_theano() before anything else touches Theano. It
+
+- restores the NumPy aliases that NumPy 1.24 removed (np.bool, np.complex, ...):
+  Theano still uses them, and without np.complex it silently drops its
+  log-sigmoid stability rewrites;
+- puts defaults in front of THEANO_FLAGS for what the user did not set there or
+  in a .theanorc: floatX=float32 (the lesson's dtype, and what GPUs want) and
+  blas.ldflags linking a real BLAS (today's NumPy wheels no longer describe
+  their BLAS, so Theano's own guess crashes at import, and its fallback through
+  NumPy's C API is 4-10x slower);
+- turns Theano's traceback about an unusable GPU into one line.
+
+Everything here runs before `import theano`; none of it is part of the lesson.
+"""
+import configparser
+import ctypes.util
+import logging
+import os
+import shlex
+import sys
+
+import numpy as np
+
+# The BLAS routines Theano's C code calls by name.
+BLAS_ROUTINES = ("sgemm", "dgemm", "sgemv", "dgemv", "sger", "dger", "sdot", "ddot")
+
+NUMPY_ALIASES = {"bool": bool, "int": int, "float": float, "complex": complex,
+                 "object": object, "str": str, "long": int, "unicode": str}
+
+
+class SetupError(Exception):
+    """Theano cannot be used as configured; the message is one line for the user."""
+
+
+def restore_numpy_aliases(numpy_module=np):
+    for name, builtin in NUMPY_ALIASES.items():
+        if name not in vars(numpy_module):
+            setattr(numpy_module, name, builtin)
+
+
+def parse_flags(text):
+    """THEANO_FLAGS as Theano reads it: comma-separated key=value, later keys win."""
+    splitter = shlex.shlex(text, posix=True)
+    splitter.whitespace, splitter.whitespace_split = ",", True
+    pairs = (item.strip().split("=", 1) for item in splitter)
+    return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
+
+
+def theanorc_sets(key, environ):
+    """Whether a .theanorc file that Theano reads sets `key` ("floatX", "blas.ldflags")."""
+    files = [os.path.expanduser(f) for f in
+             environ.get("THEANORC", "~/.theanorc").split(os.pathsep)]
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(files)
+    except configparser.Error:
+        return False  # Theano will report a broken .theanorc itself
+    section, _, option = key.rpartition(".")
+    return parser.has_option(section or "global", option)
+
+
+def blas_ldflags():
+    """Link flags for the best BLAS on hand, and a word on which one it is."""
+    try:
+        import scipy_openblas32 as wheel
+    except ImportError:
+        wheel = None
+    if wheel is not None:
+        # The pip wheel prefixes its symbols with scipy_ (so it never clashes
+        # with another BLAS): map the names Theano calls onto them. Theano splits
+        # THEANO_FLAGS on commas, hence -Xlinker rather than -Wl,-rpath,DIR.
+        lib_dir = wheel.get_lib_dir()
+        flags = ["-L" + lib_dir, "-l" + wheel.get_library(), "-Xlinker", "-rpath=" + lib_dir]
+        flags += ["-D%s_=scipy_%s_" % (name, name) for name in BLAS_ROUTINES]
+        return " ".join(flags), "OpenBLAS (scipy-openblas32 wheel)"
+    if ctypes.util.find_library("openblas"):
+        return "-lopenblas", "OpenBLAS (system library)"
+    return "", "none found: Theano falls back to NumPy's C API, 4-10x slower"
+
+
+def merged_flags(environ):
+    """THEANO_FLAGS with our defaults in front, for keys the user left unset.
+
+    Returns (flags, blas description). Theano lets later keys win, so the user's
+    own THEANO_FLAGS still override anything added here.
+    """
+    user = environ.get("THEANO_FLAGS", "")
+    user_keys = parse_flags(user)
+    ldflags, blas_name = blas_ldflags()
+    defaults = [("floatX", "float32"), ("blas.ldflags", ldflags)]
+    added = ["%s=%s" % (key, value) for key, value in defaults
+             if key not in user_keys and not theanorc_sets(key, environ)]
+    if "blas.ldflags" in user_keys or theanorc_sets("blas.ldflags", environ):
+        blas_name = "as set by you"
+    return ",".join(added + ([user] if user else [])), blas_name
+
+
+class _Recorder(logging.Handler):
+    def __init__(self):
+        logging.Handler.__init__(self)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def gpu_failure_reason(records):
+    """One phrase for why Theano's gpuarray back end could not start."""
+    for record in records:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, ImportError):
+            return "pygpu is not installed (it is not on PyPI)"
+        if error is not None:
+            return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return records[0].getMessage() if records else "the gpuarray back end did not start"
+
+
+def import_theano(environ=os.environ):
+    """Import Theano configured for today; returns (theano, description of the BLAS)."""
+    restore_numpy_aliases()
+    environ["THEANO_FLAGS"], blas_name = merged_flags(environ)
+    # One BLAS thread: batch-16 products are too small to gain from a second one,
+    # and on a busy machine OpenBLAS threads wait for each other (measured on 2
+    # cores with another job running: 0.28 ms per update with one, 32 ms with two).
+    environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+    # Theano logs an unusable GPU with a full traceback; keep the records and say it in one line.
+    gpu_log = logging.getLogger("theano.gpuarray")
+    recorder = _Recorder()
+    gpu_log.addHandler(recorder)
+    gpu_log.propagate = False
+    try:
+        import theano
+    except Exception as error:  # a bad THEANO_FLAGS value or .theanorc
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SetupError("Theano could not start: %s; check THEANO_FLAGS and ~/.theanorc" % message)
+    finally:
+        gpu_log.removeHandler(recorder)
+        gpu_log.propagate = True
+
+    device = theano.config.device
+    if device.startswith(("cuda", "opencl")) and not theano.gpuarray.pygpu_activated:
+        if theano.gpuarray.pygpu is None:
+            why = "pygpu is not installed (it is not on PyPI)"
+        else:
+            why = gpu_failure_reason(recorder.records)
+        if theano.config.force_device:
+            raise SetupError("THEANO_FLAGS asks for device=%s with force_device=True, but no GPU "
+                             "can be used: %s; see README \"GPU\", or drop force_device to train "
+                             "on the CPU" % (device, why))
+        print("notice: THEANO_FLAGS asks for device=%s, but no GPU can be used: %s; training on "
+              "the CPU instead (README \"GPU\" says how to set one up)" % (device, why),
+              file=sys.stderr)
+    return theano, blas_name
