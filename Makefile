@@ -13,7 +13,8 @@ $(VENV)/.lesson: requirements.txt
 	touch $@
 
 $(VENV)/.tools: $(VENV)/.lesson tools/requirements.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check -r tools/requirements.txt
+	# Both files at once, so that no tool's package can move NumPy off the lesson's pin.
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r tools/requirements.txt
 	touch $@
 
 run: $(VENV)/.lesson

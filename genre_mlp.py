@@ -10,8 +10,10 @@ The output is the probability that the excerpt is rock.
     python genre_mlp.py --help                       # every option
 """
 import argparse
+import importlib.util
 import os
 import sys
+import tempfile
 import time
 import zipfile
 
@@ -57,27 +59,30 @@ class DataError(Exception):
     """The data cannot be used; the message is one line naming the problem and the fix."""
 
 
+def read_npz(path, error, fix):
+    """Every array in a .npz file, as a dict; `error` (one line, ending in `fix`) if it is not one."""
+    if not os.path.isfile(path):
+        raise error("%s not found; %s" % (path, fix))
+    if not zipfile.is_zipfile(path):
+        raise error("%s is not a .npz file, or is cut short; %s" % (path, fix))
+    try:
+        # No pickles: a file must never be able to run code.
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except Exception as problem:
+        raise error("%s could not be read as a .npz file (%s); %s"
+                    % (path, str(problem).splitlines()[0] or type(problem).__name__, fix))
+
+
 def load_data_file(path):
     """The `train` and `test` arrays of a lesson-format .npz, checked, as floatX."""
-    if not os.path.isfile(path):
-        raise DataError("data file %s not found; give the path of the lesson's .npz "
-                        "(README \"The data\")" % path)
-    if not zipfile.is_zipfile(path):
-        raise DataError("%s is not a .npz file; give the lesson's data file (README \"The data\")" % path)
-    try:
-        # No pickles: a data file must never be able to run code.
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in ("train", "test") if key not in archive.files]
-            if missing:
-                raise DataError("%s has no %s array; a lesson data file holds `train` and `test` "
-                                "(check it with: python tools/make_dataset.py check %s)"
-                                % (path, " or ".join(missing), path))
-            train, test = archive["train"], archive["test"]
-    except DataError:
-        raise
-    except Exception as error:
-        raise DataError("%s could not be read as a .npz file (%s); give the lesson's data file "
-                        "(README \"The data\")" % (path, str(error).splitlines()[0] or type(error).__name__))
+    arrays = read_npz(path, DataError, "give the lesson's data file (README \"The data\")")
+    missing = [key for key in ("train", "test") if key not in arrays]
+    if missing:
+        raise DataError("%s has no %s array; a lesson data file holds `train` and `test` "
+                        "(check it with: python tools/make_dataset.py check %s)"
+                        % (path, " or ".join(missing), path))
+    train, test = arrays["train"], arrays["test"]
     for name, array in (("train", train), ("test", test)):
         if array.ndim != 2 or array.shape[1] != SAMPLE_WIDTH:
             raise DataError("%s: `%s` has shape %s, but excerpts must be rows of %d samples "
@@ -189,6 +194,7 @@ class Model(object):
 
     def __init__(self, hidden_sizes=(HIDDEN_1, HIDDEN_2), learning_rate=LEARNING_RATE,
                  loss="bce", seed=SEED):
+        self.hidden_sizes, self.loss = tuple(hidden_sizes), loss
         random = np.random.RandomState(seed)
         sizes = (SAMPLE_WIDTH,) + tuple(hidden_sizes) + (1,)
         self.params = []
@@ -234,19 +240,24 @@ class Model(object):
 # ---------------------------------------------------------------------------
 # Training: NUM_UPDATES steps of SGD, an evaluation on the test set every EVAL_STEP
 # ---------------------------------------------------------------------------
+def evaluate_test_set(model, data):
+    """Accuracy (a probability of rock above 0.5 counts as rock) and loss on the whole test set."""
+    inputs, targets = data.get_test()
+    predictions, loss = model.evaluate(inputs, targets)
+    return float(np.mean((predictions > 0.5) == (targets > 0.5))), float(loss)
+
+
 def train(model, data, num_updates=NUM_UPDATES, eval_step=EVAL_STEP, batch_size=BATCH_SIZE, log=print):
     """Train in place; returns the history, one (update, train loss, test loss, accuracy) per evaluation."""
-    test_inputs, test_targets = data.get_test()
     history, batch_losses = [], []
     started = time.time()
     for update in range(1, num_updates + 1):
         batch_losses.append(model.train_batch(*data.get_train_sample(batch_size)))
         if update % eval_step == 0:
-            predictions, test_loss = model.evaluate(test_inputs, test_targets)
-            accuracy = np.mean((predictions > 0.5) == (test_targets > 0.5))
+            accuracy, test_loss = evaluate_test_set(model, data)
             train_loss = float(np.mean(batch_losses))  # averaged over the updates since the last evaluation
             batch_losses = []
-            history.append((update, train_loss, float(test_loss), float(accuracy)))
+            history.append((update, train_loss, test_loss, accuracy))
             log("Accuracy after update %d/%d: %.2f%%  test loss %.4f  train loss %.4f  (%.1f s)"
                 % (update, num_updates, 100 * accuracy, test_loss, train_loss, time.time() - started))
     return history
@@ -258,12 +269,131 @@ def report(model, train_seconds, num_updates, stand_in, log=print):
     for param in model.params:
         value = param.get_value(borrow=True)
         log("  %-3s %-8s %s" % (param.name, value.dtype, value.shape))
-    log("%s parameters; compiling took %.1f s, training %.1f s (%d updates, %.0f us each)"
-        % ("{:,}".format(model.num_parameters()), model.compile_seconds, train_seconds,
-           num_updates, 1e6 * train_seconds / max(num_updates, 1)))
+    line = "%s parameters; compiling took %.1f s" % ("{:,}".format(model.num_parameters()), model.compile_seconds)
+    if num_updates:
+        line += ", training %.1f s (%d updates, %.0f us each)" % (
+            train_seconds, num_updates, 1e6 * train_seconds / num_updates)
+    log(line)
     if stand_in:
         log("Trained on the generated stand-in, not the lesson's recordings: "
             "README \"The data\" says how to get them.")
+
+
+# ---------------------------------------------------------------------------
+# After the lesson: keep the model, classify your own recordings, draw the curve
+# ---------------------------------------------------------------------------
+MODEL_FORMAT = "genre_mlp model 1"   # marks our model files apart from other .npz files
+LESSON_ACCURACY = 0.83               # what the lesson reports on its real data
+
+
+class ModelFileError(Exception):
+    """A model file that cannot be used; the message is one line naming the problem and the fix."""
+
+
+def write_atomically(path, write):
+    """Write through a temporary file beside `path`, then rename it into place.
+
+    An interrupted or failed write never leaves a half-written file, and the old
+    file stays as it was until the new one is complete.
+    """
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
+                                         prefix="." + os.path.basename(path) + ".", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def save_model(model, path, test_accuracy):
+    arrays = {param.name: param.get_value() for param in model.params}
+    arrays.update(format=np.array(MODEL_FORMAT), hidden_sizes=np.array(model.hidden_sizes),
+                  loss=np.array(model.loss), test_accuracy=np.array(test_accuracy))
+    write_atomically(path, lambda stream: np.savez(stream, **arrays))
+
+
+def read_model_file(path):
+    """The arrays of a model file written by --save, checked against the network's shapes."""
+    fix = "give a file written by `genre_mlp.py --save`"
+    arrays = read_npz(path, ModelFileError, fix)
+    if str(arrays.get("format")) != MODEL_FORMAT:
+        raise ModelFileError("%s is not a genre_mlp model file; %s" % (path, fix))
+    sizes = (SAMPLE_WIDTH,) + tuple(int(n) for n in arrays["hidden_sizes"]) + (1,)
+    for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        for name, shape in (("W%d" % layer, (fan_in, fan_out)), ("B%d" % layer, (fan_out,))):
+            value = arrays.get(name)
+            if value is None or value.shape != shape or not np.isfinite(value).all():
+                raise ModelFileError("%s: %s is missing, damaged or not of shape %s; %s"
+                                     % (path, name, shape, fix))
+    return arrays
+
+
+def load_parameters(model, arrays):
+    for param in model.params:
+        param.set_value(arrays[param.name].astype(FLOATX))
+
+
+def model_from_file(path, learning_rate=LEARNING_RATE, loss=None, seed=SEED):
+    """A compiled network of the saved sizes, holding the saved parameters."""
+    arrays = read_model_file(path)
+    model = Model(tuple(int(n) for n in arrays["hidden_sizes"]), learning_rate,
+                  loss or str(arrays["loss"]), seed)
+    load_parameters(model, arrays)
+    return model
+
+
+def classify_files(model, paths, log=print):
+    """Print the verdict for each audio file; returns how many could not be classified."""
+    from tools import audio  # decoding and resampling, shared with the data set builder
+    failures = 0
+    for path in paths:
+        try:
+            signal = audio.load_mono_400hz(path)
+            windows = audio.windows(signal)  # every 3 s of the file
+        except audio.AudioError as error:
+            message = str(error) if str(error).startswith(str(path)) else "%s: %s" % (path, error)
+            print("error: %s" % message, file=sys.stderr)
+            failures += 1
+            continue
+        # As the data set was made: the middle 3 s decide; a longer file also gets a vote.
+        middle = audio.middle_excerpt(signal)[None, :]
+        rock = float(model.evaluate(middle, np.zeros(1, FLOATX))[0][0])
+        line = "%s: %s (probability of rock %.2f)" % (path, "rock" if rock > 0.5 else "classical", rock)
+        if len(windows) > 1:
+            votes = model.evaluate(windows, np.zeros(len(windows), FLOATX))[0] > 0.5
+            verdict = "rock" if votes.mean() > 0.5 else "classical"
+            line += "; vote over %d windows of 3 s: %s (%d say rock)" % (len(windows), verdict, votes.sum())
+        log(line)
+    return failures
+
+
+def write_curve(path, history):
+    lines = ["update,train_loss,test_loss,test_accuracy"]
+    lines += ["%d,%.6f,%.6f,%.6f" % row for row in history]
+    write_atomically(path, lambda stream: stream.write(("\n".join(lines) + "\n").encode()))
+
+
+def plot_curve(path, history, loss):
+    import matplotlib
+    matplotlib.use("Agg")  # files only, no screen needed
+    import matplotlib.pyplot as plt
+    updates, train_loss, test_loss, accuracy = (np.array(column, dtype=float) for column in zip(*history))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(updates, 100 * accuracy, "o-", label="test accuracy")
+    left.axhline(100 * LESSON_ACCURACY, color="gray", linestyle="--", label="the lesson's 83% (real data)")
+    left.set(xlabel="update", ylabel="test accuracy (%)", title="Accuracy", ylim=(40, 100))
+    right.plot(updates, train_loss, "o-", label="train loss (batches since last evaluation)")
+    right.plot(updates, test_loss, "s-", label="test loss")
+    right.set(xlabel="update", ylabel={"bce": "binary cross-entropy", "mse": "squared error"}[loss],
+              title="Loss")
+    for axes in (left, right):
+        axes.grid(alpha=0.3)
+        axes.legend()
+    figure.tight_layout()
+    write_atomically(path, lambda stream: figure.savefig(stream, format="png", dpi=100))
+    plt.close(figure)
 
 
 # ---------------------------------------------------------------------------
@@ -283,19 +413,41 @@ def parse_args(argv):
         description="Train the lesson's MLP to tell classical from rock in 3 s of 400 Hz audio.")
     parser.add_argument("--data", help="the lesson's .npz file (default: %s next to this script, "
                         "else %s, else a generated stand-in)" % (os.path.basename(IN_FILE), LATER_NAME))
-    parser.add_argument("--updates", type=positive(int), default=NUM_UPDATES, help="SGD updates (default %(default)s)")
+    parser.add_argument("--updates", type=int, default=NUM_UPDATES,
+                        help="SGD updates (default %(default)s; 0 with --load only evaluates)")
     parser.add_argument("--eval-step", type=positive(int), default=EVAL_STEP,
                         help="evaluate on the test set every this many updates (default %(default)s)")
     parser.add_argument("--batch-size", type=positive(int), default=BATCH_SIZE, help="default %(default)s")
     parser.add_argument("--learning-rate", type=positive(float), default=LEARNING_RATE, help="default %(default)s")
     parser.add_argument("--seed", type=int, default=SEED, help="seeds the weights, the batches and "
                         "the stand-in data (default %(default)s)")
-    parser.add_argument("--loss", choices=("bce", "mse"), default="bce",
-                        help="bce: binary cross-entropy (default); mse: the lesson's squared error")
+    parser.add_argument("--loss", choices=("bce", "mse"),
+                        help="bce: binary cross-entropy (the default); mse: the lesson's squared error")
+    keep = parser.add_argument_group("keeping and using the model")
+    keep.add_argument("--save", metavar="MODEL.npz", help="write the trained parameters to this file")
+    keep.add_argument("--load", metavar="MODEL.npz", help="start from the parameters in this file")
+    keep.add_argument("--predict", nargs="+", metavar=("MODEL.npz", "AUDIO"),
+                      help="classify audio files (WAV, FLAC, OGG; MP3 with ffmpeg) with a saved model")
+    keep.add_argument("--curve", metavar="CURVE.csv", help="write every evaluation to this CSV file")
+    keep.add_argument("--plot", metavar="CURVE.png", help="draw the learning curve (needs matplotlib)")
     args = parser.parse_args(argv)
-    if args.eval_step > args.updates:
+
+    if args.predict is not None:
+        if len(args.predict) < 2:
+            parser.error("--predict needs a model file and at least one audio file")
+        return args
+    if args.updates < 0 or (args.updates == 0 and not args.load):
+        parser.error("--updates must be greater than 0 (0 only evaluates a model given with --load)")
+    if args.updates and args.eval_step > args.updates:
         parser.error("--eval-step %d is larger than --updates %d: no evaluation would run; "
                      "give a smaller --eval-step" % (args.eval_step, args.updates))
+    for option in ("save", "curve", "plot"):
+        path = getattr(args, option)
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            parser.error("--%s %s: its folder does not exist; create it first" % (option, path))
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        parser.error("--plot needs matplotlib, which is not installed; "
+                     "pip install -r tools/requirements.txt")
     return args
 
 
@@ -325,15 +477,39 @@ def device_name():
 def main(argv=None):
     args = parse_args(argv)
     try:
+        if args.predict:
+            model = model_from_file(args.predict[0])
+            sys.exit(1 if classify_files(model, args.predict[1:]) else 0)
         data, stand_in = open_data(args.data, args.seed)
-    except DataError as error:
+        arrays = read_model_file(args.load) if args.load else None
+    except (DataError, ModelFileError) as error:
         sys.exit("error: %s" % error)
     print("Theano %s on %s, floatX=%s, BLAS: %s" % (theano.__version__, device_name(), FLOATX, BLAS_NAME))
 
-    model = Model(learning_rate=args.learning_rate, loss=args.loss, seed=args.seed)
+    hidden_sizes = tuple(int(n) for n in arrays["hidden_sizes"]) if arrays else (HIDDEN_1, HIDDEN_2)
+    loss = args.loss or (str(arrays["loss"]) if arrays else "bce")
+    model = Model(hidden_sizes, args.learning_rate, loss, args.seed)
+    if arrays:
+        load_parameters(model, arrays)
+        print("Starting from the parameters in %s." % args.load)
     started = time.time()
-    train(model, data, args.updates, args.eval_step, args.batch_size)
+    if args.updates:
+        history = train(model, data, args.updates, args.eval_step, args.batch_size)
+    else:
+        accuracy, test_loss = evaluate_test_set(model, data)
+        history = [(0, float("nan"), test_loss, accuracy)]
+        print("Accuracy of the loaded model: %.2f%%  test loss %.4f" % (100 * accuracy, test_loss))
     report(model, time.time() - started, args.updates, stand_in)
+
+    if args.save:
+        save_model(model, args.save, history[-1][3])
+        print("Saved the model to %s." % args.save)
+    if args.curve:
+        write_curve(args.curve, history)
+        print("Wrote the learning curve to %s." % args.curve)
+    if args.plot:
+        plot_curve(args.plot, history, loss)
+        print("Drew the learning curve in %s." % args.plot)
 
 
 if __name__ == "__main__":

@@ -47,10 +47,13 @@ def test_later_file_name_is_used(script_copy):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--data", "absent.npz"], "data file absent.npz not found"),
+    (["--data", "absent.npz"], "absent.npz not found; give the lesson's data file"),
     (["--batch-size", "0"], "--batch-size: must be greater than 0"),
     (["--learning-rate", "-0.1"], "--learning-rate: must be greater than 0"),
-    (["--updates", "0"], "--updates: must be greater than 0"),
+    (["--updates", "0"], "--updates must be greater than 0 (0 only evaluates a model given with --load)"),
+    (["--updates", "-5"], "--updates must be greater than 0"),
+    (["--predict", "model.npz"], "--predict needs a model file and at least one audio file"),
+    (["--save", "no/such/folder/m.npz"], "--save no/such/folder/m.npz: its folder does not exist"),
     (["--updates", "100", "--eval-step", "500"], "--eval-step 500 is larger than --updates 100"),
     (["--loss", "hinge"], "invalid choice: 'hinge'"),
 ])

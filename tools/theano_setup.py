@@ -119,6 +119,10 @@ def gpu_failure_reason(records):
 
 def import_theano(environ=os.environ):
     """Import Theano configured for today; returns (theano, description of the BLAS)."""
+    if int(np.__version__.split(".")[0]) >= 2:
+        # Theano's C code no longer compiles against NumPy 2: stop before it tries.
+        raise SetupError("NumPy %s is installed, but Theano 1.0.5 needs NumPy 1.x; "
+                         "pip install -r requirements.txt (NumPy 1.23.5)" % np.__version__)
     restore_numpy_aliases()
     environ["THEANO_FLAGS"], blas_name = merged_flags(environ)
     # One BLAS thread: batch-16 products are too small to gain from a second one,
