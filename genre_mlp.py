@@ -169,14 +169,18 @@ def make_stand_in(seed=SEED, num_train=8000, num_test=2000):
     def split(num_rows):
         flipped = rng.uniform(0, 1, num_rows) < 0.03
         is_rock = (np.arange(num_rows) >= num_rows // 2) != flipped
-        excerpts = np.empty((num_rows, SAMPLE_WIDTH), dtype=np.float32)
-        for make, rows in ((classical, ~is_rock), (rock, is_rock)):
-            signal, typical_loudness = make(rows.sum())
-            # Loudness (RMS) varies a lot within each class; classical is quieter on average.
-            loudness = typical_loudness * rng.lognormal(0, 0.6, (len(signal), 1))
-            excerpts[rows] = signal * (loudness / np.sqrt(np.mean(signal ** 2, axis=1, keepdims=True)))
-        excerpts += rng.standard_normal(excerpts.shape).astype(np.float32) * uniform(0.002, 0.02, (num_rows, 1))
-        return np.clip(excerpts, -1, 1).astype(FLOATX)
+        excerpts = np.empty((num_rows, SAMPLE_WIDTH), dtype=FLOATX)
+        for first in range(0, num_rows, 1000):  # a block at a time keeps the temporaries small
+            block = np.zeros(num_rows, bool)
+            block[first:first + 1000] = True
+            for make, rows in ((classical, block & ~is_rock), (rock, block & is_rock)):
+                signal, typical_loudness = make(rows.sum())
+                # Loudness (RMS) varies a lot within each class; classical is quieter on average.
+                loudness = typical_loudness * rng.lognormal(0, 0.6, (len(signal), 1))
+                signal *= loudness / np.sqrt(np.mean(signal ** 2, axis=1, keepdims=True))
+                signal += rng.standard_normal(signal.shape).astype(np.float32) * uniform(0.002, 0.02, (len(signal), 1))
+                excerpts[rows] = np.clip(signal, -1, 1)
+        return excerpts
 
     return split(num_train), split(num_test)
 
