@@ -17,13 +17,14 @@ import tempfile
 import time
 import zipfile
 
-import numpy as np
-
 # ---------------------------------------------------------------------------
-# Theano 1.0.5 on today's Python. tools/theano_setup.py sets the flags and NumPy
-# aliases it needs before the import; nothing in it is part of the lesson.
+# Theano 1.0.5 on today's Python. tools/theano_setup.py sets the flags, the NumPy
+# aliases and the BLAS threads it needs, before anything loads NumPy or Theano;
+# nothing in it is part of the lesson.
 # ---------------------------------------------------------------------------
 from tools.theano_setup import SetupError, import_theano
+
+import numpy as np
 
 try:
     theano, BLAS_NAME = import_theano()
@@ -197,7 +198,7 @@ class Model(object):
     """The network's parameters and its compiled `train_batch` and `evaluate` functions."""
 
     def __init__(self, hidden_sizes=(HIDDEN_1, HIDDEN_2), learning_rate=LEARNING_RATE,
-                 loss="bce", seed=SEED):
+                 loss="bce", seed=SEED, test_set=None):
         self.hidden_sizes, self.loss = tuple(hidden_sizes), loss
         random = np.random.RandomState(seed)
         sizes = (SAMPLE_WIDTH,) + tuple(hidden_sizes) + (1,)
@@ -235,6 +236,13 @@ class Model(object):
         started = time.time()
         self.train_batch = theano.function([inputs, targets], cost, updates=updates)
         self.evaluate = theano.function([inputs, targets], [predictions, cost])
+        self.evaluate_test = None
+        if test_set is not None:
+            # The test set is sent once to where the parameters live (the GPU, if there is
+            # one) and evaluated there; only the small batches travel at every update.
+            test_inputs, test_targets = (theano.shared(array) for array in test_set)
+            self.evaluate_test = theano.function([], [predictions, cost],
+                                                 givens={inputs: test_inputs, targets: test_targets})
         self.compile_seconds = time.time() - started
 
     def num_parameters(self):
@@ -247,7 +255,7 @@ class Model(object):
 def evaluate_test_set(model, data):
     """Accuracy (a probability of rock above 0.5 counts as rock) and loss on the whole test set."""
     inputs, targets = data.get_test()
-    predictions, loss = model.evaluate(inputs, targets)
+    predictions, loss = model.evaluate_test() if model.evaluate_test else model.evaluate(inputs, targets)
     return float(np.mean((predictions > 0.5) == (targets > 0.5))), float(loss)
 
 
@@ -492,7 +500,7 @@ def main(argv=None):
 
     hidden_sizes = tuple(int(n) for n in arrays["hidden_sizes"]) if arrays else (HIDDEN_1, HIDDEN_2)
     loss = args.loss or (str(arrays["loss"]) if arrays else "bce")
-    model = Model(hidden_sizes, args.learning_rate, loss, args.seed)
+    model = Model(hidden_sizes, args.learning_rate, loss, args.seed, test_set=data.get_test())
     if arrays:
         load_parameters(model, arrays)
         print("Starting from the parameters in %s." % args.load)

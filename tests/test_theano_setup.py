@@ -1,7 +1,10 @@
 """The compatibility glue: flags merged without overriding the user, NumPy aliases restored."""
 import logging
+import subprocess
+import sys
 import types
 
+from conftest import ROOT
 from tools import theano_setup
 
 
@@ -52,3 +55,21 @@ def test_gpu_reason_is_one_phrase():
     assert theano_setup.gpu_failure_reason([missing]) == "pygpu is not installed (it is not on PyPI)"
     no_driver = record(RuntimeError('Could not load "libcuda.so": no such file\nmore detail'))
     assert theano_setup.gpu_failure_reason([no_driver]) == 'Could not load "libcuda.so": no such file'
+
+
+def test_a_second_process_compiles_nothing(compiled):
+    # The session's model is compiled, so the cache holds every module the network needs:
+    # a new process must find them all (Theano 1.0.5 alone recompiles Dot22 and DimShuffle).
+    code = ("import genre_mlp\n"
+            "from theano.gof import cmodule\n"
+            "compiled = []\n"
+            "original = cmodule.GCC_compiler.compile_str\n"
+            "def counting(*args, **kwargs):\n"
+            "    compiled.append(args[0])\n"
+            "    return original(*args, **kwargs)\n"
+            "cmodule.GCC_compiler.compile_str = staticmethod(counting)\n"
+            "genre_mlp.Model()\n"
+            "print(len(compiled))\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0"

@@ -210,17 +210,28 @@ def measure_floor(batch, sizes, repeats):
 # ---------------------------------------------------------------------------
 # Whole processes: the script end to end, and each framework's peak memory
 # ---------------------------------------------------------------------------
-def run_measured(command, env=None):
-    """Run a command; returns (seconds, peak resident MB, output)."""
+# Runs a script and reports its own peak memory (VmHWM). A child's rusage would not do:
+# Linux carries the forking parent's resident size, this whole benchmark's, over exec.
+PEAK_REPORTER = """import runpy, sys
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    peak = [line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")]
+    print("peak-kB", peak[0], file=sys.stderr)
+"""
+
+
+def run_measured(script_and_args, env=None):
+    """Run a Python script; returns (seconds, its peak resident MB, its output)."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               env=dict(os.environ, **(env or {})), cwd=ROOT, text=True)
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
+    result = subprocess.run([sys.executable, "-c", PEAK_REPORTER] + script_and_args, capture_output=True,
+                            text=True, env=dict(os.environ, **(env or {})), cwd=ROOT)
     seconds = time.perf_counter() - started
-    if status != 0:
-        sys.exit("error: %s failed:\n%s" % (" ".join(command), output[-2000:]))
-    return seconds, usage.ru_maxrss / 1024.0, output
+    peak = re.search(r"peak-kB (\d+)", result.stderr)
+    if result.returncode != 0 or not peak:
+        sys.exit("error: %s failed:\n%s" % (" ".join(script_and_args), (result.stdout + result.stderr)[-2000:]))
+    return seconds, int(peak.group(1)) / 1024.0, result.stdout
 
 
 def end_to_end(updates, cold):
@@ -228,7 +239,7 @@ def end_to_end(updates, cold):
 
     Without `cold`, only the warm run, in the usual cache (this process has just filled it).
     """
-    command = [sys.executable, os.path.join(ROOT, "genre_mlp.py"), "--updates", str(updates),
+    command = [os.path.join(ROOT, "genre_mlp.py"), "--updates", str(updates),
                "--eval-step", str(max(updates // 10, 1))]
     results = {}
     with tempfile.TemporaryDirectory(prefix="theano-cache-") as cache:
@@ -346,7 +357,7 @@ def main():
     memory = {}
     if not args.quick:
         for key, _ in available:
-            memory[key] = run_measured([sys.executable, os.path.abspath(__file__), "--worker", key,
+            memory[key] = run_measured([os.path.abspath(__file__), "--worker", key,
                                         "--updates", str(updates), "--hidden"] + [str(n) for n in hidden])[1]
 
     # The table.

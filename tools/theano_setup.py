@@ -16,12 +16,19 @@ Everything here runs before `import theano`; none of it is part of the lesson.
 """
 import configparser
 import ctypes.util
+import hashlib
 import logging
 import os
 import shlex
 import sys
 
-import numpy as np
+# One BLAS thread, set before NumPy or Theano loads a BLAS: batch-16 products are
+# too small to gain from a second one, and on a busy machine OpenBLAS threads wait
+# for each other (measured on 2 cores with another job running: 0.28 ms per
+# update with one thread, 32 ms with two). OPENBLAS_NUM_THREADS overrides it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402 (after the line above)
 
 # The BLAS routines Theano's C code calls by name.
 BLAS_ROUTINES = ("sgemm", "dgemm", "sgemv", "dgemv", "sger", "dger", "sdot", "ddot")
@@ -117,6 +124,33 @@ def gpu_failure_reason(records):
     return records[0].getMessage() if records else "the gpuarray back end did not start"
 
 
+def fix_compile_cache(theano):
+    """Let Theano's compile cache keep every op of the lesson between runs.
+
+    Theano 1.0.5 recompiles two kinds of op in every new process (a second or
+    two at each start, and a cache that grows by one module per run):
+    - ops whose __props__ is empty count as unversioned: the matrix products
+      Dot22 and Dot22Scalar inherit an empty one. A constant property gives them
+      a cache key without changing what they compute or compare equal to;
+    - ops written as C files (COp: DimShuffle, most GPU ops) version themselves
+      with Python's hash() of their code, which Python 3 salts anew in every
+      process. A digest of the same code is stable.
+    """
+    from theano.gof.op import COp
+    from theano.tensor import blas
+    for op_class in (blas.Dot22, blas.Dot22Scalar):
+        op_class.__props__, op_class.cacheable = ("cacheable",), True
+        op_class.__str__ = lambda op: type(op).__name__
+
+    def stable_version(op):
+        digest = hashlib.sha256("\0".join(op.func_codes).encode()).hexdigest()
+        version = (int(digest[:15], 16),)
+        if hasattr(op, "params_type"):
+            version += (op.params_type.c_code_cache_version(),)
+        return version
+    COp.c_code_cache_version = stable_version
+
+
 def import_theano(environ=os.environ):
     """Import Theano configured for today; returns (theano, description of the BLAS)."""
     if int(np.__version__.split(".")[0]) >= 2:
@@ -125,10 +159,6 @@ def import_theano(environ=os.environ):
                          "pip install -r requirements.txt (NumPy 1.23.5)" % np.__version__)
     restore_numpy_aliases()
     environ["THEANO_FLAGS"], blas_name = merged_flags(environ)
-    # One BLAS thread: batch-16 products are too small to gain from a second one,
-    # and on a busy machine OpenBLAS threads wait for each other (measured on 2
-    # cores with another job running: 0.28 ms per update with one, 32 ms with two).
-    environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
     # Theano logs an unusable GPU with a full traceback; keep the records and say it in one line.
     gpu_log = logging.getLogger("theano.gpuarray")
@@ -144,6 +174,7 @@ def import_theano(environ=os.environ):
         gpu_log.removeHandler(recorder)
         gpu_log.propagate = True
 
+    fix_compile_cache(theano)
     device = theano.config.device
     if device.startswith(("cuda", "opencl")) and not theano.gpuarray.pygpu_activated:
         if theano.gpuarray.pygpu is None:
