@@ -1,11 +1,14 @@
 # Two commands for a newcomer: `make run` sets up .venv and trains the lesson's
 # network; `make test` runs the test suite (pytest tests). ARGS passes options:
 #   make run ARGS="--updates 1000 --loss mse"
+# `make gpu-venv` sets up the GPU route (README "GPU"), which `make test` then tests too.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench clean
+GPU_VENV ?= .venv-gpu
+
+.PHONY: run test bench gpu-venv clean
 
 $(VENV)/.lesson: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,5 +29,17 @@ test: $(VENV)/.tools
 bench: $(VENV)/.tools
 	$(PY) tools/bench.py $(ARGS)
 
+# Debian's python3 sees Debian's pygpu (apt-get install python3-venv python3-pygpu
+# libgpuarray-dev); Theano and the BLAS wheel come from PyPI, at the
+# pins of requirements.txt. NumPy is Debian's (pygpu is built against it).
+$(GPU_VENV)/.ready: requirements.txt
+	/usr/bin/python3 -m venv --system-site-packages $(GPU_VENV)
+	$(GPU_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+		$$(grep -E '^(theano|six|scipy-openblas32)==' requirements.txt)
+	$(GPU_VENV)/bin/python -c "import pygpu; print('pygpu', pygpu.__version__, 'is importable')"
+	touch $@
+
+gpu-venv: $(GPU_VENV)/.ready
+
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(GPU_VENV)

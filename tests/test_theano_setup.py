@@ -55,6 +55,8 @@ def test_gpu_reason_is_one_phrase():
     assert theano_setup.gpu_failure_reason([missing]) == "pygpu is not installed (it is not on PyPI)"
     no_driver = record(RuntimeError('Could not load "libcuda.so": no such file\nmore detail'))
     assert theano_setup.gpu_failure_reason([no_driver]) == 'Could not load "libcuda.so": no such file'
+    from_pygpu = record(RuntimeError(b'Could not load "libcuda.so": not found'))
+    assert theano_setup.gpu_failure_reason([from_pygpu]) == 'Could not load "libcuda.so": not found'
 
 
 def test_a_second_process_compiles_nothing(compiled):

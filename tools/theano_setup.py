@@ -120,7 +120,10 @@ def gpu_failure_reason(records):
         if isinstance(error, ImportError):
             return "pygpu is not installed (it is not on PyPI)"
         if error is not None:
-            return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            # pygpu's errors carry bytes: b'Could not load "libcuda.so": ...'
+            text = error.args[0] if error.args else ""
+            text = text.decode(errors="replace") if isinstance(text, bytes) else str(error)
+            return text.strip().splitlines()[0] if text.strip() else type(error).__name__
     return records[0].getMessage() if records else "the gpuarray back end did not start"
 
 

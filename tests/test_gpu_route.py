@@ -1,0 +1,100 @@
+"""The GPU route (THEANO_FLAGS=device=...) through pygpu, on a CPU OpenCL driver (pocl).
+
+Theano's gpuarray back end runs the same code on OpenCL as on CUDA, so these
+tests exercise the pygpu path on a machine without a GPU. They need the GPU
+venv (`make gpu-venv`, README "GPU") and an OpenCL driver; CI has both, and
+there a missing route fails instead of skipping.
+"""
+import glob
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, run_script, separable, write_npz
+from tools.reference import NumpyMLP
+
+GPU_PYTHON = os.environ.get("GENRE_MLP_GPU_PYTHON", os.path.join(ROOT, ".venv-gpu", "bin", "python"))
+OPENCL = {"THEANO_FLAGS": "device=opencl0:0"}
+UPDATES = 40
+
+
+@pytest.fixture(scope="module")
+def gpu_python():
+    missing = [what for what, present in (("the GPU venv (make gpu-venv)", os.path.exists(GPU_PYTHON)),
+                                          ("an OpenCL driver (apt-get install pocl-opencl-icd)",
+                                           glob.glob("/etc/OpenCL/vendors/*.icd")))
+               if not present]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail("CI must test the GPU route, but it lacks %s" % " and ".join(missing))
+        pytest.skip("the GPU route is not set up here: no %s" % " and ".join(missing))
+    return GPU_PYTHON
+
+
+@pytest.fixture(scope="module")
+def opencl_run(gpu_python, tmp_path_factory):
+    """The lesson's network trained for a few dozen updates on opencl0:0."""
+    folder = tmp_path_factory.mktemp("opencl")
+    rng = np.random.RandomState(5)
+    pool = separable(200, 6)
+    rows = rng.randint(0, 200, size=(UPDATES, 16))
+    batches = dict(inputs=pool[rows], targets=(rows >= 100).astype(np.float32))
+    np.savez(str(folder / "batches.npz"), **batches)
+    result = subprocess.run([gpu_python, os.path.join(ROOT, "tests", "opencl_worker.py"),
+                             str(folder / "batches.npz"), str(folder / "out.npz")],
+                            capture_output=True, text=True, env=dict(os.environ, **OPENCL), timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return batches, dict(np.load(str(folder / "out.npz")))
+
+
+def test_graph_runs_on_gpuarray_ops(opencl_run):
+    _, seen = opencl_run
+    assert str(seen["device"]).startswith("opencl0:0: ")  # a gpuarray context, not a CPU fallback
+    ops = set(seen["gpu_ops"])
+    assert {"GpuFromHost", "GpuElemwise"} <= ops
+    assert ops & {"GpuGemm", "GpuDot22"}  # the matrix products themselves run through the device's BLAS
+
+
+def test_opencl_matches_the_cpu(opencl_run, model):
+    batches, seen = opencl_run
+    cpu_losses = [model.train_batch(x, t) for x, t in zip(batches["inputs"], batches["targets"])]
+    np.testing.assert_allclose(seen["losses"], cpu_losses, rtol=1e-5, atol=1e-5)
+    for param in model.params:
+        np.testing.assert_allclose(seen[param.name], param.get_value(), atol=1e-5, err_msg=param.name)
+    reference = NumpyMLP([p.get_value() for p in model.params])  # and both sit where NumPy says
+    assert np.isfinite(reference.cost(batches["inputs"][0], batches["targets"][0]))
+
+
+def test_saturated_outputs_are_finite_on_opencl(opencl_run):
+    _, seen = opencl_run
+    for logit, target, loss, new_bias in seen["saturated"]:
+        expected = np.logaddexp(0, logit) - target * logit
+        assert np.isfinite(loss) and np.isclose(loss, expected, rtol=1e-6, atol=1e-7), (logit, target)
+        gradient = 1 / (1 + np.exp(-logit)) - target
+        assert np.isclose(new_bias, logit - 0.01 * gradient, atol=1e-5), (logit, target)
+
+
+def test_script_on_opencl_prints_the_device(gpu_python, opencl_run, tmp_path):
+    data = write_npz(tmp_path / "data.npz", train=separable(200, 1), test=separable(100, 2))
+    result = subprocess.run([gpu_python, os.path.join(ROOT, "genre_mlp.py"), "--data", data,
+                             "--updates", "100", "--eval-step", "50"],
+                            capture_output=True, text=True, env=dict(os.environ, **OPENCL), timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("Theano 1.0.5 on opencl0:0: ")
+    cpu = run_script("--data", data, "--updates", "100", "--eval-step", "50")
+    accuracy_lines = [line.split("(")[0] for line in result.stdout.splitlines() if line.startswith("Accuracy")]
+    assert accuracy_lines == [line.split("(")[0] for line in cpu.stdout.splitlines() if line.startswith("Accuracy")]
+
+
+def test_cuda_without_a_driver_is_one_line(gpu_python, tmp_path):
+    # pygpu is there, the NVIDIA driver is not: the reason is libgpuarray's, in one line.
+    data = write_npz(tmp_path / "data.npz", train=separable(20), test=separable(20))
+    result = subprocess.run([gpu_python, os.path.join(ROOT, "genre_mlp.py"), "--data", data],
+                            capture_output=True, text=True, timeout=600,
+                            env=dict(os.environ, THEANO_FLAGS="device=cuda,force_device=True"))
+    assert result.returncode == 1 and result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: THEANO_FLAGS asks for device=cuda with force_device=True")
+    assert 'Could not load "libcuda.so"' in result.stderr and "b'" not in result.stderr
+    assert result.stderr.count("\n") == 1
