@@ -77,3 +77,14 @@ def test_training_loop_reports_each_evaluation(genre_mlp, model):
     assert lines[0].startswith("Accuracy after update 100/300: ")
     assert history[-1][3] > 0.95  # separable data is learned
     assert history[-1][2] < history[0][2]
+
+
+def test_test_set_kept_beside_the_parameters_evaluates_the_same(genre_mlp):
+    # genre_mlp.py keeps the test set in a shared variable (on the GPU, where there is one).
+    data = genre_mlp.DataServer(arrays=(separable(40, 3), separable(200, 4)))
+    model = genre_mlp.Model(seed=12, test_set=data.get_test())
+    on_device = model.evaluate_test()
+    passed_in = model.evaluate(*data.get_test())
+    np.testing.assert_array_equal(on_device[0], passed_in[0])
+    assert on_device[1] == passed_in[1]
+    assert genre_mlp.evaluate_test_set(model, data)[1] == pytest.approx(float(passed_in[1]))
