@@ -28,7 +28,11 @@ import sys
 # update with one thread, 32 ms with two). OPENBLAS_NUM_THREADS overrides it.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402 (after the line above)
+try:
+    import numpy as np  # noqa: E402 (after the line above)
+except ImportError:
+    sys.exit("error: NumPy is not installed for %s; run `make run`, or "
+             "pip install -r requirements.txt" % sys.executable)
 
 # The BLAS routines Theano's C code calls by name.
 BLAS_ROUTINES = ("sgemm", "dgemm", "sgemv", "dgemv", "sger", "dger", "sdot", "ddot")
@@ -170,6 +174,9 @@ def import_theano(environ=os.environ):
     gpu_log.propagate = False
     try:
         import theano
+    except ModuleNotFoundError as error:
+        raise SetupError("%s is not installed for %s; run `make run`, or pip install -r "
+                         "requirements.txt" % (error.name, sys.executable))
     except Exception as error:  # a bad THEANO_FLAGS value or .theanorc
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise SetupError("Theano could not start: %s; check THEANO_FLAGS and ~/.theanorc" % message)
