@@ -10,9 +10,13 @@ genre_mlp.py calls import_theano() before anything else touches Theano. It
   blas.ldflags linking a real BLAS (today's NumPy wheels no longer describe
   their BLAS, so Theano's own guess crashes at import, and its fallback through
   NumPy's C API is 4-10x slower);
-- turns Theano's traceback about an unusable GPU into one line.
+- keeps OpenBLAS to one thread unless the user chose otherwise;
+- mends the cache keys of the ops that Theano 1.0.5 would otherwise recompile
+  in every new process (fix_compile_cache);
+- turns Theano's traceback about an unusable GPU, a missing package or a bad
+  flag into one line.
 
-Everything here runs before `import theano`; none of it is part of the lesson.
+All of it runs before or right after `import theano`; none of it is part of the lesson.
 """
 import configparser
 import ctypes.util
