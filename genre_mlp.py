@@ -347,11 +347,10 @@ def load_parameters(model, arrays):
         param.set_value(arrays[param.name].astype(FLOATX))
 
 
-def model_from_file(path, learning_rate=LEARNING_RATE, loss=None, seed=SEED):
-    """A compiled network of the saved sizes, holding the saved parameters."""
-    arrays = read_model_file(path)
+def model_from_saved(arrays, learning_rate=LEARNING_RATE, loss=None, seed=SEED, test_set=None):
+    """A compiled network of the saved sizes (and loss, unless given), holding the saved parameters."""
     model = Model(tuple(int(n) for n in arrays["hidden_sizes"]), learning_rate,
-                  loss or str(arrays["loss"]), seed)
+                  loss or str(arrays["loss"]), seed, test_set)
     load_parameters(model, arrays)
     return model
 
@@ -490,7 +489,7 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         if args.predict:
-            model = model_from_file(args.predict[0])
+            model = model_from_saved(read_model_file(args.predict[0]))
             sys.exit(1 if classify_files(model, args.predict[1:]) else 0)
         data, stand_in = open_data(args.data, args.seed)
         arrays = read_model_file(args.load) if args.load else None
@@ -498,12 +497,12 @@ def main(argv=None):
         sys.exit("error: %s" % error)
     print("Theano %s on %s, floatX=%s, BLAS: %s" % (theano.__version__, device_name(), FLOATX, BLAS_NAME))
 
-    hidden_sizes = tuple(int(n) for n in arrays["hidden_sizes"]) if arrays else (HIDDEN_1, HIDDEN_2)
-    loss = args.loss or (str(arrays["loss"]) if arrays else "bce")
-    model = Model(hidden_sizes, args.learning_rate, loss, args.seed, test_set=data.get_test())
     if arrays:
-        load_parameters(model, arrays)
+        model = model_from_saved(arrays, args.learning_rate, args.loss, args.seed, data.get_test())
         print("Starting from the parameters in %s." % args.load)
+    else:
+        model = Model(learning_rate=args.learning_rate, loss=args.loss or "bce", seed=args.seed,
+                      test_set=data.get_test())
     started = time.time()
     if args.updates:
         history = train(model, data, args.updates, args.eval_step, args.batch_size)
@@ -520,7 +519,7 @@ def main(argv=None):
         write_curve(args.curve, history)
         print("Wrote the learning curve to %s." % args.curve)
     if args.plot:
-        plot_curve(args.plot, history, loss)
+        plot_curve(args.plot, history, model.loss)
         print("Drew the learning curve in %s." % args.plot)
 
 

@@ -342,6 +342,7 @@ def main():
     checked = [maker(start, hidden, genre_mlp.LEARNING_RATE) for _, maker in available]
     check_data = starting_point(hidden)[1]
     differences = check_losses(checked, check_data, "Theano")
+    # Fresh trainers from the same start for the timing: the check has moved these ones' weights.
     trainers = [maker(start, hidden, genre_mlp.LEARNING_RATE) for _, maker in available]
     wrong = {name for name, difference in differences.items() if difference > TOLERANCE}
     trainers = [trainer for trainer in trainers if trainer.name not in wrong]
@@ -369,8 +370,7 @@ def main():
         "framework", "us/update", "p10-p90 us", "total s", "compile s", "peak MB", "x Theano", "x floor")
     print(header)
     print("-" * len(header))
-    for key, _ in available:
-        name = {"theano": "Theano", "numpy": "NumPy", "torch": "PyTorch eager", "jax": "JAX jit"}[key]
+    for (key, _), name in zip(available, [trainer.name for trainer in checked]):
         if name in wrong:
             print("%-14s wrong: its losses differ from Theano's by %.2g (> %g) over %d updates; not timed"
                   % (name, differences[name], TOLERANCE, CHECK_UPDATES))
