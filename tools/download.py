@@ -75,6 +75,8 @@ def kept_note(staging):
 
 def reason_of(error):
     """The useful end of a requests error: 'Connection refused', 'Name or service not known', ..."""
+    if isinstance(error, requests.exceptions.ChunkedEncodingError) or "IncompleteRead" in str(error):
+        return "the connection broke off before the end of the file"
     found = re.findall(r"\[Errno -?\d+\] ([^'\")\]]+)", str(error))
     if found:
         return found[-1].strip()
@@ -173,8 +175,8 @@ def verify(path, check, check_error):
     try:
         with contextlib.redirect_stdout(printed):
             ok = check(path)
-    except check_error as error:
-        return False, str(error).split("; ")[0]
+    except check_error as error:  # unreadable: "<path> is not a readable .npz file (...); <fix>"
+        return False, str(error).split("; ")[0].replace(str(path), "it", 1)
     verdict = (printed.getvalue().strip().splitlines() or [""])[-1]
     return ok, verdict.split(": ", 1)[-1]
 
