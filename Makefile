@@ -1,6 +1,7 @@
 # Two commands for a newcomer: `make run` sets up .venv and trains the lesson's
 # network; `make test` runs the test suite (pytest tests). ARGS passes options:
 #   make run ARGS="--updates 1000 --loss mse"
+# `make data` downloads the lesson's data file.
 # `make gpu-venv` sets up the GPU route (README "GPU"), which `make test` then tests too.
 PYTHON ?= python3
 VENV ?= .venv
@@ -28,6 +29,12 @@ test: $(VENV)/.tools
 
 bench: $(VENV)/.tools
 	$(PY) tools/bench.py $(ARGS)
+
+# The lesson's recordings (48 MB from Google Drive), checked, saved as sample_3s_400Hz.npz
+# beside genre_mlp.py: README "The data". ARGS="--force" replaces a file already there.
+.PHONY: data
+data: $(VENV)/.tools
+	$(PY) tools/make_dataset.py download $(ARGS)
 
 # Debian's python3 sees Debian's pygpu (apt-get install python3-venv python3-pygpu
 # libgpuarray-dev); Theano and the BLAS wheel come from PyPI, at the

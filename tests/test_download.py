@@ -121,16 +121,17 @@ def leftovers(folder, dest):
 
 
 def test_downloads_checks_and_saves(server, tmp_path, capsys):
-    dest = tmp_path / "lesson.npz"
-    status, out, err = run(capsys, "--url", server.url + "/good/a.npz", "-o", str(dest))
+    dest, url = tmp_path / "lesson.npz", server.url + "/good/a.npz"
+    status, out, err = run(capsys, "--url", url, "-o", str(dest))
     assert status == 0, err
     assert dest.read_bytes() == GOOD
     assert out.splitlines() == [
+        "Downloading the lesson's data file (about 48 MB) from " + url,
         "Saved %s: %s bytes (%.1f MB)" % (dest, "{:,}".format(len(GOOD)), len(GOOD) / 1e6),
         "sha256  " + hashlib.sha256(GOOD).hexdigest(),
         "train   40 x 1200 float32: rows 0-19 classical (0), rows 20-39 rock (1)",
         "test    20 x 1200 float32: rows 0-9 classical (0), rows 10-19 rock (1)"]
-    assert "100%" in err  # gdown's progress bar
+    assert "lesson.npz: 100%" in err  # the progress bar
     assert leftovers(tmp_path, dest) == []  # no staging or partial file remains
 
 
@@ -199,8 +200,9 @@ def test_a_cut_connection_resumes_on_the_next_run(server, tmp_path, capsys):
                     % (len(kept) / 1e6, partial))
     assert not dest.exists()
 
-    status, _, err = run(capsys, "--url", url, "-o", str(dest), "--retries", "0")
+    status, out, err = run(capsys, "--url", url, "-o", str(dest), "--retries", "0")
     assert status == 0, err
+    assert out.splitlines()[0].endswith("%s, resuming after the %.1f MB received before" % (url, len(kept) / 1e6))
     assert dest.read_bytes() == BIG and leftovers(tmp_path, dest) == []
     assert ("/cut/f.npz", "bytes=%d-" % len(kept)) in server.log  # only the rest was asked for
 

@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import shutil
+import sys
 import urllib.parse
 import zipfile
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 import gdown
 import numpy as np
 import requests
+import tqdm
 
 DRIVE_ID = "1pwIqmpiNLdN_DfhJB48uLHVRBYNgzY-o"
 DRIVE_URL = f"https://drive.google.com/uc?id={DRIVE_ID}"
@@ -106,15 +108,35 @@ def looks_like_html(path):
     return start.startswith((b"<!doctype html", b"<html")) or b"<html" in start[:1024], head
 
 
-def fetch(source, staging, retries):
+class ProgressBar:
+    """gdown's progress callback drawn as a tqdm bar; gdown itself stays quiet, so that its
+    retry notices do not bury the one line a failure prints."""
+
+    def __init__(self, name, already):
+        self.bar = tqdm.tqdm(initial=already, unit="B", unit_scale=True, desc=name, file=sys.stderr)
+
+    def __call__(self, so_far, total):
+        if total is not None and self.bar.total != total:
+            self.bar.total = total
+        self.bar.update(so_far - self.bar.n)
+
+    def close(self):
+        self.bar.close()
+
+
+def fetch(source, staging, retries, log):
     """Run gdown once; every failure becomes a DownloadError of one line."""
     is_drive = source == DRIVE_URL or "drive.google.com" in source or "docs.google.com" in source
     host = urllib.parse.urlsplit(source).hostname or source
+    kept = sum(path.stat().st_size for path in partial_files(staging))
+    log(f"Downloading the lesson's data file (about {EXPECTED_MB} MB) from "
+        f"{'Google Drive' if source == DRIVE_URL else source}"
+        + (f", resuming after the {kept / 1e6:.1f} MB received before" if kept else ""))
+    progress = ProgressBar(staging.name[:-len(STAGING_SUFFIX)], kept)
     try:
-        gdown.download(url=source, output=str(staging), quiet=False, resume=True, retries=retries,
-                       timeout=TIMEOUT_S, use_cookies=False,  # no cookie file written in the home folder
-                       log_messages={"start": f"Downloading the lesson's data file (about {EXPECTED_MB} MB)\n",
-                                     "output": f"To: {staging} (checked, then renamed)\n"})
+        gdown.download(url=source, output=str(staging), quiet=True, progress=progress, resume=True,
+                       retries=retries, timeout=TIMEOUT_S,
+                       use_cookies=False)  # no cookie file written in the home folder
     except gdown.exceptions.FileURLRetrievalError as error:
         # Drive answered with a page gdown could not follow: its quota page, or a sign-in page.
         raise DownloadError(page_error(source, True, str(error).encode())) from None
@@ -127,6 +149,9 @@ def fetch(source, staging, retries):
             raise DownloadError(f"several partial downloads to resume ({parts}); delete all but the "
                                 "largest and run the same command again") from None
         cause = error.__cause__ or error
+        if message.startswith("Download failed after") and isinstance(cause, requests.exceptions.ConnectionError):
+            raise DownloadError(f"cannot reach {host} ({reason_of(cause)}); check the network connection "
+                                f"and run the same command again{kept_note(staging)}") from None
         raise DownloadError(f"the transfer from {host} failed ({reason_of(cause)}); check the network "
                             f"connection and run the same command again{kept_note(staging)}") from None
     except requests.exceptions.HTTPError as error:
@@ -148,6 +173,8 @@ def fetch(source, staging, retries):
                                 f"then run the same command again{kept_note(staging)}") from None
         raise DownloadError(f"cannot write in {staging.parent} ({error.strerror or error}); choose a "
                             f"folder with write permission and free space{kept_note(staging)}") from None
+    finally:
+        progress.close()
     return is_drive
 
 
@@ -188,7 +215,7 @@ def download(out=None, url=None, force=False, retries=RETRIES, check=None, check
     source = url or DRIVE_URL
     for attempt in (1, 2):
         try:
-            is_drive = fetch(source, staging, retries)
+            is_drive = fetch(source, staging, retries, log)
             break
         except RangeIgnored:
             if attempt == 2:
