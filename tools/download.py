@@ -89,14 +89,14 @@ def reason_of(error):
 def page_error(source, is_drive, content):
     """The one line for a web page where the .npz file should be."""
     text = content.lower()
+    sender = "Google Drive" if is_drive else source
     if is_drive and (b"quota" in text or b"too many users" in text):
         what = "Google Drive sent its quota page (the file was downloaded too often in the last 24 h)"
-    elif b"accounts.google.com" in text or b"sign in" in text or b"signin" in text:
-        what = f"{'Google Drive' if is_drive else source} sent a sign-in page"
-    elif is_drive:
-        what = "Google Drive sent a web page"
+    elif any(word in text for word in (b"accounts.google.com", b"sign in", b"signin", b"public link",
+                                       b"permission")):
+        what = f"{sender} sent a sign-in or permission page"
     else:
-        what = f"{source} sent a web page (HTML)"
+        what = f"{sender} sent a web page (HTML)"
     return (f"{what} instead of the data file; download it by hand from {MANUAL_LINK} "
             "and check it with `python tools/make_dataset.py check FILE`, or try again later")
 
