@@ -79,5 +79,5 @@ def test_summary_line():
     targets = lambda n: (np.arange(n) >= n // 2).astype(np.float32)
     test_accuracy, threshold, _, _ = loudness.baseline(train, targets(200), test, targets(100))
     line = loudness.summary_line(train, targets(200), test, targets(100), 0.8125)
-    assert line == ("Test accuracy of loudness alone (rock when louder than RMS %.4f, chosen on the "
-                    "training set): %.2f%%; the network: 81.25%%" % (threshold, 100 * test_accuracy))
+    assert line == ("Test accuracy: the network 81.25%%, loudness alone %.2f%% (rock when RMS > %.4f, "
+                    "the best threshold on the training set)" % (100 * test_accuracy, threshold))

@@ -62,6 +62,6 @@ def baseline(train, train_targets, test, test_targets):
 
 def summary_line(train, train_targets, test, test_targets, network_accuracy):
     test_accuracy, threshold, direction, _ = baseline(train, train_targets, test, test_targets)
-    rule = "rock when louder than" if direction > 0 else "rock when not louder than"
-    return ("Test accuracy of loudness alone (%s RMS %.4f, chosen on the training set): %.2f%%; "
-            "the network: %.2f%%" % (rule, threshold, 100 * test_accuracy, 100 * network_accuracy))
+    rule = "rock when RMS %s %.4f" % (">" if direction > 0 else "<=", threshold)
+    return ("Test accuracy: the network %.2f%%, loudness alone %.2f%% (%s, the best threshold on "
+            "the training set)" % (100 * network_accuracy, 100 * test_accuracy, rule))
