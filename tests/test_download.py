@@ -142,6 +142,9 @@ def test_downloads_checks_and_saves(server, tmp_path, capsys):
         "train   40 x 1200 float32: rows 0-19 classical (0), rows 20-39 rock (1)",
         "test    20 x 1200 float32: rows 0-9 classical (0), rows 10-19 rock (1)"]
     assert "lesson.npz: 100%" in err  # the progress bar
+    umask = os.umask(0)
+    os.umask(umask)
+    assert dest.stat().st_mode & 0o777 == 0o666 & ~umask  # as any file the user makes
     assert leftovers(tmp_path, dest) == []  # no staging or partial file remains
 
 

@@ -235,6 +235,9 @@ def download(out=None, url=None, force=False, retries=RETRIES, check=None, check
         raise DownloadError(f"the downloaded file fails the checks ({problem}); nothing was saved at "
                             f"{dest}; check the source{' (--url)' if url else ''} or download the file "
                             f"by hand from {MANUAL_LINK}")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o666 & ~umask)  # gdown's temporary file is owner-only; a data file need not be
     os.replace(staging, dest)  # same folder: atomic
 
     size = dest.stat().st_size
