@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, separable
-from tools import download, make_dataset
+from tools import make_dataset
 
 MANUAL_LINK = "https://drive.google.com/file/d/1pwIqmpiNLdN_DfhJB48uLHVRBYNgzY-o/view"
 

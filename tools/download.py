@@ -10,8 +10,10 @@ to a staging name beside the destination; the file reaches the destination only
 after it has passed the same checks as `make_dataset.py check`, by a rename in
 the same folder, so the destination never holds a partial or unchecked file.
 """
+import contextlib
 import errno
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -196,8 +198,6 @@ def array_shapes(path):
 def verify(path, check, check_error):
     """(True, "") or (False, why) for a downloaded file, by `check` (make_dataset.check) with its
     printed summary held back."""
-    import contextlib
-    import io
     printed = io.StringIO()
     try:
         with contextlib.redirect_stdout(printed):
