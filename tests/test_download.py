@@ -321,3 +321,133 @@ def test_a_file_size_limit(server, tmp_path):
     assert line.startswith("error: the file size limit (ulimit -f) stopped writing %s.download" % dest)
     (partial,) = leftovers(tmp_path, dest)
     assert (tmp_path / partial).stat().st_size <= 100 * 1024 and not dest.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Google Drive itself, offline: HTTPS_PROXY sends gdown's requests to a proxy here, which answers
+# them as Drive would, over TLS with a certificate made for the test (REQUESTS_CA_BUNDLE trusts it).
+# The product and gdown run unchanged, Drive's confirmation step included.
+# ---------------------------------------------------------------------------------------------
+DRIVE_ID = "1pwIqmpiNLdN_DfhJB48uLHVRBYNgzY-o"
+CONFIRM_PAGE = ('<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title></head><body>'
+                '<p>Google Drive can\'t scan this file for viruses.</p>'
+                '<form id="download-form" action="https://drive.usercontent.google.com/download" method="get">'
+                '<input type="submit" value="Download anyway"/><input type="hidden" name="id" value="%s">'
+                '<input type="hidden" name="export" value="download"><input type="hidden" name="confirm" '
+                'value="t"><input type="hidden" name="uuid" value="0b5c"></form></body></html>' % DRIVE_ID).encode()
+QUOTA_PAGE = (b'<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head><body>'
+              b'<p class="uc-error-caption">Sorry, you can\'t view or download this file at this time.</p>'
+              b'<p class="uc-error-subcaption">Too many users have viewed or downloaded this file recently. '
+              b'Please try accessing the file again later.</p></body></html>')
+
+
+class DriveHandler(Handler):
+    """drive.google.com/uc, drive.usercontent.google.com/download and accounts.google.com, as the
+    proxy's `drive_mode` says: confirm (the large-file confirmation step), cut, quota or signin."""
+
+    def do_GET(self):
+        host, mode = self.headers.get("Host", "").split(":")[0], self.server.drive_mode
+        first_time = self.logged()
+        if host == "drive.google.com" and self.path == "/uc?id=" + DRIVE_ID:
+            if mode == "signin":  # a file no longer shared: Drive sends the browser to sign in
+                self.send_response(302)
+                self.send_header("Location", "https://accounts.google.com/ServiceLogin?continue=x")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            else:
+                self.send_body(QUOTA_PAGE if mode == "quota" else CONFIRM_PAGE, html=True)
+        elif host == "accounts.google.com":
+            self.send_body(SIGN_IN, html=True)
+        elif host == "drive.usercontent.google.com" and self.path.startswith("/download?id=%s&" % DRIVE_ID):
+            self.send_body(BIG, cut=mode == "cut" and first_time,
+                           headers=[("Content-Disposition", 'attachment; filename="classical_vs_rock.npz"')])
+        else:
+            self.send_error(404)
+
+
+class DriveProxy(Handler):
+    def do_CONNECT(self):
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        tls = self.server.tls.wrap_socket(self.connection, server_side=True)
+        try:
+            DriveHandler(tls, self.client_address, self.server)
+        finally:
+            tls.close()
+        self.close_connection = True
+
+
+@pytest.fixture(scope="module")
+def drive_proxy(tmp_path_factory):
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make the test's certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=drive.google.com", "-addext",
+                    "subjectAltName=DNS:drive.google.com,DNS:drive.usercontent.google.com,DNS:accounts.google.com"],
+                   check=True, capture_output=True)
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), DriveProxy)
+    proxy.daemon_threads = True
+    proxy.lock, proxy.log, proxy.seen, proxy.drive_mode = threading.Lock(), [], set(), "confirm"
+    proxy.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    proxy.tls.load_cert_chain(str(cert), str(key))
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    proxy.cert = cert
+    yield proxy
+    proxy.shutdown()
+    proxy.server_close()
+
+
+@pytest.fixture
+def drive(drive_proxy, monkeypatch):
+    for name in ("NO_PROXY", "no_proxy", "https_proxy", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:%d" % drive_proxy.server_address[1])
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(drive_proxy.cert))
+    drive_proxy.seen.clear()
+    del drive_proxy.log[:]
+    return drive_proxy
+
+
+def test_google_drive_with_its_confirmation_step(drive, tmp_path, capsys):
+    drive.drive_mode = "confirm"
+    dest = tmp_path / "lesson.npz"
+    status, out, err = run(capsys, "-o", str(dest), "--retries", "0")
+    assert status == 0, err
+    assert out.splitlines()[0] == "Downloading the lesson's data file (about 48 MB) from Google Drive"
+    assert dest.read_bytes() == BIG and leftovers(tmp_path, dest) == []
+    paths = [path for path, _ in drive.log]
+    assert paths[0] == "/uc?id=" + DRIVE_ID and paths[-1].startswith("/download?id=%s&" % DRIVE_ID)
+    assert "confirm=t" in paths[-1]
+
+
+def test_google_drive_resumes_a_cut_download(drive, tmp_path, capsys):
+    drive.drive_mode = "cut"
+    dest = tmp_path / "lesson.npz"
+    status, _, err = run(capsys, "-o", str(dest), "--retries", "0")
+    assert status == 1
+    assert one_error_line(err).startswith("error: the transfer from drive.google.com failed (the "
+                                          "connection broke off before the end of the file)")
+    (partial,) = leftovers(tmp_path, dest)
+    kept = (tmp_path / partial).read_bytes()
+    status, _, err = run(capsys, "-o", str(dest), "--retries", "0")
+    assert status == 0, err
+    assert dest.read_bytes() == BIG and leftovers(tmp_path, dest) == []
+    ranges = [wanted for path, wanted in drive.log if path.startswith("/download")]
+    assert ranges[-1] == "bytes=%d-" % len(kept)
+
+
+@pytest.mark.parametrize("mode, what", [
+    ("quota", "Google Drive sent its quota page (the file was downloaded too often in the last 24 h)"),
+    ("signin", "Google Drive sent a sign-in or permission page"),
+])
+def test_google_drive_pages(drive, tmp_path, capsys, mode, what):
+    drive.drive_mode = mode
+    dest = tmp_path / "lesson.npz"
+    status, _, err = run(capsys, "-o", str(dest), "--retries", "0")
+    assert status == 1
+    assert one_error_line(err) == (
+        "error: %s instead of the data file; download it by hand from %s and check it with "
+        "`python tools/make_dataset.py check FILE`, or try again later" % (what, MANUAL_LINK))
+    assert leftovers(tmp_path, dest) == [] and not dest.exists()
