@@ -4,6 +4,7 @@
 # Python: python3 when it is 3.11 or 3.12, else a python3.12 or python3.11 found on
 # PATH, in pyenv or from uv; PYTHON=/path/to/python (or PYTHON=3.12) chooses one.
 # Each Python gets its own venv (.venv-3.11, .venv-3.12), so both can live here.
+# `make data` downloads the lesson's data file.
 # `make gpu-venv` sets up the GPU route (README "GPU"), which `make test` then tests too.
 
 FOUND := $(shell tools/find_python.sh $(PYTHON))
@@ -46,6 +47,12 @@ setup: $(VENV)/.tools
 
 bench: $(VENV)/.tools
 	$(PY) tools/bench.py $(ARGS)
+
+# The lesson's recordings (48 MB from Google Drive), checked, saved as sample_3s_400Hz.npz
+# beside genre_mlp.py: README "The data". ARGS="--force" replaces a file already there.
+.PHONY: data
+data: $(VENV)/.tools
+	$(PY) tools/make_dataset.py download $(ARGS)
 
 # Debian's python3 sees Debian's pygpu (apt-get install python3-venv python3-pygpu
 # libgpuarray-dev); Theano and the BLAS wheel come from PyPI, at the

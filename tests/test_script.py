@@ -2,9 +2,11 @@
 import os
 import shutil
 
+import numpy as np
 import pytest
 
 from conftest import ROOT, run_script, separable, write_npz
+from tools import loudness
 
 
 def test_trains_end_to_end_on_a_file(small_file):
@@ -18,6 +20,15 @@ def test_trains_end_to_end_on_a_file(small_file):
     assert "  W1  float32  (1200, 256)" in lines and "  B3  float32  (1,)" in lines
     assert any(line.startswith("323,969 parameters; compiling took") for line in lines)
     assert "stand-in" not in result.stdout and result.stderr == ""
+    # The loudness baseline, on this file's own arrays: these classes are equally loud, so the
+    # network beats it by far.
+    with np.load(small_file) as arrays:
+        halves = lambda n: np.arange(n) >= n // 2
+        expected = loudness.baseline(arrays["train"], halves(400), arrays["test"], halves(100))[0]
+    network = evaluations[-1].split(":")[1].split("%")[0].strip()
+    assert lines[-1].startswith("Test accuracy: the network %s%%, loudness alone %.2f%% (rock when RMS "
+                                % (network, 100 * expected))
+    assert expected < 0.75
 
 
 @pytest.fixture
@@ -35,6 +46,8 @@ def test_stand_in_when_the_lessons_file_is_absent(script_copy):
     assert "sample_3s_400Hz.npz was not found" in result.stdout
     assert "Training on a generated stand-in" in result.stdout
     assert "Trained on the generated stand-in" in result.stdout.splitlines()[-1]
+    assert "`make data` downloads them" in result.stdout.splitlines()[-1]
+    assert result.stdout.splitlines()[-2].startswith("Test accuracy: the network ")
     assert not (script_copy / "sample_3s_400Hz.npz").exists()  # never written
 
 
