@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 
 GPU_VENV ?= .venv-gpu
 
-.PHONY: run test bench gpu-venv clean
+.PHONY: run test bench gpu-venv clean cuda-check gpu-check
 
 $(VENV)/.lesson: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,28 @@ $(GPU_VENV)/.ready: requirements.txt
 	$(GPU_VENV)/bin/python -c "import pygpu; print('pygpu', pygpu.__version__, 'is importable')"
 	touch $@
 
-gpu-venv: $(GPU_VENV)/.ready
+# CUDA=12 or CUDA=13 adds NVIDIA's NVRTC and cuBLAS wheels and points the venv's
+# libgpuarray at them (tools/cuda_libs.py); the major must not exceed the driver's CUDA.
+CUDA ?=
+$(GPU_VENV)/.cuda$(CUDA): $(GPU_VENV)/.ready tools/requirements-cuda$(CUDA).txt
+	$(GPU_VENV)/bin/python tools/cuda_libs.py install --venv $(GPU_VENV) --cuda $(CUDA)
+	touch $@
+
+gpu-venv: $(GPU_VENV)/.ready $(if $(CUDA),$(GPU_VENV)/.cuda$(CUDA))
+
+# The lesson's CUDA kernels compiled with the NVRTC wheel (90 MB, nothing else of CUDA), no GPU needed.
+NVRTC_DIR := .nvrtc
+$(NVRTC_DIR)/.ready: $(VENV)/.lesson tools/requirements-cuda13.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --upgrade --target $(NVRTC_DIR) \
+		$$(grep -E '^nvidia-cuda-nvrtc==' tools/requirements-cuda13.txt)
+	touch $@
+
+cuda-check: $(GPU_VENV)/.ready $(NVRTC_DIR)/.ready
+	$(GPU_VENV)/bin/python tools/cuda_check.py --nvrtc-dir $(NVRTC_DIR)
+
+# On a machine with an NVIDIA GPU: the lesson on cuda and on cpu, side by side.
+gpu-check: $(GPU_VENV)/.ready
+	$(GPU_VENV)/bin/python tools/gpu_check.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(GPU_VENV)
+	rm -rf $(VENV) $(GPU_VENV) $(NVRTC_DIR)

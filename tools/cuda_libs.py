@@ -210,12 +210,15 @@ def link_plan(driver_path, nvrtc_path, cublas_path):
     """{link name: target}: the bare names, and every neighbour the libraries load through $ORIGIN."""
     plan = {}
     for path, stem in ((nvrtc_path, "libnvrtc"), (cublas_path, "libcublas")):
+        if path is None:
+            continue
         folder = os.path.dirname(path)
         for name in os.listdir(folder):
             if name.startswith(stem) and ".so" in name:
                 plan[name] = os.path.join(folder, name)
         plan[stem + ".so"] = path
-    plan["libcuda.so"] = driver_path
+    if driver_path is not None:
+        plan["libcuda.so"] = driver_path
     return plan
 
 
