@@ -29,6 +29,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -204,6 +205,9 @@ def collect(batches=3):
         # "reduk" is the OpenCL reduction, which CUDA replaces with GpuCAReduceCuda.
         if '#include "cluda.h"' in source and match and match.group(1) != "reduk":
             add(Kernel(match.group(1), source, "GpuElemwise" if match.group(1) == "elem" else "libgpuarray"))
+    if not any(k.origin == "GpuElemwise" for k in kernels):
+        raise SystemExit("error: no kernel sources were kept from the OpenCL run: opencl0:0 (%s) must "
+                         "be pocl (apt-get install pocl-opencl-icd)" % device)
     reductions = 0
     for graph in cuda_graphs:
         for index, node in enumerate(graph.toposort()):
@@ -217,7 +221,6 @@ def collect(batches=3):
     libgpuarray = cuda_libs.loaded_path("libgpuarray")
     for kernel in blas_helper_kernels(libgpuarray):
         add(kernel)
-    import shutil
     shutil.rmtree(kept, ignore_errors=True)
     return dict(device=device, libgpuarray=libgpuarray, header=cluda_cuda_header(libgpuarray),
                 kernels=[k.to_json() for k in kernels])
