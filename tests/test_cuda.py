@@ -240,3 +240,11 @@ def test_a_broken_kernel_fails_the_check(kernel_check, tmp_path):
     assert len(failed) == 3  # one per architecture, naming the kernel and NVRTC's first error
     assert all(("FAILED kernel %s (GpuCAReduceCuda)" % broken["name"]) in line and "undeclared_name" in line
                for line in failed)
+
+
+def test_gpu_check_reads_the_lessons_lines():
+    # tools/gpu_check.py parses genre_mlp.py's output; on the CPU here, as it does for each device.
+    from tools import gpu_check
+    first, accuracy, per_update = gpu_check.run_lesson("cpu", 20, 7, "")
+    assert first.startswith("Theano 1.0.5 on cpu, floatX=float32")
+    assert 0 <= accuracy <= 100 and per_update > 0

@@ -33,7 +33,8 @@ def run_lesson(device, updates, seed, extra_flags):
         sys.exit("error: the %s run failed: %s" % (device, (result.stderr.strip().splitlines() or ["?"])[-1]))
     accuracy = ACCURACY.findall(result.stdout)
     per_update = PER_UPDATE.search(result.stdout)
-    return result.stdout.splitlines()[0], float(accuracy[-1][1]), int(per_update.group(1))
+    device_line = next(line for line in result.stdout.splitlines() if line.startswith("Theano "))
+    return device_line, float(accuracy[-1][1]), int(per_update.group(1))
 
 
 def main(argv=None):
