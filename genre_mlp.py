@@ -22,6 +22,7 @@ import zipfile
 # aliases and the BLAS threads it needs, before anything loads NumPy or Theano;
 # nothing in it is part of the lesson.
 # ---------------------------------------------------------------------------
+from tools import theano_setup
 from tools.theano_setup import SetupError, import_theano
 
 import numpy as np
@@ -483,6 +484,8 @@ def open_data(path, seed, log=print):
 def device_name():
     """Where the work runs: cpu, or the gpuarray context Theano opened (e.g. cuda0: <name>)."""
     if theano.config.device.startswith(("cuda", "opencl")) and theano.gpuarray.pygpu_activated:
+        if theano.config.device.startswith("cuda") and theano_setup.CUDA_LIBRARIES:
+            return "%s: %s" % (theano.config.device, theano_setup.CUDA_LIBRARIES)  # names the libraries too
         return "%s: %s" % (theano.config.device, theano.gpuarray.type.get_context(None).devname)
     return "cpu"
 

@@ -15,6 +15,8 @@ genre_mlp.py calls import_theano() before anything else touches Theano. It
 - keeps OpenBLAS to one thread unless the user chose otherwise;
 - mends the cache keys of the ops that Theano 1.0.5 would otherwise recompile
   in every new process (fix_compile_cache);
+- with device=cuda, makes the NVIDIA libraries findable for libgpuarray
+  (tools/cuda_libs.py), or says in one line why the GPU cannot be used;
 - turns Theano's traceback about an unusable GPU, a missing package or a bad
   flag into one line.
 
@@ -166,6 +168,51 @@ def merged_flags(environ):
     return ",".join(added + ([user] if user else [])), blas_name
 
 
+def requested(key, environ, default=""):
+    """A setting as Theano will read it: THEANO_FLAGS first, then .theanorc's [global]."""
+    flags = parse_flags(environ.get("THEANO_FLAGS", ""))
+    if key in flags:
+        return flags[key]
+    files = [os.path.expanduser(f) for f in environ.get("THEANORC", "~/.theanorc").split(os.pathsep)]
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(files)
+    except configparser.Error:
+        return default
+    return parser.get("global", key, fallback=default)
+
+
+# What device=cuda uses ("NVIDIA H100 80GB HBM3, driver 580.95.05 (CUDA 13.0), NVRTC 13.0,
+# cuBLAS 13.0.2"), once import_theano has prepared it; None otherwise.
+CUDA_LIBRARIES = None
+
+
+def prepare_cuda(environ, prepare=None):
+    """Before Theano imports pygpu: make the NVIDIA libraries findable for device=cuda.
+
+    When the GPU cannot be used (compute capability 10 or more, an NVRTC newer than
+    the driver, ...), says so in one line and switches the flags to the CPU, or with
+    force_device=True raises SetupError.
+    """
+    global CUDA_LIBRARIES
+    device = requested("device", environ)
+    if not device.startswith("cuda"):
+        return
+    if prepare is None:
+        from tools import cuda_libs
+        prepare = cuda_libs.prepare
+    try:
+        CUDA_LIBRARIES = prepare(device)
+    except Exception as error:  # cuda_libs.CudaLibsError, or an unexpected driver answer
+        why = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if requested("force_device", environ, "False").lower() in ("true", "1"):
+            raise SetupError("THEANO_FLAGS asks for device=%s with force_device=True, but the GPU "
+                             "cannot be used: %s" % (device, why))
+        print("notice: THEANO_FLAGS asks for device=%s, but the GPU cannot be used: %s; training "
+              "on the CPU instead" % (device, why), file=sys.stderr)
+        environ["THEANO_FLAGS"] = ",".join(filter(None, [environ.get("THEANO_FLAGS"), "device=cpu"]))
+
+
 class _Recorder(logging.Handler):
     def __init__(self):
         logging.Handler.__init__(self)
@@ -225,6 +272,7 @@ def import_theano(environ=os.environ):
     restore_numpy_aliases()
     python312_shims()
     environ["THEANO_FLAGS"], blas_name = merged_flags(environ)
+    prepare_cuda(environ)
 
     # Theano logs an unusable GPU with a full traceback; keep the records and say it in one line.
     gpu_log = logging.getLogger("theano.gpuarray")

