@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from conftest import separable, write_npz
+from tools.stand_in import make_stand_in
 
 
 def test_server_shapes_dtype_and_labels_by_halves(genre_mlp, small_file):
@@ -50,8 +51,8 @@ GOOD = separable(20)
 
 
 @pytest.mark.parametrize("arrays, message", [
-    (dict(train=GOOD), "has no test array"),
-    (dict(test=GOOD), "has no train array"),
+    (dict(train=GOOD), "no `test` array"),
+    (dict(test=GOOD), "no `train` array"),
     (dict(train=GOOD[:, :1000], test=GOOD), "rows of 1200 samples"),
     (dict(train=GOOD, test=GOOD[:, :, None]), "rows of 1200 samples"),
     (dict(train=GOOD[:19], test=GOOD), "odd number of rows (19)"),
@@ -80,8 +81,8 @@ def test_not_an_npz_and_pickles_refused(genre_mlp, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def stand_in(genre_mlp):
-    return genre_mlp.make_stand_in(seed=1234)
+def stand_in():
+    return make_stand_in(seed=1234)
 
 
 def test_stand_in_has_the_lesson_format(stand_in):
@@ -91,10 +92,10 @@ def test_stand_in_has_the_lesson_format(stand_in):
     assert np.isfinite(train).all() and np.abs(train).max() <= 1.0
 
 
-def test_stand_in_is_seeded(genre_mlp, stand_in):
-    again = genre_mlp.make_stand_in(seed=1234, num_train=200, num_test=20)
-    other = genre_mlp.make_stand_in(seed=99, num_train=200, num_test=20)
-    np.testing.assert_array_equal(again[0], genre_mlp.make_stand_in(seed=1234, num_train=200, num_test=20)[0])
+def test_stand_in_is_seeded(stand_in):
+    again = make_stand_in(seed=1234, num_train=200, num_test=20)
+    other = make_stand_in(seed=99, num_train=200, num_test=20)
+    np.testing.assert_array_equal(again[0], make_stand_in(seed=1234, num_train=200, num_test=20)[0])
     assert not np.array_equal(again[0], other[0])
 
 

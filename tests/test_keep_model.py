@@ -9,6 +9,7 @@ import scipy.signal
 import soundfile
 
 from conftest import run_script, separable, write_npz
+from tools import model_file
 from tools.reference import NumpyMLP
 
 
@@ -18,7 +19,7 @@ def test_save_then_load_gives_identical_predictions(genre_mlp, model, tmp_path):
     inputs, targets = data.get_test()
     before = model.evaluate(inputs, targets)[0]
     path = str(tmp_path / "model.npz")
-    genre_mlp.save_model(model, path, test_accuracy=0.875)
+    model_file.save_model(model, path, test_accuracy=0.875)
 
     with np.load(path, allow_pickle=False) as saved:  # a plain .npz: no pickles needed
         assert sorted(saved.files) == sorted(["W1", "B1", "W2", "B2", "W3", "B3", "format",
@@ -27,14 +28,14 @@ def test_save_then_load_gives_identical_predictions(genre_mlp, model, tmp_path):
         assert float(saved["test_accuracy"]) == 0.875
     for param in model.params:
         param.set_value(np.zeros_like(param.get_value()))
-    genre_mlp.load_parameters(model, genre_mlp.read_model_file(path))
+    model_file.load_parameters(model, model_file.read_model_file(path))
     np.testing.assert_array_equal(model.evaluate(inputs, targets)[0], before)
 
 
 @pytest.fixture
 def saved(genre_mlp, model, tmp_path):
     path = str(tmp_path / "model.npz")
-    genre_mlp.save_model(model, path, test_accuracy=0.5)
+    model_file.save_model(model, path, test_accuracy=0.5)
     return path
 
 
@@ -48,8 +49,8 @@ def test_truncated_foreign_and_misshapen_models_are_refused(genre_mlp, saved, tm
     for path, message in ((str(truncated), "is not a .npz file, or is cut short"),
                           (data_file, "is not a genre_mlp model file"),
                           (misshapen, "W2 is missing, damaged or not of shape (256, 64)")):
-        with pytest.raises(genre_mlp.ModelFileError) as error:
-            genre_mlp.read_model_file(path)
+        with pytest.raises(model_file.ModelFileError) as error:
+            model_file.read_model_file(path)
         assert message in str(error.value) and "--save" in str(error.value)
     result = run_script("--load", str(truncated), "--updates", "0")
     assert result.returncode == 1 and result.stderr.count("\n") == 1
@@ -66,7 +67,7 @@ def test_failed_save_leaves_the_old_file_untouched(genre_mlp, model, tmp_path, m
 
     monkeypatch.setattr(np, "savez", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        genre_mlp.save_model(model, str(path), test_accuracy=0.5)
+        model_file.save_model(model, str(path), test_accuracy=0.5)
     assert path.read_bytes() == b"the model from yesterday"
     assert os.listdir(tmp_path) == ["model.npz"]  # no temporary file left behind
 

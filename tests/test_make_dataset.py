@@ -233,7 +233,7 @@ def test_check_summarises_a_file_and_gives_a_verdict(tmp_path):
     assert result.returncode == 1
     verdict = result.stdout.strip().splitlines()[-1]
     assert verdict.startswith("verdict") and "CANNOT" in verdict
-    for problem in ("no 'test'", "7 x 1000", "odd", "NaN"):
+    for problem in ("no `test`", "7 x 1000", "odd", "NaN"):
         assert problem in verdict
 
 
@@ -261,7 +261,7 @@ def test_bad_input_gets_one_line_error_and_non_zero_exit(library, tmp_path):
         (["audioset", "--csv", folder / "segments.csv", "-o", existing], ["already exists", "--force"]),
         (["folders", empty, rock, "-o", tmp_path / "y.npz"], ["no audio files", "empty"]),
         (["folders", classical, tmp_path / "nowhere", "-o", tmp_path / "y.npz"], ["not a folder"]),
-        (["check", existing], ["not a readable .npz"]),
+        (["check", existing], ["is not a .npz file"]),
         (["check", tmp_path / "absent.npz"], ["absent.npz not found"]),
         (["audioset", "-o", tmp_path / "z.npz"], ["--csv"]),
         (["audioset", "--csv", folder / "segments.csv", "-o", tmp_path / "z.npz", "--jobs", "0"], ["--jobs"]),

@@ -48,8 +48,10 @@ def test_later_file_name_is_used(script_copy):
 
 @pytest.mark.parametrize("args, message", [
     (["--data", "absent.npz"], "absent.npz not found; give the lesson's data file"),
-    (["--batch-size", "0"], "--batch-size: must be greater than 0"),
-    (["--learning-rate", "-0.1"], "--learning-rate: must be greater than 0"),
+    (["--batch-size", "0"], "--batch-size: must be a whole number greater than 0, not 0"),
+    (["--learning-rate", "-0.1"], "--learning-rate: must be a finite number greater than 0, not -0.1"),
+    (["--learning-rate", "nan"], "--learning-rate: must be a finite number greater than 0, not nan"),
+    (["--learning-rate", "inf"], "--learning-rate: must be a finite number greater than 0, not inf"),
     (["--updates", "0"], "--updates must be greater than 0 (0 only evaluates a model given with --load)"),
     (["--updates", "-5"], "--updates must be greater than 0"),
     (["--predict", "model.npz"], "--predict needs a model file and at least one audio file"),
