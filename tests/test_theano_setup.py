@@ -4,6 +4,8 @@ import subprocess
 import sys
 import types
 
+import pytest
+
 from conftest import ROOT
 from tools import theano_setup
 
@@ -38,6 +40,15 @@ def test_only_the_unset_key_is_added(tmp_path):
     rc.write_text("[global]\nfloatX = float16\n")
     flags, _ = theano_setup.merged_flags({"THEANORC": str(rc)})
     assert set(theano_setup.parse_flags(flags)) == {"blas.ldflags"}
+
+
+@pytest.mark.parametrize("before", [{}, {"THEANO_FLAGS": "device=cpu"}, {"THEANO_FLAGS": ""}])
+def test_theano_flags_are_given_back_after_the_import(genre_mlp, tmp_path, before):
+    # Theano is imported already (genre_mlp): this runs the set-up around a no-op import.
+    environ = dict(before, THEANORC=str(tmp_path / "none"))
+    theano, blas = theano_setup.import_theano(environ)
+    assert environ == dict(before, THEANORC=str(tmp_path / "none"))
+    assert "OpenBLAS" in blas and theano is genre_mlp.theano
 
 
 def test_numpy_aliases_restored_only_where_missing():
