@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 
 GPU_VENV ?= .venv-gpu
 
-.PHONY: run test bench gpu-venv clean
+.PHONY: run test bench gpu-venv peers clean
 
 $(VENV)/.lesson: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,5 +41,20 @@ $(GPU_VENV)/.ready: requirements.txt
 
 gpu-venv: $(GPU_VENV)/.ready
 
+# The benchmark's peers, PyTorch and JAX, each in a venv of its own: they need NumPy 2
+# and a newer setuptools, which would break the lesson's venv. tools/bench.py runs each
+# with its venv's python, and reports a peer whose venv is missing as not compared.
+.venv-torch/.ready: tools/requirements-torch.txt
+	$(PYTHON) -m venv .venv-torch
+	.venv-torch/bin/python -m pip install --quiet --disable-pip-version-check -r tools/requirements-torch.txt
+	touch $@
+
+.venv-jax/.ready: tools/requirements-jax.txt
+	$(PYTHON) -m venv .venv-jax
+	.venv-jax/bin/python -m pip install --quiet --disable-pip-version-check -r tools/requirements-jax.txt
+	touch $@
+
+peers: .venv-torch/.ready .venv-jax/.ready
+
 clean:
-	rm -rf $(VENV) $(GPU_VENV)
+	rm -rf $(VENV) $(GPU_VENV) .venv-torch .venv-jax
