@@ -250,12 +250,9 @@ def parse_args(argv):
         parser.error("--eval-step %d is larger than --updates %d: only the final evaluation "
                      "would run; give a smaller --eval-step" % (args.eval_step, args.updates))
     for option in ("save", "curve", "plot"):
-        path = getattr(args, option)
-        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            parser.error("--%s %s: its folder does not exist; create it first" % (option, path))
         try:
-            if path:
-                check_writable(path)  # now, not after the whole training
+            if getattr(args, option):
+                check_writable(getattr(args, option))  # now, not after the whole training
         except WriteError as error:
             parser.error("--%s: %s" % (option, error))
     if args.plot and importlib.util.find_spec("matplotlib") is None:

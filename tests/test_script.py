@@ -64,7 +64,8 @@ def test_later_file_name_is_used(script_copy):
     (["--updates", "0"], "--updates must be greater than 0 (0 only evaluates a model given with --load)"),
     (["--updates", "-5"], "--updates must be greater than 0"),
     (["--predict", "model.npz"], "--predict needs a model file and at least one audio file"),
-    (["--save", "no/such/folder/m.npz"], "--save no/such/folder/m.npz: its folder does not exist"),
+    (["--save", "no/such/folder/m.npz"], "--save: no/such/folder/m.npz: its folder does not exist"),
+    (["--curve", "no/such/folder/c.csv"], "--curve: no/such/folder/c.csv: its folder does not exist"),
     (["--updates", "100", "--eval-step", "500"], "--eval-step 500 is larger than --updates 100"),
     (["--loss", "hinge"], "invalid choice: 'hinge'"),
 ])

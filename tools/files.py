@@ -26,6 +26,8 @@ def new_file_mode(path):
 def check_writable(path):
     """Raise WriteError now if `path` could not be written later (so a long run is not wasted)."""
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise WriteError("%s: its folder does not exist; create it first" % path)
     try:
         # A real file, not os.access: that one says yes to root on a read-only disk.
         with tempfile.TemporaryFile(dir=folder, prefix="." + os.path.basename(path) + "."):
