@@ -298,8 +298,8 @@ def main(argv=None):
 
 def run(args):
     """Train (or only evaluate), report, and write what was asked for."""
+    arrays = read_model_file(args.load) if args.load else None  # before the data: a bad file fails fast
     data, stand_in = open_data(args.data, args.seed)
-    arrays = read_model_file(args.load) if args.load else None
     print("Theano %s on %s, floatX=%s, BLAS: %s" % (theano.__version__, device_name(), FLOATX, BLAS_NAME))
 
     if arrays:

@@ -62,7 +62,7 @@ def test_truncated_foreign_and_misshapen_models_are_refused(genre_mlp, saved, tm
         with pytest.raises(model_file.ModelFileError) as error:
             model_file.read_model_file(path)
         assert message in str(error.value) and "--save" in str(error.value)
-    for path, _ in cases[:1] + cases[-2:]:
+    for path, _ in (cases[0], cases[-1]):
         result = run_script("--load", path, "--updates", "0")
         assert result.returncode == 1 and result.stderr.count("\n") == 1
         assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
