@@ -1,8 +1,11 @@
 """DataServer, the checks on data files, and the generated stand-in."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
-from conftest import separable, write_npz
+from conftest import ROOT, separable, write_npz
 from tools.stand_in import make_stand_in
 
 
@@ -61,11 +64,23 @@ GOOD = separable(20)
     (dict(train=GOOD, test=np.where(np.eye(20, 1200) > 0, np.inf, GOOD)), "infinite"),
     (dict(train=np.array([["x"] * 1200] * 20), test=GOOD), "non-numeric"),
 ])
-def test_bad_files_give_one_line(genre_mlp, tmp_path, arrays, message):
+def test_bad_files_give_one_line_and_check_says_the_same(genre_mlp, tmp_path, capsys, arrays, message):
     path = write_npz(tmp_path / "bad.npz", **arrays)
     with pytest.raises(genre_mlp.DataError) as error:
         genre_mlp.DataServer(path)
     assert message in str(error.value) and "\n" not in str(error.value)
+    # tools/make_dataset.py check applies the same rules (tools/data_file.py)
+    from tools import make_dataset
+    assert make_dataset.check(path) is False
+    verdict = capsys.readouterr().out.strip().splitlines()[-1]
+    assert verdict.startswith("verdict   genre_mlp.py CANNOT train on this file: ") and message in verdict
+
+
+def test_the_rules_need_no_theano():
+    code = "import sys; import tools.make_dataset; print('theano' in sys.modules, 'genre_mlp' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
 
 
 def test_not_an_npz_and_pickles_refused(genre_mlp, tmp_path):

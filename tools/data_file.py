@@ -75,5 +75,5 @@ def load_data_file(path, dtype=np.float32):
     if found:
         raise DataError("%s cannot be trained on: %s; a lesson data file holds `train` and `test`, "
                         "halves classical then rock (see it with: %s %s, rebuild it with "
-                        "tools/make_dataset.py)" % (path, ", ".join(found), CHECK_COMMAND, path))
+                        "tools/make_dataset.py)" % (path, "; ".join(found), CHECK_COMMAND, path))
     return arrays["train"].astype(dtype), arrays["test"].astype(dtype)

@@ -355,7 +355,8 @@ def check(path):
             print(f"{split:<9} {shape}  {x.dtype}")
             continue
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-        value_range = f"[{np.nanmin(x):.4f}, {np.nanmax(x):.4f}]" if x.size else "(empty)"
+        finite = x[np.isfinite(x)]
+        value_range = f"[{finite.min():.4f}, {finite.max():.4f}]" if finite.size else "(no finite samples)"
         print(f"{split:<9} {shape}  {x.dtype}  range {value_range}  NaN/inf: {bad}")
         if x.ndim == 2 and len(x) >= 2 and not bad:
             rms = np.sqrt(np.mean(np.square(x, dtype=np.float64), axis=1))
