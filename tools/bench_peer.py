@@ -93,7 +93,14 @@ def jax_trainer(start, learning_rate, batch_size):
     return train_batch, evaluate, time.perf_counter() - started
 
 
-TRAINERS = {"torch": torch_trainer, "jax": jax_trainer}
+def numpy_trainer(start, learning_rate, batch_size):
+    # tools/reference.py, so that the tests can drive this file without a peer's venv.
+    from reference import NumpyMLP  # this file's folder is first on sys.path
+    net = NumpyMLP(start, learning_rate)
+    return net.train_batch, lambda x, t: (net.predict(x)[0], net.cost(x, t)), 0.0
+
+
+TRAINERS = {"torch": torch_trainer, "jax": jax_trainer, "numpy": numpy_trainer}
 
 
 def peak_kb():
@@ -121,7 +128,7 @@ def main(name, setup_path):
     for line in sys.stdin:
         order = line.split()
         if order[0] == "check":
-            reply({"losses": [train_batch(train[rows], targets[rows]) for rows in setup["check_rows"]]})
+            reply({"losses": [float(train_batch(train[rows], targets[rows])) for rows in setup["check_rows"]]})
         elif order[0] == "reset":
             train_batch, evaluate, compile_seconds = make()
             reply({"compile_seconds": compile_seconds})
