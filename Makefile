@@ -1,23 +1,39 @@
-# Two commands for a newcomer: `make run` sets up .venv and trains the lesson's
+# Two commands for a newcomer: `make run` sets up a venv and trains the lesson's
 # network; `make test` runs the test suite (pytest tests). ARGS passes options:
 #   make run ARGS="--updates 1000 --loss mse"
+# Python: python3 when it is 3.11 or 3.12, else a python3.12 or python3.11 found on
+# PATH, in pyenv or from uv; PYTHON=/path/to/python (or PYTHON=3.12) chooses one.
+# Each Python gets its own venv (.venv-3.11, .venv-3.12), so both can live here.
+# `make data` downloads the lesson's data file.
 # `make gpu-venv` sets up the GPU route (README "GPU"), which `make test` then tests too.
-PYTHON ?= python3
-VENV ?= .venv
+
+FOUND := $(shell tools/find_python.sh $(PYTHON))
+ifneq ($(firstword $(FOUND)),ok)
+ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),run)),)
+$(error $(FOUND))
+endif
+endif
+PYTHON_EXE := $(word 2,$(FOUND))
+PYTHON_VERSION := $(word 3,$(FOUND))
+
+VENV ?= .venv-$(PYTHON_VERSION)
+GPU_VENV ?= .venv-gpu-$(PYTHON_VERSION)
 PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-GPU_VENV ?= .venv-gpu
+.PHONY: run test setup bench gpu-venv peers clean
 
-.PHONY: run test bench gpu-venv peers clean
-
+# Theano is a source package whose setup.py needs tools/build_shims on Python 3.12
+# (that file says why); setuptools comes first because the build uses the venv's own.
 $(VENV)/.lesson: requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PYTHON_EXE) -m venv $(VENV)
+	$(PIP) $$(grep -E '^setuptools==' requirements.txt)
+	PYTHONPATH=tools/build_shims $(PIP) --no-build-isolation -r requirements.txt
 	touch $@
 
 $(VENV)/.tools: $(VENV)/.lesson tools/requirements.txt
 	# Both files at once, so that no tool's package can move NumPy off the lesson's pin.
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r tools/requirements.txt
+	$(PIP) -r requirements.txt -r tools/requirements.txt
 	touch $@
 
 run: $(VENV)/.lesson
@@ -26,8 +42,17 @@ run: $(VENV)/.lesson
 test: $(VENV)/.tools
 	$(PY) -m pytest tests $(ARGS)
 
+# Installs everything `make test` needs, without running anything.
+setup: $(VENV)/.tools
+
 bench: $(VENV)/.tools
 	$(PY) tools/bench.py $(ARGS)
+
+# The lesson's recordings (48 MB from Google Drive), checked, saved as sample_3s_400Hz.npz
+# beside genre_mlp.py: README "The data". ARGS="--force" replaces a file already there.
+.PHONY: data
+data: $(VENV)/.tools
+	$(PY) tools/make_dataset.py download $(ARGS)
 
 # Debian's python3 sees Debian's pygpu (apt-get install python3-venv python3-pygpu
 # libgpuarray-dev); Theano and the BLAS wheel come from PyPI, at the
@@ -45,16 +70,16 @@ gpu-venv: $(GPU_VENV)/.ready
 # and a newer setuptools, which would break the lesson's venv. tools/bench.py runs each
 # with its venv's python, and reports a peer whose venv is missing as not compared.
 .venv-torch/.ready: tools/requirements-torch.txt
-	$(PYTHON) -m venv .venv-torch
+	$(PYTHON_EXE) -m venv .venv-torch
 	.venv-torch/bin/python -m pip install --quiet --disable-pip-version-check -r tools/requirements-torch.txt
 	touch $@
 
 .venv-jax/.ready: tools/requirements-jax.txt
-	$(PYTHON) -m venv .venv-jax
+	$(PYTHON_EXE) -m venv .venv-jax
 	.venv-jax/bin/python -m pip install --quiet --disable-pip-version-check -r tools/requirements-jax.txt
 	touch $@
 
 peers: .venv-torch/.ready .venv-jax/.ready
 
 clean:
-	rm -rf $(VENV) $(GPU_VENV) .venv-torch .venv-jax
+	rm -rf .venv-3.11 .venv-3.12 .venv-gpu-3.11 .venv-gpu-3.12 .venv-torch .venv-jax

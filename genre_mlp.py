@@ -182,7 +182,7 @@ def train(model, data, num_updates=NUM_UPDATES, eval_step=EVAL_STEP, batch_size=
     return history
 
 
-def report(model, train_seconds, num_updates, stand_in, log=print):
+def report(model, train_seconds, num_updates, stand_in, log=print, baseline=None):
     log("")
     log("Parameters:")
     for param in model.params:
@@ -193,9 +193,11 @@ def report(model, train_seconds, num_updates, stand_in, log=print):
         line += ", training %.1f s (%d updates, %.0f us each)" % (
             train_seconds, num_updates, 1e6 * train_seconds / num_updates)
     log(line)
+    if baseline:
+        log(baseline)  # what loudness alone achieves, beside the network (tools/loudness.py)
     if stand_in:
         log("Trained on the generated stand-in, not the lesson's recordings: "
-            "README \"The data\" says how to get them.")
+            "`make data` downloads them (README \"The data\").")
 
 
 # ---------------------------------------------------------------------------
@@ -270,7 +272,7 @@ def open_data(path, seed, log=print):
             if candidate != IN_FILE:
                 log("Using %s (the lesson's data file under its later name)." % candidate)
             return DataServer(candidate, seed), False
-    log("The lesson's data file %s was not found (README \"The data\" says where to get it).\n"
+    log("The lesson's data file %s was not found (`make data` downloads it; README \"The data\").\n"
         "Training on a generated stand-in of the same shape instead: 8000 + 2000 excerpts of\n"
         "sustained chords (classical) and drums with bass (rock), made from seed %d.\n"
         % (os.path.basename(IN_FILE), seed))
@@ -315,7 +317,11 @@ def run(args):
         accuracy, test_loss = evaluate_test_set(model, data)
         history = [(0, float("nan"), test_loss, accuracy)]
         print("Accuracy of the loaded model: %.2f%%  test loss %.4f" % (100 * accuracy, test_loss))
-    report(model, time.time() - started, args.updates, stand_in)
+    train_seconds = time.time() - started
+    from tools import loudness  # NumPy only: the best threshold on each excerpt's RMS
+    baseline = loudness.summary_line(data.train, data.train_targets, data.test, data.test_targets,
+                                     history[-1][3])
+    report(model, train_seconds, args.updates, stand_in, baseline=baseline)
 
     if args.save:
         save_model(model, args.save, history[-1][3])

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, USERS_THEANO_FLAGS, run_script, separable, write_npz
+from tools import loudness
 from tools.reference import NumpyMLP
 
 
@@ -27,6 +28,15 @@ def test_trains_end_to_end_on_a_file(genre_mlp, small_file):
         # This process has imported genre_mlp: what it gave Theano must not have leaked into
         # THEANO_FLAGS, or the child would take our BLAS for the user's.
         assert lines[0].endswith("BLAS: OpenBLAS (scipy-openblas32 wheel)"), lines[0]
+    # The loudness baseline, on this file's own arrays: these classes are equally loud, so the
+    # network beats it by far.
+    with np.load(small_file) as arrays:
+        halves = lambda n: np.arange(n) >= n // 2
+        expected = loudness.baseline(arrays["train"], halves(400), arrays["test"], halves(100))[0]
+    network = evaluations[-1].split(":")[1].split("%")[0].strip()
+    assert lines[-1].startswith("Test accuracy: the network %s%%, loudness alone %.2f%% (rock when RMS "
+                                % (network, 100 * expected))
+    assert expected < 0.75
 
 
 @pytest.fixture
@@ -44,6 +54,8 @@ def test_stand_in_when_the_lessons_file_is_absent(script_copy):
     assert "sample_3s_400Hz.npz was not found" in result.stdout
     assert "Training on a generated stand-in" in result.stdout
     assert "Trained on the generated stand-in" in result.stdout.splitlines()[-1]
+    assert "`make data` downloads them" in result.stdout.splitlines()[-1]
+    assert result.stdout.splitlines()[-2].startswith("Test accuracy: the network ")
     assert not (script_copy / "sample_3s_400Hz.npz").exists()  # never written
 
 

@@ -1,6 +1,7 @@
 """Check, or build, a data file in the lesson's format (see sample_3s_400Hz.npz.README).
 
     python tools/make_dataset.py check sample_3s_400Hz.npz
+    python tools/make_dataset.py download [-o PATH] [--force] [--url URL]   # the lesson's file
     python tools/make_dataset.py folders my/classical my/rock -o mine.npz [--per-file 3]
     python tools/make_dataset.py audioset --csv balanced_train_segments.csv \\
         --csv unbalanced_train_segments.csv -o audioset.npz [--jobs 4] [--per-class 5000]
@@ -32,7 +33,7 @@ from tqdm import tqdm
 
 if __package__ in (None, ""):  # run as a script: make the `tools` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tools import audio, data_file
+from tools import audio, data_file, download
 from tools.files import WriteError, write_atomically
 
 CLASSES = ("classical", "rock")                 # label 0, label 1: the order of the halves
@@ -398,6 +399,12 @@ def positive_int(text):
     return int(text)
 
 
+def whole_number(text):
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0 or more)")
+    return int(text)
+
+
 def parse_args(argv):
     parser = Parser(prog="python tools/make_dataset.py", description=__doc__,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -409,6 +416,15 @@ def parse_args(argv):
     folders.add_argument("rock_dir")
     folders.add_argument("--per-file", type=positive_int, default=1,
                          help="excerpts per recording, spread evenly, 1 = its middle 3 s (default 1)")
+    fetch = commands.add_parser("download", help="download the lesson's file (tools/download.py), "
+                                "check it, and save it beside genre_mlp.py")
+    fetch.add_argument("-o", "--out", help=f"where to save it: a file or a folder (default: {download.FILE_NAME} "
+                       "beside genre_mlp.py)")
+    fetch.add_argument("--url", help="a plain HTTP(S) mirror of the file, instead of Google Drive")
+    fetch.add_argument("--force", action="store_true", help="replace OUT if it exists (only once the "
+                       "new file has passed the checks)")
+    fetch.add_argument("--retries", type=whole_number, default=download.RETRIES, help="reconnections within "
+                       "this run after the transfer breaks, each resuming it (default %(default)s)")
     audioset = commands.add_parser("audioset", help="build from AudioSet segment CSVs and YouTube")
     audioset.add_argument("--csv", action="append", required=True, help="a segment CSV; repeat for more")
     audioset.add_argument("--work", help="cache folder for a resumable run (default: OUT.work beside OUT)")
@@ -431,6 +447,9 @@ def main(argv=None):
     try:
         if args.command == "check":
             return 0 if check(args.path) else 1
+        if args.command == "download":
+            download.download(args.out, args.url, args.force, args.retries, check, InputError)
+            return 0
         if args.command == "folders":
             build_from_folders((args.classical_dir, args.rock_dir), args.out, args.per_file, args.seed,
                                args.force)
@@ -438,12 +457,12 @@ def main(argv=None):
             build_from_audioset(args.csv, args.out, args.work, args.jobs, args.per_class, args.seed,
                                 args.force, args.fetch_command)
         return 0
-    except InputError as error:
+    except (InputError, download.DownloadError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("error: interrupted, no file written; rerun the same command (audioset resumes "
-              "from its work folder)", file=sys.stderr)
+        print("error: interrupted, no file written; rerun the same command (audioset and download "
+              "resume where they stopped)", file=sys.stderr)
         return 130
 
 

@@ -5,6 +5,8 @@ genre_mlp.py calls import_theano() before anything else touches Theano. It
 - restores the NumPy aliases that NumPy 1.24 removed (np.bool, np.complex, ...):
   Theano still uses them, and without np.complex it silently drops its
   log-sigmoid stability rewrites;
+- on Python 3.12, puts back the two modules Theano imports that 3.12 dropped
+  (python312_shims);
 - puts defaults in front of THEANO_FLAGS for what the user did not set there or
   in a .theanorc: floatX=float32 (the lesson's dtype, and what GPUs want) and
   blas.ldflags linking a real BLAS (today's NumPy wheels no longer describe
@@ -31,6 +33,7 @@ import logging
 import os
 import shlex
 import sys
+import types
 import warnings
 
 # One BLAS thread, set before NumPy or Theano loads a BLAS: batch-16 products are
@@ -39,11 +42,25 @@ import warnings
 # update with one thread, 32 ms with two). OPENBLAS_NUM_THREADS overrides it.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+# The NumPy that requirements.txt pins for each supported Python: Theano's C code
+# needs NumPy 1.x, and NumPy 1.26.4 is the last 1.x release, the only one for 3.12.
+NUMPY_PINS = {(3, 11): "1.23.5", (3, 12): "1.26.4"}
+
+
+def install_hint():
+    """What to run to get the lesson's packages for the Python in use."""
+    pin = NUMPY_PINS.get(sys.version_info[:2])
+    if pin is None:
+        return ("Python %d.%d is not supported: use 3.11 or 3.12 (`make run` finds one)"
+                % sys.version_info[:2])
+    return "run `make run`, or pip install -r requirements.txt (NumPy %s on Python %d.%d)" % (
+        (pin,) + sys.version_info[:2])
+
+
 try:
     import numpy as np  # noqa: E402 (after the line above)
 except ImportError:
-    sys.exit("error: NumPy is not installed for %s; run `make run`, or "
-             "pip install -r requirements.txt" % sys.executable)
+    sys.exit("error: NumPy is not installed for %s; %s" % (sys.executable, install_hint()))
 
 # The BLAS routines Theano's C code calls by name.
 BLAS_ROUTINES = ("sgemm", "dgemm", "sgemv", "dgemv", "sger", "dger", "sdot", "ddot")
@@ -60,6 +77,43 @@ def restore_numpy_aliases(numpy_module=np):
     for name, builtin in NUMPY_ALIASES.items():
         if name not in vars(numpy_module):
             setattr(numpy_module, name, builtin)
+
+
+def python312_shims(numpy_module=np, modules=sys.modules):
+    """What Theano 1.0.5 imports that Python 3.12 no longer has; nothing on 3.11.
+
+    Returns the names of the modules put in place.
+    """
+    added = []
+    if "numpy.distutils" not in modules and not _importable("numpy.distutils"):
+        # NumPy has no numpy.distutils on 3.12. Theano asks it only for NumPy's
+        # headers and, when blas.ldflags is unset, for NumPy's BLAS (None: unknown).
+        distutils = types.ModuleType("numpy.distutils")
+        misc_util = types.ModuleType("numpy.distutils.misc_util")
+        misc_util.get_numpy_include_dirs = lambda: [numpy_module.get_include()]
+        distutils.misc_util, distutils.__config__ = misc_util, None
+        modules.update({"numpy.distutils": distutils, "numpy.distutils.misc_util": misc_util})
+        numpy_module.distutils = distutils
+        added.append("numpy.distutils")
+    if "imp" not in modules and not _importable("imp"):
+        # Removed in 3.12; only theano/tests/breakpoint.py imports it (through
+        # theano.gpuarray) and it uses nothing from it.
+        modules["imp"] = types.ModuleType("imp")
+        added.append("imp")
+    return added
+
+
+def _importable(name):
+    # Imported for real: NumPy 1.26 ships numpy/distutils, which refuses 3.12 on import.
+    import importlib
+    import warnings
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            importlib.import_module(name)
+        return True
+    except ImportError:
+        return False
 
 
 def parse_flags(text):
@@ -226,9 +280,10 @@ def import_theano(environ=os.environ):
     """Import Theano configured for today; returns (theano, description of the BLAS)."""
     if int(np.__version__.split(".")[0]) >= 2:
         # Theano's C code no longer compiles against NumPy 2: stop before it tries.
-        raise SetupError("NumPy %s is installed, but Theano 1.0.5 needs NumPy 1.x; "
-                         "pip install -r requirements.txt (NumPy 1.23.5)" % np.__version__)
+        raise SetupError("NumPy %s is installed, but Theano 1.0.5 needs NumPy 1.x; %s"
+                         % (np.__version__, install_hint()))
     restore_numpy_aliases()
+    python312_shims()
     users_flags = environ.get("THEANO_FLAGS")
     environ["THEANO_FLAGS"], blas_name = merged_flags(environ)
 
@@ -244,8 +299,7 @@ def import_theano(environ=os.environ):
             warnings.filterwarnings("ignore", message="DeprecationWarning: there is no c\\+\\+ compiler")
             import theano
     except ModuleNotFoundError as error:
-        raise SetupError("%s is not installed for %s; run `make run`, or pip install -r "
-                         "requirements.txt" % (error.name, sys.executable))
+        raise SetupError("%s is not installed for %s; %s" % (error.name, sys.executable, install_hint()))
     except Exception as error:  # a bad THEANO_FLAGS value or .theanorc
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise SetupError("Theano could not start: %s; check THEANO_FLAGS and ~/.theanorc" % message)
