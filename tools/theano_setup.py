@@ -260,7 +260,10 @@ int main() {
 
 
 def check_user_blas(theano):
-    """A blas.ldflags of the user's must link a BLAS: else one line now, not a traceback at compile time."""
+    """A blas.ldflags of the user's must link a BLAS: else one line now, not a traceback at compile time.
+
+    One link of a tiny program, about half a second, and only when the user set blas.ldflags.
+    """
     from theano.gof.cmodule import GCC_compiler
     flags = [token.strip("'\"") for token in theano.config.blas.ldflags.split()]  # as Theano splits them
     ok, _, err = GCC_compiler.try_compile_tmp(SGEMM_PROGRAM, tmp_prefix="genre_mlp_blas_",
