@@ -21,7 +21,7 @@ GPU_VENV ?= .venv-gpu-$(PYTHON_VERSION)
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test setup bench gpu-venv clean cuda-check gpu-check
+.PHONY: run test setup bench gpu-venv peers clean cuda-check gpu-check
 
 # Theano is a source package whose setup.py needs tools/build_shims on Python 3.12
 # (that file says why); setuptools comes first because the build uses the venv's own.
@@ -88,5 +88,20 @@ cuda-check: $(GPU_VENV)/.ready $(NVRTC_DIR)/.ready
 gpu-check: $(GPU_VENV)/.ready
 	$(GPU_VENV)/bin/python tools/gpu_check.py $(ARGS)
 
+# The benchmark's peers, PyTorch and JAX, each in a venv of its own: they need NumPy 2
+# and a newer setuptools, which would break the lesson's venv. tools/bench.py runs each
+# with its venv's python, and reports a peer whose venv is missing as not compared.
+.venv-torch/.ready: tools/requirements-torch.txt
+	$(PYTHON_EXE) -m venv .venv-torch
+	.venv-torch/bin/python -m pip install --quiet --disable-pip-version-check -r tools/requirements-torch.txt
+	touch $@
+
+.venv-jax/.ready: tools/requirements-jax.txt
+	$(PYTHON_EXE) -m venv .venv-jax
+	.venv-jax/bin/python -m pip install --quiet --disable-pip-version-check -r tools/requirements-jax.txt
+	touch $@
+
+peers: .venv-torch/.ready .venv-jax/.ready
+
 clean:
-	rm -rf .venv-3.11 .venv-3.12 .venv-gpu-3.11 .venv-gpu-3.12 $(NVRTC_DIR)
+	rm -rf .venv-3.11 .venv-3.12 .venv-gpu-3.11 .venv-gpu-3.12 .venv-torch .venv-jax $(NVRTC_DIR)

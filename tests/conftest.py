@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+USERS_THEANO_FLAGS = os.environ.get("THEANO_FLAGS", "")  # read before any test imports genre_mlp
 
 
 @pytest.fixture(scope="session")

@@ -30,8 +30,8 @@ def main(batches_path, out_path):
             params["B3"].set_value(np.array([logit], np.float32))
             targets = np.full(16, target, np.float32)
             loss = float(model.evaluate(batches["inputs"][0], targets)[1])
-            model.train_batch(batches["inputs"][0], targets)
-            saturated.append((logit, target, loss, float(params["B3"].get_value()[0])))
+            train_loss = float(model.train_batch(batches["inputs"][0], targets))
+            saturated.append((logit, target, loss, train_loss, float(params["B3"].get_value()[0])))
     np.savez(out_path, losses=np.array(losses), gpu_ops=np.array(gpu_ops), device=np.array(genre_mlp.device_name()),
              saturated=np.array(saturated), **results)
 

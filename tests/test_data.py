@@ -1,8 +1,12 @@
 """DataServer, the checks on data files, and the generated stand-in."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
-from conftest import separable, write_npz
+from conftest import ROOT, separable, write_npz
+from tools.stand_in import make_stand_in
 
 
 def test_server_shapes_dtype_and_labels_by_halves(genre_mlp, small_file):
@@ -50,8 +54,8 @@ GOOD = separable(20)
 
 
 @pytest.mark.parametrize("arrays, message", [
-    (dict(train=GOOD), "has no test array"),
-    (dict(test=GOOD), "has no train array"),
+    (dict(train=GOOD), "no `test` array"),
+    (dict(test=GOOD), "no `train` array"),
     (dict(train=GOOD[:, :1000], test=GOOD), "rows of 1200 samples"),
     (dict(train=GOOD, test=GOOD[:, :, None]), "rows of 1200 samples"),
     (dict(train=GOOD[:19], test=GOOD), "odd number of rows (19)"),
@@ -60,11 +64,23 @@ GOOD = separable(20)
     (dict(train=GOOD, test=np.where(np.eye(20, 1200) > 0, np.inf, GOOD)), "infinite"),
     (dict(train=np.array([["x"] * 1200] * 20), test=GOOD), "non-numeric"),
 ])
-def test_bad_files_give_one_line(genre_mlp, tmp_path, arrays, message):
+def test_bad_files_give_one_line_and_check_says_the_same(genre_mlp, tmp_path, capsys, arrays, message):
     path = write_npz(tmp_path / "bad.npz", **arrays)
     with pytest.raises(genre_mlp.DataError) as error:
         genre_mlp.DataServer(path)
     assert message in str(error.value) and "\n" not in str(error.value)
+    # tools/make_dataset.py check applies the same rules (tools/data_file.py)
+    from tools import make_dataset
+    assert make_dataset.check(path) is False
+    verdict = capsys.readouterr().out.strip().splitlines()[-1]
+    assert verdict.startswith("verdict   genre_mlp.py CANNOT train on this file: ") and message in verdict
+
+
+def test_the_rules_need_no_theano():
+    code = "import sys; import tools.make_dataset; print('theano' in sys.modules, 'genre_mlp' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
 
 
 def test_not_an_npz_and_pickles_refused(genre_mlp, tmp_path):
@@ -80,8 +96,8 @@ def test_not_an_npz_and_pickles_refused(genre_mlp, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def stand_in(genre_mlp):
-    return genre_mlp.make_stand_in(seed=1234)
+def stand_in():
+    return make_stand_in(seed=1234)
 
 
 def test_stand_in_has_the_lesson_format(stand_in):
@@ -91,10 +107,10 @@ def test_stand_in_has_the_lesson_format(stand_in):
     assert np.isfinite(train).all() and np.abs(train).max() <= 1.0
 
 
-def test_stand_in_is_seeded(genre_mlp, stand_in):
-    again = genre_mlp.make_stand_in(seed=1234, num_train=200, num_test=20)
-    other = genre_mlp.make_stand_in(seed=99, num_train=200, num_test=20)
-    np.testing.assert_array_equal(again[0], genre_mlp.make_stand_in(seed=1234, num_train=200, num_test=20)[0])
+def test_stand_in_is_seeded(stand_in):
+    again = make_stand_in(seed=1234, num_train=200, num_test=20)
+    other = make_stand_in(seed=99, num_train=200, num_test=20)
+    np.testing.assert_array_equal(again[0], make_stand_in(seed=1234, num_train=200, num_test=20)[0])
     assert not np.array_equal(again[0], other[0])
 
 

@@ -183,8 +183,8 @@ def test_a_web_page_instead_of_the_file(server, tmp_path, capsys, kind, what):
 
 
 @pytest.mark.parametrize("kind, problem", [
-    ("truncated", "(it is not a readable .npz file (File is not a zip file))"),
-    ("odd", "train has 41 rows, odd: its halves cannot be the two classes"),
+    ("truncated", "(it is not a .npz file, or is cut short)"),
+    ("odd", "`train` has an odd number of rows (41), so its halves cannot be the two classes"),
 ])
 def test_a_file_that_fails_the_checks(server, tmp_path, capsys, kind, problem):
     dest = tmp_path / "lesson.npz"

@@ -1,6 +1,8 @@
 """After the lesson: --save / --load, --predict on audio files, --curve and --plot."""
+import errno
 import os
 import shutil
+import stat
 import subprocess
 
 import numpy as np
@@ -9,6 +11,8 @@ import scipy.signal
 import soundfile
 
 from conftest import run_script, separable, write_npz
+from tools import files, model_file
+from tools.predict import vote
 from tools.reference import NumpyMLP
 
 
@@ -18,7 +22,7 @@ def test_save_then_load_gives_identical_predictions(genre_mlp, model, tmp_path):
     inputs, targets = data.get_test()
     before = model.evaluate(inputs, targets)[0]
     path = str(tmp_path / "model.npz")
-    genre_mlp.save_model(model, path, test_accuracy=0.875)
+    model_file.save_model(model, path, test_accuracy=0.875)
 
     with np.load(path, allow_pickle=False) as saved:  # a plain .npz: no pickles needed
         assert sorted(saved.files) == sorted(["W1", "B1", "W2", "B2", "W3", "B3", "format",
@@ -27,14 +31,14 @@ def test_save_then_load_gives_identical_predictions(genre_mlp, model, tmp_path):
         assert float(saved["test_accuracy"]) == 0.875
     for param in model.params:
         param.set_value(np.zeros_like(param.get_value()))
-    genre_mlp.load_parameters(model, genre_mlp.read_model_file(path))
+    model_file.load_parameters(model, model_file.read_model_file(path))
     np.testing.assert_array_equal(model.evaluate(inputs, targets)[0], before)
 
 
 @pytest.fixture
 def saved(genre_mlp, model, tmp_path):
     path = str(tmp_path / "model.npz")
-    genre_mlp.save_model(model, path, test_accuracy=0.5)
+    model_file.save_model(model, path, test_accuracy=0.5)
     return path
 
 
@@ -42,18 +46,26 @@ def test_truncated_foreign_and_misshapen_models_are_refused(genre_mlp, saved, tm
     truncated = tmp_path / "truncated.npz"
     truncated.write_bytes(open(saved, "rb").read()[:50000])
     data_file = write_npz(tmp_path / "data.npz", train=separable(20), test=separable(20))
-    arrays = dict(np.load(saved))
-    arrays["W2"] = arrays["W2"][:100]
-    misshapen = write_npz(tmp_path / "misshapen.npz", **arrays)
-    for path, message in ((str(truncated), "is not a .npz file, or is cut short"),
-                          (data_file, "is not a genre_mlp model file"),
-                          (misshapen, "W2 is missing, damaged or not of shape (256, 64)")):
-        with pytest.raises(genre_mlp.ModelFileError) as error:
-            genre_mlp.read_model_file(path)
+    good = dict(np.load(saved))
+
+    def altered(name, **changes):
+        arrays = dict(good, **changes)
+        return write_npz(tmp_path / name, **{key: value for key, value in arrays.items() if value is not None})
+    cases = [(str(truncated), "is not a .npz file, or is cut short"),
+             (data_file, "is not a genre_mlp model file"),
+             (altered("misshapen.npz", W2=good["W2"][:100]), "W2 is missing, damaged or not of shape (256, 64)"),
+             (altered("no_sizes.npz", hidden_sizes=None), "hidden_sizes is missing or not a list of positive"),
+             (altered("float_sizes.npz", hidden_sizes=np.array([256.5, 64])), "hidden_sizes is missing or not"),
+             (altered("no_loss.npz", loss=None), "loss is missing, not one of bce, mse"),
+             (altered("hinge.npz", loss=np.array("hinge")), "loss is 'hinge', not one of bce, mse")]
+    for path, message in cases:
+        with pytest.raises(model_file.ModelFileError) as error:
+            model_file.read_model_file(path)
         assert message in str(error.value) and "--save" in str(error.value)
-    result = run_script("--load", str(truncated), "--updates", "0")
-    assert result.returncode == 1 and result.stderr.count("\n") == 1
-    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    for path, _ in (cases[0], cases[-1]):
+        result = run_script("--load", path, "--updates", "0")
+        assert result.returncode == 1 and result.stderr.count("\n") == 1
+        assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
 
 
 def test_failed_save_leaves_the_old_file_untouched(genre_mlp, model, tmp_path, monkeypatch):
@@ -66,9 +78,74 @@ def test_failed_save_leaves_the_old_file_untouched(genre_mlp, model, tmp_path, m
 
     monkeypatch.setattr(np, "savez", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        genre_mlp.save_model(model, str(path), test_accuracy=0.5)
+        model_file.save_model(model, str(path), test_accuracy=0.5)
     assert path.read_bytes() == b"the model from yesterday"
     assert os.listdir(tmp_path) == ["model.npz"]  # no temporary file left behind
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(str(path)).st_mode)
+
+
+def test_written_files_get_the_permissions_of_the_umask(tmp_path):
+    existing = tmp_path / "existing.csv"
+    existing.write_bytes(b"yesterday's")
+    os.chmod(str(existing), 0o604)
+    umask = os.umask(0o027)
+    try:
+        files.write_atomically(str(tmp_path / "new.npz"), lambda stream: stream.write(b"new"))
+        files.write_atomically(str(existing), lambda stream: stream.write(b"today's"))
+    finally:
+        os.umask(umask)
+    assert mode(tmp_path / "new.npz") == 0o640  # 0666 less the umask, not mkstemp's 0600
+    assert mode(existing) == 0o604 and existing.read_bytes() == b"today's"  # a replaced file keeps its mode
+
+
+def test_a_full_disk_after_training_is_one_line_and_the_old_file_stays(genre_mlp, small_file, tmp_path,
+                                                                        monkeypatch, capsys):
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"the model from yesterday")
+
+    def full_disk(stream, **arrays):
+        stream.write(b"half a model")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(np, "savez", full_disk)
+    with pytest.raises(SystemExit) as stop:
+        genre_mlp.main(["--data", small_file, "--updates", "5", "--eval-step", "5", "--save", str(path)])
+    assert stop.value.code == "error: cannot write %s (No space left on device); free some space or " \
+                              "choose a folder you can write to" % path
+    assert "Accuracy after update 5/5" in capsys.readouterr().out  # it failed after the training
+    assert path.read_bytes() == b"the model from yesterday"
+    assert sorted(os.listdir(str(tmp_path))) == ["model.npz", "small.npz"]  # no temporary file left
+
+
+def hard(num_rows, seed):
+    """Rows that take many updates to learn, so that each evaluation's accuracy differs."""
+    rng = np.random.RandomState(seed)
+    rows = 0.05 * rng.standard_normal((num_rows, 1200))
+    rows[: num_rows // 2] -= 0.01
+    rows[num_rows // 2:] += 0.01
+    return rows.astype(np.float32)
+
+
+def test_saved_accuracy_is_the_last_evaluations(genre_mlp, tmp_path, capsys):
+    test = hard(200, 2)
+    data = write_npz(tmp_path / "hard.npz", train=hard(400, 1), test=test)
+    model_path, curve = str(tmp_path / "model.npz"), str(tmp_path / "curve.csv")
+    genre_mlp.main(["--data", data, "--updates", "130", "--eval-step", "50", "--save", model_path,
+                    "--curve", curve])
+    rows = np.loadtxt(curve, delimiter=",", skiprows=1)
+    assert list(rows[:, 0]) == [50, 100, 130]  # 130 is evaluated too
+    assert len(set(rows[:, 3])) == 3  # every evaluation differs, so the test can tell them apart
+    with np.load(model_path) as saved:
+        accuracy = float(saved["test_accuracy"])
+        params = [saved[name] for name in ("W1", "B1", "W2", "B2", "W3", "B3")]
+    assert accuracy == pytest.approx(rows[-1, 3], abs=1e-6)
+    assert "Accuracy after update 130/130: %.2f%%" % (100 * accuracy) in capsys.readouterr().out
+    # and it is the accuracy of the parameters saved beside it (NumPy; one excerpt may sit at 0.5)
+    rock = NumpyMLP(params).predict(test)[0] > 0.5
+    assert abs(np.mean(rock == (np.arange(200) >= 100)) - accuracy) <= 1 / 200
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +169,10 @@ def test_curve_csv_has_one_row_per_evaluation(trained):
     printed = [line for line in stdout.splitlines() if line.startswith("Accuracy after update")]
     assert len(printed) == 4 and "%.2f%%" % (100 * values[-1, 3]) in printed[-1]
     assert "Wrote the learning curve to" in stdout and "Saved the model to" in stdout
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("curve.csv", "model.npz", "curve.png"):
+        assert mode(folder / name) == 0o666 & ~umask, name
 
 
 def test_plot_is_a_valid_png(trained):
@@ -164,3 +245,39 @@ def test_predict_on_mp3(trained, tmp_path):
     result = run_script("--predict", str(trained[0] / "model.npz"), str(tmp_path / "classical.mp3"))
     assert result.returncode == 0, result.stderr
     assert ": classical (probability of rock" in result.stdout
+
+
+def test_the_vote_and_its_tie_rule():
+    assert vote([True, True, False], middle_says_rock=False) == "rock"
+    assert vote([True, False, False], middle_says_rock=True) == "classical"
+    assert vote([True, False], middle_says_rock=True) == "rock"  # a tie: the middle 3 s decide
+    assert vote([True, False, True, False], middle_says_rock=False) == "classical"
+
+
+def test_predict_decides_on_the_middle_3_s(trained, tmp_path):
+    model_path = str(trained[0] / "model.npz")
+    rows = separable(8, seed=9)
+    c, r = rows[:4], rows[4:]  # four classical rows, four rock rows
+    files = {  # at 400 Hz, so the samples reach the network as written
+        # 2.5 s of one class, the other's 3 s, 2.5 s of the first: the first 3 s are mostly the wrong class
+        "rock_in_the_middle.wav": np.concatenate([c[0][:1000], r[0], c[1][:1000]]),
+        "classical_in_the_middle.wav": np.concatenate([r[0][:1000], c[0], r[1][:1000]]),
+        # four windows, two of each class: a tie, and the middle 3 s (half of each middle window) decide
+        "tie_rock_middle.wav": np.concatenate([c[0], r[0], r[1], c[1]]),
+        "tie_classical_middle.wav": np.concatenate([r[0], c[0], c[1], r[1]]),
+    }
+    for name, samples in files.items():
+        soundfile.write(str(tmp_path / name), samples, 400, subtype="FLOAT")
+    result = run_script("--predict", model_path, *files, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    verdicts = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    for name, middle, expected in (("rock_in_the_middle.wav", r[0], "rock"),
+                                   ("classical_in_the_middle.wav", c[0], "classical")):
+        probability = excerpt_probability(model_path, middle)
+        assert verdicts[name].startswith("%s (probability of rock %.2f)" % (expected, probability))
+    assert verdicts["tie_rock_middle.wav"].startswith("rock (")
+    assert verdicts["tie_rock_middle.wav"].endswith(
+        "vote over 4 windows of 3 s: rock (2 say rock, a tie: the middle 3 s decide)")
+    assert verdicts["tie_classical_middle.wav"].startswith("classical (")
+    assert verdicts["tie_classical_middle.wav"].endswith(
+        "vote over 4 windows of 3 s: classical (2 say rock, a tie: the middle 3 s decide)")

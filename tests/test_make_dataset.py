@@ -233,7 +233,7 @@ def test_check_summarises_a_file_and_gives_a_verdict(tmp_path):
     assert result.returncode == 1
     verdict = result.stdout.strip().splitlines()[-1]
     assert verdict.startswith("verdict") and "CANNOT" in verdict
-    for problem in ("no 'test'", "7 x 1000", "odd", "NaN"):
+    for problem in ("no `test`", "7 x 1000", "odd", "NaN"):
         assert problem in verdict
 
 
@@ -261,7 +261,7 @@ def test_bad_input_gets_one_line_error_and_non_zero_exit(library, tmp_path):
         (["audioset", "--csv", folder / "segments.csv", "-o", existing], ["already exists", "--force"]),
         (["folders", empty, rock, "-o", tmp_path / "y.npz"], ["no audio files", "empty"]),
         (["folders", classical, tmp_path / "nowhere", "-o", tmp_path / "y.npz"], ["not a folder"]),
-        (["check", existing], ["not a readable .npz"]),
+        (["check", existing], ["is not a .npz file"]),
         (["check", tmp_path / "absent.npz"], ["absent.npz not found"]),
         (["audioset", "-o", tmp_path / "z.npz"], ["--csv"]),
         (["audioset", "--csv", folder / "segments.csv", "-o", tmp_path / "z.npz", "--jobs", "0"], ["--jobs"]),
@@ -320,3 +320,31 @@ def test_a_run_of_failed_fetches_stops_the_build(library, tmp_path, capsys):
                               "--fetch-command", fetch, "--jobs", "1", "--per-class", "40"]) == 1
     assert "25 fetches in a row failed" in capsys.readouterr().err.splitlines()[-1]
     assert len(calls(folder)) < 30  # stopped, rather than marking every video as failed
+
+
+KILLED_DURING_THE_WRITE = '''
+import os, signal, sys
+import numpy as np
+from tools import make_dataset
+real_savez = np.savez
+def savez_then_killed(stream, **arrays):
+    real_savez(stream, **arrays)
+    stream.flush()
+    stream.truncate(stream.tell() // 2)  # half the file is on disk when the kill comes
+    os.kill(os.getpid(), signal.SIGKILL)
+np.savez = savez_then_killed
+sys.exit(make_dataset.main(sys.argv[1:]))
+'''
+
+
+def test_a_kill_during_the_final_write_leaves_the_old_file(tmp_path):
+    classical, rock = make_folders(tmp_path, recordings_per_class=2, seconds=4)
+    out = tmp_path / "mine.npz"
+    out.write_bytes(b"the file from yesterday")
+    killed = subprocess.run([sys.executable, "-c", KILLED_DURING_THE_WRITE, "folders", str(classical),
+                             str(rock), "-o", str(out), "--force"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert out.read_bytes() == b"the file from yesterday"  # the half-written file never took its name
+    leftovers = [path for path in tmp_path.iterdir() if path.name.startswith(".mine.npz.")]
+    assert len(leftovers) == 1 and leftovers[0].stat().st_size > 1000  # though the write had begun

@@ -88,3 +88,29 @@ def test_test_set_kept_beside_the_parameters_evaluates_the_same(genre_mlp):
     np.testing.assert_array_equal(on_device[0], passed_in[0])
     assert on_device[1] == passed_in[1]
     assert genre_mlp.evaluate_test_set(model, data)[1] == pytest.approx(float(passed_in[1]))
+
+
+class Recorded(object):
+    """The model as train() sees it, keeping every batch loss its train_batch returns."""
+
+    def __init__(self, model):
+        self.model, self.losses = model, []
+        self.evaluate, self.evaluate_test = model.evaluate, model.evaluate_test
+
+    def train_batch(self, inputs, targets):
+        self.losses.append(float(self.model.train_batch(inputs, targets)))
+        return self.losses[-1]
+
+
+def test_train_loss_is_the_mean_since_the_last_evaluation_and_the_end_is_evaluated(genre_mlp, model):
+    data = genre_mlp.DataServer(arrays=(separable(800, 3), separable(200, 4)), seed=9)
+    recorded, lines = Recorded(model), []
+    history = genre_mlp.train(recorded, data, num_updates=250, eval_step=100, log=lines.append)
+    # 250 is no multiple of 100: the last 50 updates get an evaluation of their own.
+    assert [row[0] for row in history] == [100, 200, 250] and len(recorded.losses) == 250
+    for (update, train_loss, _, _), first in zip(history, [0, 100, 200]):
+        assert train_loss == pytest.approx(np.mean(recorded.losses[first:update]), rel=1e-6)
+    assert lines[-1].startswith("Accuracy after update 250/250: ")
+    assert "train loss %.4f" % np.mean(recorded.losses[200:]) in lines[-1]
+    # The last row describes the network as training left it.
+    assert history[-1][2:] == genre_mlp.evaluate_test_set(model, data)[::-1]

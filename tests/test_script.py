@@ -1,15 +1,19 @@
 """genre_mlp.py run as a learner runs it: output, options, stand-in, errors and THEANO_FLAGS."""
 import os
+import re
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_script, separable, write_npz
+from conftest import ROOT, USERS_THEANO_FLAGS, run_script, separable, write_npz
 from tools import loudness
+from tools.reference import NumpyMLP
 
 
-def test_trains_end_to_end_on_a_file(small_file):
+def test_trains_end_to_end_on_a_file(genre_mlp, small_file):
     result = run_script("--data", small_file, "--updates", "200", "--eval-step", "100")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -20,6 +24,11 @@ def test_trains_end_to_end_on_a_file(small_file):
     assert "  W1  float32  (1200, 256)" in lines and "  B3  float32  (1,)" in lines
     assert any(line.startswith("323,969 parameters; compiling took") for line in lines)
     assert "stand-in" not in result.stdout and result.stderr == ""
+    assert os.environ.get("THEANO_FLAGS", "") == USERS_THEANO_FLAGS
+    if "blas.ldflags" not in USERS_THEANO_FLAGS:
+        # This process has imported genre_mlp: what it gave Theano must not have leaked into
+        # THEANO_FLAGS, or the child would take our BLAS for the user's.
+        assert lines[0].endswith("BLAS: OpenBLAS (scipy-openblas32 wheel)"), lines[0]
     # The loudness baseline, on this file's own arrays: these classes are equally loud, so the
     # network beats it by far.
     with np.load(small_file) as arrays:
@@ -61,12 +70,15 @@ def test_later_file_name_is_used(script_copy):
 
 @pytest.mark.parametrize("args, message", [
     (["--data", "absent.npz"], "absent.npz not found; give the lesson's data file"),
-    (["--batch-size", "0"], "--batch-size: must be greater than 0"),
-    (["--learning-rate", "-0.1"], "--learning-rate: must be greater than 0"),
+    (["--batch-size", "0"], "--batch-size: must be a whole number greater than 0, not 0"),
+    (["--learning-rate", "-0.1"], "--learning-rate: must be a finite number greater than 0, not -0.1"),
+    (["--learning-rate", "nan"], "--learning-rate: must be a finite number greater than 0, not nan"),
+    (["--learning-rate", "inf"], "--learning-rate: must be a finite number greater than 0, not inf"),
     (["--updates", "0"], "--updates must be greater than 0 (0 only evaluates a model given with --load)"),
     (["--updates", "-5"], "--updates must be greater than 0"),
     (["--predict", "model.npz"], "--predict needs a model file and at least one audio file"),
-    (["--save", "no/such/folder/m.npz"], "--save no/such/folder/m.npz: its folder does not exist"),
+    (["--save", "no/such/folder/m.npz"], "--save: no/such/folder/m.npz: its folder does not exist"),
+    (["--curve", "no/such/folder/c.csv"], "--curve: no/such/folder/c.csv: its folder does not exist"),
     (["--updates", "100", "--eval-step", "500"], "--eval-step 500 is larger than --updates 100"),
     (["--loss", "hinge"], "invalid choice: 'hinge'"),
 ])
@@ -109,3 +121,88 @@ def test_bad_theano_flag_is_one_line(small_file):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: Theano could not start") and "float17" in result.stderr
     assert result.stderr.strip().count("\n") == 0
+
+
+def test_options_reach_the_model(genre_mlp, small_file, tmp_path, capsys):
+    # One update with every training option away from its default, against NumPy from the same
+    # start and batch: if main dropped any option, the saved parameters would differ.
+    saved = str(tmp_path / "model.npz")
+    genre_mlp.main(["--data", small_file, "--updates", "1", "--eval-step", "1", "--learning-rate", "0.5",
+                    "--batch-size", "8", "--seed", "7", "--loss", "mse", "--save", saved])
+    random = np.random.RandomState(7)  # the lesson's start: N(0, 0.1^2), W1 B1 W2 B2 W3 B3 in turn
+    shapes = [(1200, 256), (256,), (256, 64), (64,), (64, 1), (1,)]
+    reference = NumpyMLP([0.1 * random.standard_normal(shape) for shape in shapes],
+                         learning_rate=0.5, loss="mse")
+    inputs, targets = genre_mlp.DataServer(small_file, seed=7).get_train_sample(8)
+    assert inputs.shape == (8, 1200)
+    reference.train_batch(inputs, targets)
+    with np.load(saved) as model:
+        assert str(model["loss"]) == "mse"
+        for name, expected in zip(["W1", "B1", "W2", "B2", "W3", "B3"], reference.params):
+            np.testing.assert_allclose(model[name], expected, atol=1e-6, err_msg=name)
+    assert "Accuracy after update 1/1" in capsys.readouterr().out
+
+
+def without_times(stdout):
+    """The printed lines less what depends on the machine's speed."""
+    lines = [line.split("  (")[0] for line in stdout.splitlines() if "compiling took" not in line]
+    assert len(lines) > 10
+    return lines
+
+
+def test_one_seed_prints_the_same_lines_twice(small_file):
+    runs = [run_script("--data", small_file, "--updates", "60", "--eval-step", "20", "--seed", str(seed))
+            for seed in (5, 5, 6)]
+    assert all(run.returncode == 0 for run in runs), [run.stderr for run in runs]
+    assert without_times(runs[0].stdout) == without_times(runs[1].stdout)
+    assert without_times(runs[0].stdout) != without_times(runs[2].stdout)  # the seed does matter
+
+
+@pytest.mark.parametrize("flags, why", [("cxx=", "THEANO_FLAGS or ~/.theanorc sets cxx empty"),
+                                        ("", "g++ is not on PATH")])
+def test_no_compiler_is_one_notice_and_a_true_first_line(tmp_path, flags, why):
+    tiny = write_npz(tmp_path / "tiny.npz", train=separable(20), test=separable(20))
+    env = {"THEANO_FLAGS": ",".join(filter(None, [os.environ.get("THEANO_FLAGS", ""), flags]))}
+    if not flags:
+        env["PATH"] = str(tmp_path)  # a PATH with no g++ on it
+    result = run_script("--data", tiny, "--updates", "2", "--eval-step", "2", env=env)
+    assert result.returncode == 0, result.stderr
+    notice = result.stderr.strip().splitlines()
+    assert len(notice) == 1 and notice[0].startswith("notice: no C++ compiler (%s)" % why)
+    assert "0.1 s per update instead of 0.3 ms" in notice[0] and "install g++" in notice[0]
+    assert result.stdout.splitlines()[0].endswith(
+        "BLAS: none (no C++ compiler: Theano runs its Python code)")
+
+
+def test_a_blas_of_the_users_that_does_not_link_is_one_line(small_file):
+    flags = ",".join(filter(None, [os.environ.get("THEANO_FLAGS", ""), "blas.ldflags=-lnosuchblas"]))
+    result = run_script("--data", small_file, env={"THEANO_FLAGS": flags})
+    assert result.returncode == 1 and result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: blas.ldflags='-lnosuchblas' (THEANO_FLAGS or ~/.theanorc) "
+                                    "does not link a BLAS: ")
+    assert "cannot find -lnosuchblas" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_float16_on_the_cpu_gives_a_notice():
+    flags = ",".join(filter(None, [os.environ.get("THEANO_FLAGS", ""), "floatX=float16"]))
+    result = subprocess.run([sys.executable, "-c", "import genre_mlp"], cwd=ROOT, capture_output=True,
+                            text=True, env=dict(os.environ, THEANO_FLAGS=flags))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("notice: floatX=float16 is emulated on the CPU")
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("option", ["--save", "--curve", "--plot"])
+def test_an_unwritable_folder_is_refused_before_training(genre_mlp, capsys, tmp_path, option):
+    if os.geteuid() == 0:
+        folder = "/sys"  # sysfs takes no new files, even from root
+    else:
+        folder = str(tmp_path / "read_only")
+        os.mkdir(folder, 0o500)
+    with pytest.raises(SystemExit) as stop:
+        genre_mlp.main(["--updates", "10", "--eval-step", "5", option, os.path.join(folder, "out")])
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert stop.value.code == 2 and "Accuracy" not in capsys.readouterr().out
+    # sysfs says "Permission denied", or "Read-only file system" where it is mounted so
+    assert re.search(r"error: %s: cannot write %s/out \((Permission denied|Read-only file system)\); "
+                     r"free some space or choose a folder you can write to$" % (option, folder), message), message

@@ -1,8 +1,11 @@
 """The compatibility glue: flags merged without overriding the user, NumPy aliases restored."""
 import logging
+import os
 import subprocess
 import sys
 import types
+
+import pytest
 
 from conftest import ROOT
 from tools import theano_setup
@@ -40,6 +43,15 @@ def test_only_the_unset_key_is_added(tmp_path):
     assert set(theano_setup.parse_flags(flags)) == {"blas.ldflags"}
 
 
+@pytest.mark.parametrize("before", [{}, {"THEANO_FLAGS": "device=cpu"}, {"THEANO_FLAGS": ""}])
+def test_theano_flags_are_given_back_after_the_import(genre_mlp, tmp_path, before):
+    # Theano is imported already (genre_mlp): this runs the set-up around a no-op import.
+    environ = dict(before, THEANORC=str(tmp_path / "none"))
+    theano, blas = theano_setup.import_theano(environ)
+    assert environ == dict(before, THEANORC=str(tmp_path / "none"))
+    assert "OpenBLAS" in blas and theano is genre_mlp.theano
+
+
 def test_numpy_aliases_restored_only_where_missing():
     fake = types.ModuleType("numpy")
     fake.bool = "kept"
@@ -59,19 +71,39 @@ def test_gpu_reason_is_one_phrase():
     assert theano_setup.gpu_failure_reason([from_pygpu]) == 'Could not load "libcuda.so": not found'
 
 
+COUNT_COMPILES = """
+import sys
+import genre_mlp
+from theano.gof import cmodule
+compiled = []
+original = cmodule.GCC_compiler.compile_str
+def counting(*args, **kwargs):
+    # Theano passes module_name by keyword (cc.py), other callers by position.
+    compiled.append(kwargs.get("module_name", args[0] if args else None))
+    return original(*args, **kwargs)
+cmodule.GCC_compiler.compile_str = staticmethod(counting)
+exec(sys.argv[1])
+print(len(compiled))
+"""
+
+
+def compiles(statement, env=None):
+    """How many C modules Theano compiles for `statement`, run in a new process after the import."""
+    result = subprocess.run([sys.executable, "-c", COUNT_COMPILES, statement], cwd=ROOT, capture_output=True,
+                            text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.strip().splitlines()[-1])
+
+
 def test_a_second_process_compiles_nothing(compiled):
     # The session's model is compiled, so the cache holds every module the network needs:
     # a new process must find them all (Theano 1.0.5 alone recompiles Dot22 and DimShuffle).
-    code = ("import genre_mlp\n"
-            "from theano.gof import cmodule\n"
-            "compiled = []\n"
-            "original = cmodule.GCC_compiler.compile_str\n"
-            "def counting(*args, **kwargs):\n"
-            "    compiled.append(args[0])\n"
-            "    return original(*args, **kwargs)\n"
-            "cmodule.GCC_compiler.compile_str = staticmethod(counting)\n"
-            "genre_mlp.Model()\n"
-            "print(len(compiled))\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "0"
+    assert compiles("genre_mlp.Model()") == 0
+
+
+def test_the_compile_counter_counts(tmp_path):
+    # The same counter in an empty compile cache: a small new function must be counted.
+    flags = ",".join(filter(None, [os.environ.get("THEANO_FLAGS", ""), "base_compiledir=%s" % tmp_path]))
+    statement = ("x = genre_mlp.theano.tensor.vector()\n"
+                 "genre_mlp.theano.function([x], genre_mlp.theano.tensor.exp(x) * 3)")
+    assert compiles(statement, env=dict(os.environ, THEANO_FLAGS=flags)) > 0

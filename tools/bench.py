@@ -5,19 +5,25 @@
     python tools/bench.py --quick      # about 30 s
     python tools/bench.py --hidden 512 128 --updates 2000
 
-It times, in one process and interleaved (each framework trains a chunk of
-updates in turn, so a noisy neighbour slows all alike):
+It times, interleaved (each framework trains a chunk of updates in turn, so a
+noisy neighbour slows all alike):
 - the lesson's Theano graph, imported from genre_mlp.py (not copied);
-- the same network in plain NumPy (tools/reference.py), and in PyTorch (eager)
-  and JAX (jit) when they are installed (they are not project dependencies:
-  pip install torch==2.13.0 jax==0.4.30 jaxlib==0.4.30). Each must first match
-  Theano's losses over 200 updates from the same start and batches to 1e-4, or it
-  is reported as wrong and not timed;
+- the same network in plain NumPy (tools/reference.py), in this process;
+- the same network in PyTorch (eager) and JAX (jit), each in a process of its
+  own, run by the Python of its own venv: `make peers` makes .venv-torch and
+  .venv-jax (tools/requirements-torch.txt, tools/requirements-jax.txt). They are
+  never installed into the lesson's venv, where they would lift NumPy to 2.x and
+  setuptools past pkg_resources, which Theano 1.0.5 needs. A peer whose venv is
+  missing is reported as not compared. tools/bench_peer.py trains them, on this
+  process's orders, from the same start on the same batches.
+Each framework must first match Theano's losses over 200 updates from the same
+start and batches to 1e-4, or it is reported as wrong and not timed;
 - the floor: the matrix products of one update alone, through the same OpenBLAS
   that Theano links, and this machine's single-precision GEMM peak;
 - the data path (DataServer.get_train_sample) against an update;
 - `python genre_mlp.py` end to end with an empty and a warm compile cache.
-Peak memory is each framework's own process training the network.
+Peak memory is each framework's own process training the network (for a peer,
+its process, which has also run the correctness check).
 Every framework runs its BLAS on one thread, as genre_mlp.py does.
 """
 import os
@@ -27,7 +33,7 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_
 
 import argparse
 import ctypes
-import importlib.util
+import json
 import re
 import subprocess
 import sys
@@ -68,76 +74,72 @@ def numpy_trainer(start, hidden, learning_rate):
     return Trainer("NumPy", net.train_batch, lambda x, t: (net.predict(x)[0], net.cost(x, t)))
 
 
-def torch_trainer(start, hidden, learning_rate):
-    import torch
-    torch.set_num_threads(1)
-    params = [torch.tensor(value, requires_grad=True) for value in start]
-
-    def logits(x):
-        for W, B in zip(params[0:-2:2], params[1:-2:2]):
-            x = torch.relu(x @ W + B)
-        return (x @ params[-2] + params[-1])[:, 0]
-
-    def cost(z, t):
-        return (torch.nn.functional.softplus(z) - t * z).mean()
-
-    def train_batch(x, t):
-        loss = cost(logits(torch.from_numpy(x)), torch.from_numpy(t))
-        gradients = torch.autograd.grad(loss, params)
-        with torch.no_grad():
-            for param, gradient in zip(params, gradients):
-                param -= learning_rate * gradient
-        return loss.item()
-
-    def evaluate(x, t):
-        with torch.no_grad():
-            z = logits(torch.from_numpy(x))
-            return torch.sigmoid(z).numpy(), cost(z, torch.from_numpy(t)).item()
-    return Trainer("PyTorch eager", train_batch, evaluate)
+FRAMEWORKS = [("theano", theano_trainer), ("numpy", numpy_trainer)]   # in this process
+PEERS = [("torch", "PyTorch eager", ".venv-torch"), ("jax", "JAX jit", ".venv-jax")]  # in their own venvs
+PEER_SCRIPT = os.path.join(ROOT, "tools", "bench_peer.py")
 
 
-def jax_trainer(start, hidden, learning_rate):
-    import jax
-    import jax.numpy as jnp
-
-    def logits(params, x):
-        for W, B in zip(params[0:-2:2], params[1:-2:2]):
-            x = jax.nn.relu(x @ W + B)
-        return (x @ params[-2] + params[-1])[:, 0]
-
-    def cost(params, x, t):
-        z = logits(params, x)
-        return jnp.mean(jax.nn.softplus(z) - t * z)
-
-    @jax.jit
-    def step(params, x, t):
-        loss, gradients = jax.value_and_grad(cost)(params, x, t)
-        return [p - learning_rate * g for p, g in zip(params, gradients)], loss
-
-    @jax.jit
-    def predict(params, x, t):
-        return jax.nn.sigmoid(logits(params, x)), cost(params, x, t)
-
-    state = {"params": [jnp.asarray(value) for value in start]}
-
-    def train_batch(x, t):
-        state["params"], loss = step(state["params"], x, t)
-        return float(loss)  # waits for the result, as the other frameworks do
-
-    def evaluate(x, t):
-        predictions, loss = predict(state["params"], x, t)
-        return np.asarray(predictions), float(loss)
-
-    # jit compiles on the first call of each shape; time that as JAX's compile.
-    started = time.perf_counter()
-    probe = [jnp.asarray(value) for value in start]
-    step(probe, np.zeros((genre_mlp.BATCH_SIZE, start[0].shape[0]), np.float32),
-         np.zeros(genre_mlp.BATCH_SIZE, np.float32))[1].block_until_ready()
-    return Trainer("JAX jit", train_batch, evaluate, time.perf_counter() - started)
+class PeerError(Exception):
+    pass
 
 
-FRAMEWORKS = [("theano", None, theano_trainer), ("numpy", None, numpy_trainer),
-              ("torch", "torch", torch_trainer), ("jax", "jax", jax_trainer)]
+class Peer(object):
+    """A framework trained by tools/bench_peer.py in its own venv's Python, on this process's orders."""
+
+    def __init__(self, key, name, python, setup_path, log_path):
+        self.name = name
+        self.log_path = log_path
+        with open(log_path, "w") as log:
+            self.process = subprocess.Popen([python, PEER_SCRIPT, key, setup_path], cwd=ROOT, text=True,
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+        ready = self.ask(None)
+        self.version, self.compile_seconds = ready["version"], ready["compile_seconds"]
+
+    def ask(self, order):
+        if order is not None:
+            self.process.stdin.write(order + "\n")
+            self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            with open(self.log_path) as log:
+                said = [text for text in log.read().splitlines() if text.strip()]
+            raise PeerError(said[-1] if said else "it exited with status %s" % self.process.wait())
+        return json.loads(line)
+
+    def check(self):
+        return np.array(self.ask("check")["losses"])
+
+    def reset(self):
+        self.compile_seconds = self.ask("reset")["compile_seconds"]
+
+    def chunk(self, first, last):
+        answer = self.ask("chunk %d %d" % (first, last))
+        return answer["steps"], answer["evals"]
+
+    def quit(self):
+        peak_mb = self.ask("quit")["peak_kB"] / 1024.0
+        self.process.wait()
+        return peak_mb
+
+
+def start_peers(start, data, check_rows, timing_rows, eval_step, folder):
+    """The peers whose venv exists, started and ready; and a line on each one that is not."""
+    setup_path = os.path.join(folder, "setup.npz")
+    arrays = {"param%d" % i: value for i, value in enumerate(start)}
+    np.savez(setup_path, num_params=len(start), learning_rate=genre_mlp.LEARNING_RATE, eval_step=eval_step,
+             train=data.train, train_targets=data.train_targets, test=data.test, test_targets=data.test_targets,
+             check_rows=check_rows, timing_rows=timing_rows, **arrays)
+    peers, absent = [], []
+    for key, name, venv in PEERS:
+        python = os.path.join(ROOT, venv, "bin", "python")
+        if not os.path.exists(python):
+            absent.append("%s (no %s: make peers)" % (name, venv))
+            continue
+        try:
+            peers.append(Peer(key, name, python, setup_path, os.path.join(folder, key + ".log")))
+        except PeerError as error:
+            absent.append("%s (it did not start in %s: %s)" % (name, venv, error))
+    return peers, absent
 
 
 # ---------------------------------------------------------------------------
@@ -253,7 +255,7 @@ def end_to_end(updates, cold):
 
 def worker(name, hidden, updates):
     """Train one framework alone (for its peak memory): `bench.py --worker NAME`."""
-    make = {key: maker for key, _, maker in FRAMEWORKS}[name]
+    make = dict(FRAMEWORKS)[name]
     start, data = starting_point(hidden)
     trainer = make(start, hidden, genre_mlp.LEARNING_RATE)
     test_x, test_t = data.get_test()
@@ -284,31 +286,47 @@ def batches(data, count):
     return data.random.randint(0, len(data.train), size=(count, genre_mlp.BATCH_SIZE))
 
 
-def check_losses(trainers, data, reference):
-    """Each trainer's losses over CHECK_UPDATES updates; returns the largest difference from the reference."""
-    rows = batches(data, CHECK_UPDATES)
+def check_losses(trainers, data, rows, reference):
+    """Each trainer's losses over the check's batches; returns the largest difference from the reference."""
     losses = {}
     for trainer in trainers:
-        losses[trainer.name] = np.array([trainer.train_batch(data.train[r], data.train_targets[r]) for r in rows])
+        if isinstance(trainer, Peer):
+            losses[trainer.name] = trainer.check()
+        else:
+            losses[trainer.name] = np.array([trainer.train_batch(data.train[r], data.train_targets[r])
+                                             for r in rows])
     return {name: float(np.max(np.abs(value - losses[reference]))) for name, value in losses.items()}
 
 
-def timed_run(trainers, data, updates, eval_step):
-    rows = batches(data, updates)
+def chunk_here(trainer, data, rows, first, last, eval_step):
+    """Updates first..last-1 of a trainer in this process; their seconds, and the evaluations'."""
     test_x, test_t = data.get_test()
+    steps, evals = [], []
+    for update in range(first, last):
+        x, t = data.train[rows[update]], data.train_targets[rows[update]]
+        started = time.perf_counter()
+        trainer.train_batch(x, t)
+        steps.append(time.perf_counter() - started)
+        if (update + 1) % eval_step == 0:
+            started = time.perf_counter()
+            trainer.evaluate(test_x, test_t)
+            evals.append(time.perf_counter() - started)
+    return steps, evals
+
+
+def timed_run(trainers, data, rows, eval_step):
+    updates = len(rows)
     step_times = {t.name: [] for t in trainers}
     eval_times = {t.name: [] for t in trainers}
     for first in range(0, updates, CHUNK):
+        last = min(first + CHUNK, updates)
         for trainer in trainers:
-            for update in range(first, min(first + CHUNK, updates)):
-                x, t = data.train[rows[update]], data.train_targets[rows[update]]
-                started = time.perf_counter()
-                trainer.train_batch(x, t)
-                step_times[trainer.name].append(time.perf_counter() - started)
-                if (update + 1) % eval_step == 0:
-                    started = time.perf_counter()
-                    trainer.evaluate(test_x, test_t)
-                    eval_times[trainer.name].append(time.perf_counter() - started)
+            if isinstance(trainer, Peer):
+                steps, evals = trainer.chunk(first, last)
+            else:
+                steps, evals = chunk_here(trainer, data, rows, first, last, eval_step)
+            step_times[trainer.name] += steps
+            eval_times[trainer.name] += evals
     return step_times, eval_times
 
 
@@ -327,40 +345,60 @@ def main():
     if args.worker:
         return worker(args.worker, hidden, updates)
 
-    available = [(key, maker) for key, module, maker in FRAMEWORKS
-                 if module is None or importlib.util.find_spec(module) is not None]
     start, data = starting_point(hidden)
     print("Benchmark: %d-%s-1 network, batch %d, %d updates, %d evaluations on %d rows; Theano on %s, BLAS: %s"
           % (genre_mlp.SAMPLE_WIDTH, "-".join(map(str, hidden)), genre_mlp.BATCH_SIZE, updates,
              updates // eval_step, len(data.test), genre_mlp.device_name(), genre_mlp.BLAS_NAME))
-    absent = [module for _, module, _ in FRAMEWORKS if module and importlib.util.find_spec(module) is None]
-    if absent:
-        print("Not installed, so not compared: %s (pip install torch==2.13.0 jax==0.4.30 jaxlib==0.4.30)"
-              % ", ".join(absent))
+    check_rows, timing_rows = batches(starting_point(hidden)[1], CHECK_UPDATES), batches(data, updates)
+    with tempfile.TemporaryDirectory(prefix="bench-peers-") as folder:
+        peers, absent = start_peers(start, data, check_rows, timing_rows, eval_step, folder)
+        if absent:
+            print("Not compared: %s" % "; ".join(absent))
+        try:
+            results = measure(args, hidden, start, data, peers, check_rows, timing_rows, eval_step)
+        finally:
+            for peer in peers:
+                peer.process.kill()
+    show(results, hidden, updates, data)
 
+
+def measure(args, hidden, start, data, peers, check_rows, timing_rows, eval_step):
+    """Every number of the table, in a dict."""
     # 1. Correctness first: the same losses from the same start and batches.
-    checked = [maker(start, hidden, genre_mlp.LEARNING_RATE) for _, maker in available]
-    check_data = starting_point(hidden)[1]
-    differences = check_losses(checked, check_data, "Theano")
+    checked = [maker(start, hidden, genre_mlp.LEARNING_RATE) for _, maker in FRAMEWORKS] + peers
+    differences = check_losses(checked, data, check_rows, "Theano")
     # Fresh trainers from the same start for the timing: the check has moved these ones' weights.
-    trainers = [maker(start, hidden, genre_mlp.LEARNING_RATE) for _, maker in available]
+    for peer in peers:
+        peer.reset()
+    trainers = [maker(start, hidden, genre_mlp.LEARNING_RATE) for _, maker in FRAMEWORKS] + peers
     wrong = {name for name, difference in differences.items() if difference > TOLERANCE}
-    trainers = [trainer for trainer in trainers if trainer.name not in wrong]
+    timed = [trainer for trainer in trainers if trainer.name not in wrong]
 
     # 2. Interleaved timing, 3. the floor, 4. the data path.
-    step_times, eval_times = timed_run(trainers, data, updates, eval_step)
+    step_times, eval_times = timed_run(timed, data, timing_rows, eval_step)
     flops, products_seconds, peak = measure_floor(genre_mlp.BATCH_SIZE, (genre_mlp.SAMPLE_WIDTH,) + hidden + (1,),
                                                   2000)
     sample_seconds = median_seconds(lambda: data.get_train_sample(genre_mlp.BATCH_SIZE), 2000)
 
     # 5. Whole processes.
-    e2e = end_to_end(updates, cold=not args.quick)
-    memory = {}
+    memory = {peer.name: peer.quit() for peer in peers}
+    e2e = end_to_end(len(timing_rows), cold=not args.quick)
     if not args.quick:
-        for key, _ in available:
-            memory[key] = run_measured([os.path.abspath(__file__), "--worker", key,
-                                        "--updates", str(updates), "--hidden"] + [str(n) for n in hidden])[1]
+        for (key, _), trainer in zip(FRAMEWORKS, trainers):
+            memory[trainer.name] = run_measured([os.path.abspath(__file__), "--worker", key, "--updates",
+                                                 str(len(timing_rows)), "--hidden"] + [str(n) for n in hidden])[1]
+    return dict(names=[trainer.name for trainer in trainers], wrong=wrong, differences=differences,
+                compile_seconds={trainer.name: trainer.compile_seconds for trainer in trainers},
+                step_times=step_times, eval_times=eval_times, flops=flops, products_seconds=products_seconds,
+                peak=peak, sample_seconds=sample_seconds, e2e=e2e, memory=memory)
 
+
+def show(results, hidden, updates, data):
+    """The table, and the lines below it."""
+    names, wrong, differences = results["names"], results["wrong"], results["differences"]
+    step_times, eval_times, memory = results["step_times"], results["eval_times"], results["memory"]
+    flops, products_seconds, peak = results["flops"], results["products_seconds"], results["peak"]
+    sample_seconds, e2e = results["sample_seconds"], results["e2e"]
     # The table.
     theano_us = 1e6 * np.median(step_times["Theano"])
     print("\nOne update: %.1f MFLOP; its matrix products alone take %.0f us (%.0f GFLOP/s);"
@@ -370,17 +408,17 @@ def main():
         "framework", "us/update", "p10-p90 us", "total s", "compile s", "peak MB", "x Theano", "x floor")
     print(header)
     print("-" * len(header))
-    for (key, _), name in zip(available, [trainer.name for trainer in checked]):
+    for name in names:
         if name in wrong:
             print("%-14s wrong: its losses differ from Theano's by %.2g (> %g) over %d updates; not timed"
                   % (name, differences[name], TOLERANCE, CHECK_UPDATES))
             continue
         steps = 1e6 * np.array(step_times[name])
         total = (np.sum(step_times[name]) + np.sum(eval_times[name]))
-        compile_s = [t.compile_seconds for t in trainers if t.name == name][0]
         print("%-14s %10.0f %15s %9.2f %10.2f %9s %9.2f %10.2f" % (
-            name, np.median(steps), "%.0f-%.0f" % tuple(np.percentile(steps, [10, 90])), total, compile_s,
-            "%.0f" % memory[key] if key in memory else "-", np.median(steps) / theano_us,
+            name, np.median(steps), "%.0f-%.0f" % tuple(np.percentile(steps, [10, 90])), total,
+            results["compile_seconds"][name], "%.0f" % memory[name] if name in memory else "-",
+            np.median(steps) / theano_us,
             np.median(steps) / (1e6 * products_seconds)))
     print("%-14s %10.0f %15s %9.2f %10s %9s %9.2f %10.2f" % (
         "floor (BLAS)", 1e6 * products_seconds, "-", updates * products_seconds, "-", "-",
@@ -388,7 +426,7 @@ def main():
     print("\nTheano: one evaluation on %d rows takes %.1f ms; drawing a batch takes %.1f us (%.1f%% of an update)"
           % (len(data.test), 1e3 * np.median(eval_times["Theano"]), 1e6 * sample_seconds,
              100 * 1e6 * sample_seconds / theano_us))
-    others = [1e6 * np.median(step_times[t.name]) for t in trainers if t.name != "Theano"]
+    others = [1e6 * np.median(step_times[name]) for name in names if name != "Theano" and name not in wrong]
     if others:
         print("Theano is %.2fx faster than the fastest other framework here." % (min(others) / theano_us))
     for label, (seconds, peak_mb, compile_seconds) in e2e.items():

@@ -202,7 +202,7 @@ def verify(path, check, check_error):
     try:
         with contextlib.redirect_stdout(printed):
             ok = check(path)
-    except check_error as error:  # unreadable: "<path> is not a readable .npz file (...); <fix>"
+    except check_error as error:  # unreadable: "<path> is not a .npz file, or is cut short; <fix>"
         return False, str(error).split("; ")[0].replace(str(path), "it", 1)
     verdict = (printed.getvalue().strip().splitlines() or [""])[-1]
     return ok, verdict.split(": ", 1)[-1]

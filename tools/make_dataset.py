@@ -33,7 +33,8 @@ from tqdm import tqdm
 
 if __package__ in (None, ""):  # run as a script: make the `tools` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tools import audio, download
+from tools import audio, data_file, download
+from tools.files import WriteError, write_atomically
 
 CLASSES = ("classical", "rock")                 # label 0, label 1: the order of the halves
 AUDIOSET_LABELS = ("/m/0ggq0m", "/m/06by7")     # AudioSet's "Classical music", "Rock music"
@@ -84,16 +85,10 @@ def split_rows(rows, per_class_train, per_class_test):
 
 def write_npz(arrays, out):
     """Write atomically: a killed run never leaves a half-written file under the real name."""
-    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")  # same folder, so the rename is atomic
     try:
-        with open(temporary, "wb") as file:
-            np.savez(file, **arrays)
-        os.replace(temporary, out)
-    except OSError as error:
-        raise InputError(f"cannot write {out} ({error.strerror}); choose a folder with write "
-                         "permission and free space") from None
-    finally:
-        temporary.unlink(missing_ok=True)
+        write_atomically(out, lambda stream: np.savez(stream, **arrays))
+    except WriteError as error:
+        raise InputError(str(error)) from None
 
 
 def check_output(out, force):
@@ -345,39 +340,25 @@ def collect_excerpts(candidates, per_class, work, jobs, fetch_command):
 # ---------------------------------------------------------------------------------------------
 
 def check(path):
-    """Print a summary of `path`; returns True when genre_mlp.py can train on it."""
+    """Print a summary of `path`; returns True when genre_mlp.py can train on it.
+
+    The verdict applies the same rules as genre_mlp.py (tools/data_file.py).
+    """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path} not found; give the path of the data file (e.g. sample_3s_400Hz.npz)")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except Exception as error:  # whatever the damage (not a zip, truncated, pickled objects, a .npy)
-        raise InputError(f"{path} is not a readable .npz file ({audio.one_line(error)}); "
-                         "download it again or rebuild it with this tool") from None
+    arrays = data_file.read_npz(str(path), InputError, "download it again or rebuild it with this tool")
     print(f"file      {path} ({path.stat().st_size / 1e6:.1f} MB), keys: {', '.join(sorted(arrays))}")
-    problems = []
-    for split in ("train", "test"):
+    for split in data_file.SPLITS:
         x = arrays.get(split)
         if x is None:
-            problems.append(f"no '{split}' array")
             continue
         shape = " x ".join(map(str, x.shape))
-        if x.ndim != 2 or x.shape[1] != audio.WIDTH:
-            problems.append(f"{split} is {shape}, not N x {audio.WIDTH}")
-        if not np.issubdtype(x.dtype, np.floating):
+        if not data_file.is_numeric(x):
             print(f"{split:<9} {shape}  {x.dtype}")
-            problems.append(f"{split} holds {x.dtype}, not float samples")
             continue
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-        value_range = f"[{np.nanmin(x):.4f}, {np.nanmax(x):.4f}]" if x.size else "(empty)"
+        finite = x[np.isfinite(x)]
+        value_range = f"[{finite.min():.4f}, {finite.max():.4f}]" if finite.size else "(no finite samples)"
         print(f"{split:<9} {shape}  {x.dtype}  range {value_range}  NaN/inf: {bad}")
-        if len(x) == 0:
-            problems.append(f"{split} is empty")
-        elif len(x) % 2:
-            problems.append(f"{split} has {len(x)} rows, odd: its halves cannot be the two classes")
-        if bad:
-            problems.append(f"{split} has {bad} NaN/inf values")
         if x.ndim == 2 and len(x) >= 2 and not bad:
             rms = np.sqrt(np.mean(np.square(x, dtype=np.float64), axis=1))
             half = len(x) // 2
@@ -394,6 +375,7 @@ def check(path):
         print(f"{'':<9} sources in both splits: {len(sources['train'] & sources['test'])}")
     else:
         print("manifest  none (a file not built by this tool, such as the lesson's)")
+    problems = data_file.problems(arrays)
     if problems:
         print(f"verdict   genre_mlp.py CANNOT train on this file: {'; '.join(problems)}")
         return False

@@ -1,0 +1,39 @@
+"""The learning curve: `genre_mlp.py --curve` (CSV) and `--plot` (PNG, needs matplotlib).
+
+`history` is what genre_mlp.train returns: one (update, train loss, test loss,
+test accuracy) per evaluation.
+"""
+import numpy as np
+
+from tools.files import write_atomically
+
+LESSON_ACCURACY = 0.83   # what the lesson reports on its real data
+LOSS_NAMES = {"bce": "binary cross-entropy", "mse": "squared error"}
+
+
+def write_curve(path, history):
+    lines = ["update,train_loss,test_loss,test_accuracy"]
+    lines += ["%d,%.6f,%.6f,%.6f" % tuple(row) for row in history]
+    write_atomically(path, lambda stream: stream.write(("\n".join(lines) + "\n").encode()))
+
+
+def plot_curve(path, history, loss):
+    import matplotlib
+    matplotlib.use("Agg")  # files only, no screen needed
+    import matplotlib.pyplot as plt
+    updates, train_loss, test_loss, accuracy = (np.array(column, dtype=float) for column in zip(*history))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(updates, 100 * accuracy, "o-", label="test accuracy")
+    left.axhline(100 * LESSON_ACCURACY, color="gray", linestyle="--", label="the lesson's 83% (real data)")
+    left.set(xlabel="update", ylabel="test accuracy (%)", title="Accuracy", ylim=(40, 100))
+    right.plot(updates, train_loss, "o-", label="train loss (batches since last evaluation)")
+    right.plot(updates, test_loss, "s-", label="test loss")
+    right.set(xlabel="update", ylabel=LOSS_NAMES[loss], title="Loss")
+    for axes in (left, right):
+        axes.grid(alpha=0.3)
+        axes.legend()
+    figure.tight_layout()
+    try:
+        write_atomically(path, lambda stream: figure.savefig(stream, format="png", dpi=100))
+    finally:
+        plt.close(figure)

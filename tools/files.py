@@ -1,0 +1,61 @@
+"""Writing the user's files safely: all or nothing, with the permissions any new file gets."""
+import os
+import tempfile
+
+
+class WriteError(Exception):
+    """A file cannot be written; the message is one line naming the path, the reason and the fix."""
+
+
+def _failed(path, error):
+    reason = error.strerror or str(error)
+    return WriteError("cannot write %s (%s); free some space or choose a folder you can write to"
+                      % (path, reason))
+
+
+def new_file_mode(path):
+    """The mode a plain open() would leave: an existing file's own, else 0666 less the umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)  # the only portable way to read it is to set it
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def check_writable(path):
+    """Raise WriteError now if `path` could not be written later (so a long run is not wasted)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise WriteError("%s: its folder does not exist; create it first" % path)
+    try:
+        # A real file, not os.access: that one says yes to root on a read-only disk.
+        with tempfile.TemporaryFile(dir=folder, prefix="." + os.path.basename(path) + "."):
+            pass
+    except OSError as error:
+        raise _failed(path, error) from None
+
+
+def write_atomically(path, write):
+    """Call write(stream) on a temporary file beside `path`, then rename it into place.
+
+    An interrupted or failed write never leaves a half-written file, and the old
+    file stays as it was until the new one is complete. A failure of the disk or
+    the folder becomes a WriteError.
+    """
+    try:
+        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
+                                             prefix="." + os.path.basename(path) + ".", suffix=".part")
+    except OSError as error:
+        raise _failed(path, error) from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            # mkstemp makes the file 0600, and os.replace would keep that.
+            os.fchmod(stream.fileno(), new_file_mode(path))
+            write(stream)
+        os.replace(temporary, path)
+    except BaseException as error:
+        os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise _failed(path, error) from None
+        raise
