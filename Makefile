@@ -6,7 +6,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-GPU_VENV ?= .venv-gpu
+PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+GPU_VENV ?= .venv-gpu-$(PY_VERSION)
 
 .PHONY: run test bench gpu-venv clean
 
@@ -29,15 +30,10 @@ test: $(VENV)/.tools
 bench: $(VENV)/.tools
 	$(PY) tools/bench.py $(ARGS)
 
-# Debian's python3 sees Debian's pygpu (apt-get install python3-venv python3-pygpu
-# libgpuarray-dev); Theano and the BLAS wheel come from PyPI, at the
-# pins of requirements.txt. NumPy is Debian's (pygpu is built against it).
-$(GPU_VENV)/.ready: requirements.txt
-	/usr/bin/python3 -m venv --system-site-packages $(GPU_VENV)
-	$(GPU_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
-		$$(grep -E '^(theano|six|scipy-openblas32)==' requirements.txt)
-	$(GPU_VENV)/bin/python -c "import pygpu; print('pygpu', pygpu.__version__, 'is importable')"
-	touch $@
+# The GPU route (README "GPU"), one venv per Python: pygpu built for PYTHON from
+# Debian 12's packages, which apt fetches by name and the venv keeps inside it.
+$(GPU_VENV)/.ready: requirements.txt tools/gpu-requirements.txt tools/make_gpu_venv.sh
+	tools/make_gpu_venv.sh $(PYTHON) $(GPU_VENV)
 
 gpu-venv: $(GPU_VENV)/.ready
 
