@@ -93,12 +93,14 @@ rm -f "$pygpu"/*.so
 rm -rf "$unpacked"
 
 # ---- pygpu's C sources (Cython 0.29.32 output) built for PYTHON ---------------
-# Two edits, each checked to match once per file (the packages are pinned):
+# Three edits, each checked to match once per file (the packages are pinned):
 # - Python 3.12 keeps the raised exception in one field, not in
 #   tstate->curexc_*: __Pyx_Raise must attach a traceback through PyErr_Fetch
 #   and PyErr_Restore, as Cython does on PyPy;
 # - 3.12's bool is smaller than sizeof(PyBoolObject) (ints lost a digit's
-#   padding); pygpu never reads a bool's fields, so the size is not checked.
+#   padding); pygpu never reads a bool's fields, so the size is not checked;
+# - 3.12's strings are always "ready" and its headers no longer declare
+#   _PyUnicode_Ready, which GCC 14 (Debian 13) refuses to call undeclared.
 step "patching pygpu's C sources" "$PY" - "$pygpu" <<'EOF'
 import pathlib
 import sys
@@ -106,10 +108,12 @@ import sys
 RAISE = ("#if CYTHON_COMPILING_IN_PYPY\n        PyObject *tmp_type, *tmp_value, *tmp_tb;\n"
          "        PyErr_Fetch(&tmp_type, &tmp_value, &tmp_tb);\n")
 BOOL = '"bool", sizeof(PyBoolObject), __Pyx_ImportType_CheckSize_Warn)'
+READY = "  #if defined(PyUnicode_IS_READY)\n  #define __Pyx_PyUnicode_READY(op)"
+ALL = ["gpuarray.c", "blas.c", "_elemwise.c", "collectives.c"]
 edits = [  # (old, new, files in which it occurs once)
-    (RAISE, RAISE.replace("PYPY", "PYPY || PY_VERSION_HEX >= 0x030C0000", 1),
-     ["gpuarray.c", "blas.c", "_elemwise.c", "collectives.c"]),
+    (RAISE, RAISE.replace("PYPY", "PYPY || PY_VERSION_HEX >= 0x030C0000", 1), ALL),
     (BOOL, '"bool", 0, __Pyx_ImportType_CheckSize_Ignore)', ["gpuarray.c", "collectives.c"]),
+    (READY, READY.replace("IS_READY)", "IS_READY) && PY_VERSION_HEX < 0x030C0000", 1), ALL),
 ]
 for old, new, names in edits:
     for name in names:
@@ -125,15 +129,21 @@ read -r py_include ext_suffix numpy_include < <("$PY" -c '
 import sysconfig, numpy
 print(sysconfig.get_paths()["include"], sysconfig.get_config_var("EXT_SUFFIX"), numpy.get_include())')
 # -DNDEBUG as in Python's own release builds (3.12's Py_SIZE asserts on ints);
-# Cython's PyLong shortcuts read int internals that 3.12 changed. The rpath lets
-# the modules find VENV/lib/libgpuarray.so.3, not a system copy.
+# Cython's PyLong shortcuts read int internals that 3.12 changed; an undeclared
+# function is an error with every GCC, as GCC 14 makes it (else it would be an
+# unresolved symbol at import). The rpath lets the modules find
+# VENV/lib/libgpuarray.so.3, not a system copy.
 for module in "${PYGPU_MODULES[@]}"; do
     step "compiling pygpu/$module.c" gcc -shared -fPIC -O2 -fwrapv -DNDEBUG \
-        -DCYTHON_USE_PYLONG_INTERNALS=0 \
+        -DCYTHON_USE_PYLONG_INTERNALS=0 -Werror=implicit-function-declaration \
         -I"$py_include" -I"$numpy_include" -I"$VENV/include" -I"$pygpu" \
         "$pygpu/$module.c" -o "$pygpu/$module$ext_suffix" \
         -L"$VENV/lib" -lgpuarray -Wl,-rpath,"$VENV/lib"
 done
+
+# pip byte-compiles what it installs; so do we, so that 3.12's SyntaxWarnings
+# about pygpu's old escape sequences land in the log, not in the user's output.
+step "byte-compiling pygpu" "$PY" -m compileall -q "$pygpu"
 
 # ---- check, then mark the venv ready -----------------------------------------
 # pygpu must import and load the libgpuarray inside VENV, not one of the system.
