@@ -46,14 +46,7 @@ step() {  # step "what it does" command...: the command's output goes to the log
     "${@:2}" >> "$LOG" 2>&1 || die "$1 failed; see $LOG"
 }
 
-# ---- the venv and the lesson's pins ------------------------------------------
-step "creating the venv with $PYTHON" "$PYTHON" -m venv "$VENV"
-PY=$VENV/bin/python
-step "installing requirements.txt and tools/gpu-requirements.txt" \
-    "$PY" -m pip install --disable-pip-version-check \
-    -r "$REPO/requirements.txt" -r "$REPO/tools/gpu-requirements.txt"
-
-# ---- Debian 12's packages, fetched with apt into VENV/debian ------------------
+# ---- Debian 12's packages, fetched with apt into VENV/debian (first: it fails fastest)
 # Our own sources list, package lists, cache and (empty) dpkg status, so that
 # the system's apt configuration and installed packages play no part.
 apt_dir=$VENV/debian/apt
@@ -67,12 +60,19 @@ apt_private=(
     # apt's download user (_apt) cannot write into VENV; download as ourselves.
     -o APT::Sandbox::User="$(id -un)"
 )
-step "apt-get update from $DEBIAN_MIRROR bookworm (set DEBIAN_MIRROR for another mirror)" \
-    apt-get "${apt_private[@]}" update
+step "fetching Debian 12's package list from $DEBIAN_MIRROR (DEBIAN_MIRROR=... picks another mirror)" \
+    apt-get "${apt_private[@]}" --error-on=any update
 cd "$VENV/debian/debs"  # apt-get download writes into the current folder
 step "apt-get download ${PACKAGES[*]}" apt-get "${apt_private[@]}" download "${PACKAGES[@]}"
 cd "$REPO"
 rm -rf "$apt_dir"  # 10 MB of package lists, needed only for the download
+
+# ---- the venv and the lesson's pins ------------------------------------------
+step "creating the venv with $PYTHON" "$PYTHON" -m venv "$VENV"
+PY=$VENV/bin/python
+step "installing requirements.txt and tools/gpu-requirements.txt" \
+    "$PY" -m pip install --disable-pip-version-check \
+    -r "$REPO/requirements.txt" -r "$REPO/tools/gpu-requirements.txt"
 
 unpacked=$VENV/debian/unpacked
 for deb in "$VENV"/debian/debs/*.deb; do
