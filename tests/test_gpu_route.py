@@ -35,7 +35,7 @@ def gpu_python():
     if missing:
         if os.environ.get("CI"):
             pytest.fail("CI must test the GPU route, but it lacks %s" % " and ".join(missing))
-        pytest.skip("the GPU route is not set up here: no %s" % " and ".join(missing))
+        pytest.skip("the GPU route is not set up here: it lacks %s" % " and ".join(missing))
     return GPU_PYTHON
 
 
