@@ -31,9 +31,11 @@ case $version in
     3.11 | 3.12) ;;
     *) die "$PYTHON is Python $version; the GPU route needs 3.11 or 3.12 (Theano needs NumPy 1.x)" ;;
 esac
-for tool in apt-get dpkg-deb gcc g++; do
-    command -v $tool >/dev/null ||
-        die "$tool not found; this needs a Debian system with apt-get install gcc g++"
+for tool in apt-get dpkg-deb; do
+    command -v $tool >/dev/null || die "$tool not found; this needs a Debian (or Debian-based) system"
+done
+for tool in gcc g++; do
+    command -v $tool >/dev/null || die "$tool not found; apt-get install gcc g++"
 done
 [ -r "$DEBIAN_KEYRING" ] || die "$DEBIAN_KEYRING is missing; apt-get install debian-archive-keyring"
 
@@ -80,7 +82,8 @@ for deb in "$VENV"/debian/debs/*.deb; do
 done
 
 # Theano's GPU ops add sys.exec_prefix's include/ and lib/ (here VENV/include,
-# VENV/lib) to their compiler's -I and -L: libgpuarray goes there.
+# VENV/lib) to their compiler's -I and -L: libgpuarray goes there. When they
+# load, pygpu has loaded VENV/lib/libgpuarray.so.3 already, which serves them.
 cp -a "$unpacked"/usr/lib/libgpuarray.so* "$VENV/lib/"
 mkdir -p "$VENV/include"
 cp -a "$unpacked/usr/include/gpuarray" "$VENV/include/"
@@ -97,8 +100,9 @@ rm -rf "$unpacked"
 # - Python 3.12 keeps the raised exception in one field, not in
 #   tstate->curexc_*: __Pyx_Raise must attach a traceback through PyErr_Fetch
 #   and PyErr_Restore, as Cython does on PyPy;
-# - 3.12's bool is smaller than sizeof(PyBoolObject) (ints lost a digit's
-#   padding); pygpu never reads a bool's fields, so the size is not checked;
+# - 3.12's bool type is 24 bytes, less than the sizeof(PyBoolObject) of its
+#   headers (32), which Cython's import check refuses; pygpu never reads a
+#   bool's fields, so that size is not checked;
 # - 3.12's strings are always "ready" and its headers no longer declare
 #   _PyUnicode_Ready, which GCC 14 (Debian 13) refuses to call undeclared.
 step "patching pygpu's C sources" "$PY" - "$pygpu" <<'EOF'
