@@ -90,8 +90,9 @@ cp -a "$unpacked/usr/include/gpuarray" "$VENV/include/"
 site=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
 pygpu=$site/pygpu
 cp -a "$unpacked"/usr/lib/python3/dist-packages/pygpu* "$site/"
-# Debian's own .so files are built for Debian's python3.11 and NumPy 1.24 (an
-# API newer than the 1.23.5 of requirements.txt): we build ours on every Python.
+# Debian's own .so files (for python3.11) look for libgpuarray.so.3 in the
+# system's folders only; we build ours, with VENV/lib as their rpath, on every
+# Python: one way, tried on both.
 rm -f "$pygpu"/*.so
 rm -rf "$unpacked"
 
