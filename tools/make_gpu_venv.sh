@@ -44,7 +44,7 @@ mkdir -p "$VENV"
 LOG=$VENV/build.log
 : > "$LOG"
 step() {  # step "what it does" command...: the command's output goes to the log
-    echo "== $1 (${SECONDS} s after the start)" >> "$LOG"
+    echo "== [${SECONDS} s] $1" >> "$LOG"
     "${@:2}" >> "$LOG" 2>&1 || die "$1 failed; see $LOG"
 }
 
