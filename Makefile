@@ -54,15 +54,10 @@ bench: $(VENV)/.tools
 data: $(VENV)/.tools
 	$(PY) tools/make_dataset.py download $(ARGS)
 
-# Debian's python3 sees Debian's pygpu (apt-get install python3-venv python3-pygpu
-# libgpuarray-dev); Theano and the BLAS wheel come from PyPI, at the
-# pins of requirements.txt. NumPy is Debian's (pygpu is built against it).
-$(GPU_VENV)/.ready: requirements.txt
-	/usr/bin/python3 -m venv --system-site-packages $(GPU_VENV)
-	$(GPU_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
-		$$(grep -E '^(theano|six|scipy-openblas32)==' requirements.txt)
-	$(GPU_VENV)/bin/python -c "import pygpu; print('pygpu', pygpu.__version__, 'is importable')"
-	touch $@
+# The GPU route (README "GPU"), one venv per Python: pygpu built for PYTHON from
+# Debian 12's packages, which apt fetches by name and the venv keeps inside it.
+$(GPU_VENV)/.ready: requirements.txt tools/gpu-requirements.txt tools/make_gpu_venv.sh
+	tools/make_gpu_venv.sh $(PYTHON_EXE) $(GPU_VENV)
 
 # CUDA=12 or CUDA=13 adds NVIDIA's NVRTC and cuBLAS wheels and points the venv's
 # libgpuarray at them (tools/cuda_libs.py); the major must not exceed the driver's CUDA.

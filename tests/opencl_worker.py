@@ -1,6 +1,6 @@
 """Trains the lesson's network on a gpuarray device and saves what it saw (run by test_gpu_route.py).
 
-    THEANO_FLAGS=device=opencl0:0 .venv-gpu/bin/python tests/opencl_worker.py BATCHES.npz OUT.npz
+    THEANO_FLAGS=device=opencl0:0 .venv-gpu-3.12/bin/python tests/opencl_worker.py BATCHES.npz OUT.npz
 
 It runs in the GPU venv, which has no pytest: the test gives it the batches and
 compares the results with the CPU in its own process.

@@ -9,6 +9,7 @@ import glob
 import os
 import re
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -16,21 +17,26 @@ import pytest
 from conftest import ROOT, run_script, separable, write_npz
 from tools.reference import NumpyMLP
 
-GPU_PYTHON = os.environ.get("GENRE_MLP_GPU_PYTHON", os.path.join(ROOT, ".venv-gpu", "bin", "python"))
+# The GPU venv of the Python running the tests (make gpu-venv PYTHON=...), once
+# tools/make_gpu_venv.sh has marked it ready; GENRE_MLP_GPU_PYTHON names another.
+PYTHON_VERSION = "%d.%d" % sys.version_info[:2]
+GPU_VENV = os.path.join(ROOT, ".venv-gpu-" + PYTHON_VERSION)
+GPU_PYTHON = os.environ.get("GENRE_MLP_GPU_PYTHON", os.path.join(GPU_VENV, "bin", "python"))
+GPU_READY = os.path.exists(GPU_PYTHON if "GENRE_MLP_GPU_PYTHON" in os.environ else os.path.join(GPU_VENV, ".ready"))
 OPENCL = {"THEANO_FLAGS": "device=opencl0:0"}
 UPDATES = 40
 
 
 @pytest.fixture(scope="module")
 def gpu_python():
-    missing = [what for what, present in (("the GPU venv (make gpu-venv)", os.path.exists(GPU_PYTHON)),
+    missing = [what for what, present in (("the GPU venv for Python %s (make gpu-venv)" % PYTHON_VERSION, GPU_READY),
                                           ("an OpenCL driver (apt-get install pocl-opencl-icd)",
                                            glob.glob("/etc/OpenCL/vendors/*.icd")))
                if not present]
     if missing:
         if os.environ.get("CI"):
             pytest.fail("CI must test the GPU route, but it lacks %s" % " and ".join(missing))
-        pytest.skip("the GPU route is not set up here: no %s" % " and ".join(missing))
+        pytest.skip("the GPU route is not set up here: it lacks %s" % " and ".join(missing))
     return GPU_PYTHON
 
 
