@@ -4,6 +4,7 @@
     python tools/bench.py              # the full run, a few minutes
     python tools/bench.py --quick      # about 30 s
     python tools/bench.py --hidden 512 128 --updates 2000
+    python tools/bench.py --json figures.json   # also every figure, for comparing runs
 
 It times, in one process and interleaved (each framework trains a chunk of
 updates in turn, so a noisy neighbour slows all alike):
@@ -13,8 +14,10 @@ updates in turn, so a noisy neighbour slows all alike):
   pip install torch==2.13.0 jax==0.4.30 jaxlib==0.4.30). Each must first match
   Theano's losses over 200 updates from the same start and batches to 1e-4, or it
   is reported as wrong and not timed;
-- the floor: the matrix products of one update alone, through the same OpenBLAS
-  that Theano links, and this machine's single-precision GEMM peak;
+- the floor: an update's FLOPs at this machine's single-thread SGEMM peak, and
+  the update's 8 matrix products alone, both measured by tools/sgemm_floor.c,
+  which gcc builds with Theano's blas.ldflags (the very BLAS Theano links) and
+  which runs between rounds of chunks;
 - the data path (DataServer.get_train_sample) against an update;
 - `python genre_mlp.py` end to end with an empty and a warm compile cache.
 Peak memory is each framework's own process training the network.
@@ -26,9 +29,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before NumPy loads its BLA
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import argparse
-import ctypes
 import importlib.util
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -141,42 +144,27 @@ FRAMEWORKS = [("theano", None, theano_trainer), ("numpy", None, numpy_trainer),
 
 
 # ---------------------------------------------------------------------------
-# The floor: one update's matrix products, through the BLAS Theano links
+# The floor: one update's matrix products, in C, through the BLAS Theano links
 # ---------------------------------------------------------------------------
-def blas_sgemm():
-    """Row-major C = A @ B through scipy-openblas32's sgemm (the library genre_mlp.py links)."""
-    import scipy_openblas32
-    library = ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(),
-                                       "lib%s.so" % scipy_openblas32.get_library()))
-    sgemm = library.scipy_sgemm_
-    one, zero, no = ctypes.c_float(1), ctypes.c_float(0), ctypes.c_char(b"N")
-
-    def prepared(A, B, C):
-        # Column-major BLAS sees row-major arrays transposed: C^T = B^T A^T.
-        m, k = A.shape
-        n = B.shape[1]
-        ints = [ctypes.c_int(v) for v in (n, m, k, n, k, n)]
-        pointers = [array.ctypes.data_as(ctypes.POINTER(ctypes.c_float)) for array in (B, A, C)]
-        args = (ctypes.byref(no), ctypes.byref(no), ctypes.byref(ints[0]), ctypes.byref(ints[1]),
-                ctypes.byref(ints[2]), ctypes.byref(one), pointers[0], ctypes.byref(ints[3]),
-                pointers[1], ctypes.byref(ints[4]), ctypes.byref(zero), pointers[2], ctypes.byref(ints[5]))
-        return lambda: sgemm(*args)
-    return prepared
+def build_floor(directory):
+    """tools/sgemm_floor.c compiled with Theano's blas.ldflags; None (and why) if it cannot be."""
+    ldflags = genre_mlp.theano.config.blas.ldflags
+    if not ldflags:
+        return None, "Theano links no BLAS"
+    executable = os.path.join(directory, "sgemm_floor")
+    command = ["gcc", "-O2", os.path.join(ROOT, "tools", "sgemm_floor.c"), "-o", executable] + shlex.split(ldflags)
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        return None, "gcc could not build tools/sgemm_floor.c: %s" % (result.stderr.strip().splitlines() or ["?"])[-1]
+    return executable, None
 
 
-def update_products(batch, sizes):
-    """(A, B) for every matrix product of one SGD update: forward, and backward to each weight."""
-    rng = np.random.RandomState(0)
-
-    def matrix(*shape):
-        return rng.standard_normal(shape).astype(np.float32)
-    products = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        products.append((matrix(batch, fan_in), matrix(fan_in, fan_out)))   # activations @ W
-        products.append((matrix(fan_in, batch), matrix(batch, fan_out)))    # the gradient of W
-    for fan_in, fan_out in zip(sizes[1:-1], sizes[2:]):
-        products.append((matrix(batch, fan_out), matrix(fan_out, fan_in)))  # the error sent back
-    return products
+def measure_floor(executable, batch, sizes, repeats):
+    """(FLOPs of an update, seconds its products take, peak GFLOP/s), from one run of the C floor."""
+    output = subprocess.run([executable, str(repeats), str(batch)] + [str(n) for n in sizes],
+                            capture_output=True, text=True, check=True).stdout
+    figures = dict(item.split("=") for item in output.split())
+    return float(figures["flops"]), float(figures["products_us"]) * 1e-6, float(figures["peak_gflops"]) * 1e9
 
 
 def median_seconds(call, repeats):
@@ -186,25 +174,6 @@ def median_seconds(call, repeats):
         call()
         times.append(time.perf_counter() - started)
     return float(np.median(times))
-
-
-def measure_floor(batch, sizes, repeats):
-    prepared = blas_sgemm()
-    calls = [prepared(A, B, np.empty((A.shape[0], B.shape[1]), np.float32))
-             for A, B in update_products(batch, sizes)]
-    flops = sum(2.0 * A.shape[0] * A.shape[1] * B.shape[1] for A, B in update_products(batch, sizes))
-
-    def all_products():
-        for call in calls:
-            call()
-    for _ in range(50):
-        all_products()
-    products_seconds = median_seconds(all_products, repeats)
-    big = np.ones((1024, 1024), np.float32)
-    big_call = prepared(big, big, np.empty_like(big))
-    big_call()
-    peak = 2.0 * 1024 ** 3 / median_seconds(big_call, 10)
-    return flops, products_seconds, peak
 
 
 # ---------------------------------------------------------------------------
@@ -293,7 +262,8 @@ def check_losses(trainers, data, reference):
     return {name: float(np.max(np.abs(value - losses[reference]))) for name, value in losses.items()}
 
 
-def timed_run(trainers, data, updates, eval_step):
+def timed_run(trainers, data, updates, eval_step, between_rounds=None):
+    """Each trainer's step and evaluation times; `between_rounds()` runs after every round of chunks."""
     rows = batches(data, updates)
     test_x, test_t = data.get_test()
     step_times = {t.name: [] for t in trainers}
@@ -309,6 +279,8 @@ def timed_run(trainers, data, updates, eval_step):
                     started = time.perf_counter()
                     trainer.evaluate(test_x, test_t)
                     eval_times[trainer.name].append(time.perf_counter() - started)
+        if between_rounds:
+            between_rounds()
     return step_times, eval_times
 
 
@@ -319,8 +291,11 @@ def main():
     parser.add_argument("--updates", type=int, default=genre_mlp.NUM_UPDATES, help="default %(default)s")
     parser.add_argument("--quick", action="store_true",
                         help="about 30 s: 1000 updates, a warm cache only, no memory runs")
+    parser.add_argument("--json", metavar="FILE", help="also write every figure to this JSON file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
+        parser.error("--json %s: its folder does not exist; create it first" % args.json)
     hidden = tuple(args.hidden)
     updates = 1000 if args.quick else args.updates
     eval_step = max(updates // 10, 1)
@@ -347,10 +322,18 @@ def main():
     wrong = {name for name, difference in differences.items() if difference > TOLERANCE}
     trainers = [trainer for trainer in trainers if trainer.name not in wrong]
 
-    # 2. Interleaved timing, 3. the floor, 4. the data path.
-    step_times, eval_times = timed_run(trainers, data, updates, eval_step)
-    flops, products_seconds, peak = measure_floor(genre_mlp.BATCH_SIZE, (genre_mlp.SAMPLE_WIDTH,) + hidden + (1,),
-                                                  2000)
+    # 2. Interleaved timing, with 3. the floor in C between rounds (a noisy neighbour slows both), 4. the data path.
+    sizes = (genre_mlp.SAMPLE_WIDTH,) + hidden + (1,)
+    floors = []
+    with tempfile.TemporaryDirectory(prefix="sgemm-floor-") as build:
+        floor_program, no_floor = build_floor(build)
+        between = (lambda: floors.append(measure_floor(floor_program, genre_mlp.BATCH_SIZE, sizes, CHUNK))
+                   if floor_program else None)
+        step_times, eval_times = timed_run(trainers, data, updates, eval_step, between)
+    if floors:
+        flops = floors[0][0]
+        products_seconds = float(np.median([floor[1] for floor in floors]))
+        peak = max(floor[2] for floor in floors)  # a peak is the best the machine did, busy neighbours or not
     sample_seconds = median_seconds(lambda: data.get_train_sample(genre_mlp.BATCH_SIZE), 2000)
 
     # 5. Whole processes.
@@ -361,15 +344,20 @@ def main():
             memory[key] = run_measured([os.path.abspath(__file__), "--worker", key,
                                         "--updates", str(updates), "--hidden"] + [str(n) for n in hidden])[1]
 
-    # The table.
+    # The table. The floor is the issue's: an update's FLOPs at this machine's single-thread SGEMM peak.
     theano_us = 1e6 * np.median(step_times["Theano"])
-    print("\nOne update: %.1f MFLOP; its matrix products alone take %.0f us (%.0f GFLOP/s);"
-          " this machine's SGEMM peak is %.0f GFLOP/s (so %.0f us at best)"
-          % (flops / 1e6, 1e6 * products_seconds, flops / products_seconds / 1e9, peak / 1e9, 1e6 * flops / peak))
+    floor_us = 1e6 * flops / peak if floors else float("nan")
+    if floors:
+        print("\nOne update: %.1f MFLOP. This machine's single-thread SGEMM peak is %.0f GFLOP/s, so the floor is"
+              " %.0f us; the update's 8 matrix products alone, in C through Theano's BLAS, take %.0f us (%.0f GFLOP/s)."
+              % (flops / 1e6, peak / 1e9, floor_us, 1e6 * products_seconds, flops / products_seconds / 1e9))
+    else:
+        print("\nNo floor: %s." % no_floor)
     header = "%-14s %10s %15s %9s %10s %9s %9s %10s" % (
         "framework", "us/update", "p10-p90 us", "total s", "compile s", "peak MB", "x Theano", "x floor")
     print(header)
     print("-" * len(header))
+    figures = {}
     for (key, _), name in zip(available, [trainer.name for trainer in checked]):
         if name in wrong:
             print("%-14s wrong: its losses differ from Theano's by %.2g (> %g) over %d updates; not timed"
@@ -378,13 +366,19 @@ def main():
         steps = 1e6 * np.array(step_times[name])
         total = (np.sum(step_times[name]) + np.sum(eval_times[name]))
         compile_s = [t.compile_seconds for t in trainers if t.name == name][0]
+        figures[name] = {"us_per_update": float(np.median(steps)), "p10_us": float(np.percentile(steps, 10)),
+                         "p90_us": float(np.percentile(steps, 90)), "total_s": float(total),
+                         "compile_s": compile_s, "peak_mb": memory.get(key), "x_floor": np.median(steps) / floor_us}
         print("%-14s %10.0f %15s %9.2f %10.2f %9s %9.2f %10.2f" % (
             name, np.median(steps), "%.0f-%.0f" % tuple(np.percentile(steps, [10, 90])), total, compile_s,
             "%.0f" % memory[key] if key in memory else "-", np.median(steps) / theano_us,
-            np.median(steps) / (1e6 * products_seconds)))
-    print("%-14s %10.0f %15s %9.2f %10s %9s %9.2f %10.2f" % (
-        "floor (BLAS)", 1e6 * products_seconds, "-", updates * products_seconds, "-", "-",
-        1e6 * products_seconds / theano_us, 1.0))
+            np.median(steps) / floor_us))
+    if floors:
+        print("%-14s %10.0f %15s %9.2f %10s %9s %9.2f %10.2f" % (
+            "products (C)", 1e6 * products_seconds, "-", updates * products_seconds, "-", "-",
+            1e6 * products_seconds / theano_us, 1e6 * products_seconds / floor_us))
+        print("%-14s %10.0f %15s %9.2f %10s %9s %9.2f %10.2f" % (
+            "floor (peak)", floor_us, "-", updates * floor_us / 1e6, "-", "-", floor_us / theano_us, 1.0))
     print("\nTheano: one evaluation on %d rows takes %.1f ms; drawing a batch takes %.1f us (%.1f%% of an update)"
           % (len(data.test), 1e3 * np.median(eval_times["Theano"]), 1e6 * sample_seconds,
              100 * 1e6 * sample_seconds / theano_us))
@@ -396,6 +390,32 @@ def main():
               % (updates, label, seconds, compile_seconds, peak_mb))
     print("Losses over the first %d updates, largest difference from Theano's: %s"
           % (CHECK_UPDATES, ", ".join("%s %.1g" % item for item in differences.items() if item[0] != "Theano")))
+    if args.json:
+        write_json(args.json, {
+            "network": list(sizes), "batch": genre_mlp.BATCH_SIZE, "updates": updates,
+            "device": genre_mlp.device_name(), "blas": genre_mlp.BLAS_NAME, "load_average": list(os.getloadavg()),
+            "flops_per_update": flops if floors else None, "peak_gflops": peak / 1e9 if floors else None,
+            "floor_us": floor_us if floors else None,
+            "products_us": 1e6 * products_seconds if floors else None,
+            "theano_us_per_update": theano_us, "theano_x_floor": theano_us / floor_us if floors else None,
+            "frameworks": figures,
+            "end_to_end": {label: {"seconds": seconds, "compile_seconds": compile_seconds, "peak_mb": peak_mb}
+                           for label, (seconds, peak_mb, compile_seconds) in e2e.items()},
+            "loss_differences": differences})
+        print("Wrote every figure to %s." % args.json)
+
+
+def write_json(path, figures):
+    """Through a temporary file beside `path`, so that a failed run never leaves half a file."""
+    import json
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".part")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            json.dump(figures, stream, indent=2, default=float)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 if __name__ == "__main__":
