@@ -307,9 +307,11 @@ def compile_faster(theano, notice=True):
     from theano.gof import cmodule
     if not theano.config.cxx or getattr(cmodule.GCC_compiler.compile_str, "faster", False):
         return
+    # gcc's .gch files; clang has its own format (THEANO_FLAGS=cxx=clang++ compiles as before).
+    use_header = "clang" not in os.path.basename(theano.config.cxx)
     original = cmodule.GCC_compiler.compile_str
     common = set(cmodule.GCC_compiler.compile_args())
-    headers, first = {}, [True]
+    headers, seen, first = {}, set(), [True]
 
     def compile_str(module_name, src_code, location=None, include_dirs=None, lib_dirs=None,
                     libs=None, preargs=None, py_module=True, hide_symbols=True):
@@ -319,13 +321,14 @@ def compile_faster(theano, notice=True):
         preargs = list(preargs or [])
         flags = header_flags(preargs, common)
         key = " ".join(flags)
-        if key not in headers:
-            headers[key] = precompiled_header(theano, flags, build=False) or "build when seen again"
-        elif headers[key] == "build when seen again":
-            # A header takes as long to build as a few modules: build it for flags
-            # that a second module shares (most do), not for a lone module's.
-            headers[key] = precompiled_header(theano, flags)
-        header = headers[key] if headers[key] != "build when seen again" else None
+        if use_header and key not in headers:
+            # A header takes as long to build as a few modules: build it once a second
+            # module shares these flags (most do), not for a lone module's.
+            header = precompiled_header(theano, flags, build=key in seen)
+            if header or key in seen:
+                headers[key] = header
+            seen.add(key)
+        header = headers.get(key)
         extra = ["-g0"] + (["-include", header] if header else [])
         return original(module_name, src_code, location, include_dirs, lib_dirs, libs,
                         preargs + extra, py_module, hide_symbols)
