@@ -28,7 +28,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 $(VENV)/.lesson: requirements.txt
 	$(PYTHON_EXE) -m venv $(VENV)
 	$(PIP) $$(grep -E '^setuptools==' requirements.txt)
-	PYTHONPATH=tools/build_shims $(PIP) --no-build-isolation -r requirements.txt
+	PYTHONPATH=$(CURDIR)/tools/build_shims $(PIP) --no-build-isolation -r requirements.txt
 	touch $@
 
 $(VENV)/.tools: $(VENV)/.lesson tools/requirements.txt

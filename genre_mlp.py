@@ -141,6 +141,8 @@ class Model(object):
 
         started = time.time()
         self.train_batch = theano.function([inputs, targets], cost, updates=updates)
+        # The loop feeds it DataServer's batches, already floatX matrices: skip checking each one (~3 us a call).
+        self.train_batch.trust_input = True
         self.evaluate = theano.function([inputs, targets], [predictions, cost])
         self.evaluate_test = None
         if test_set is not None:

@@ -56,3 +56,12 @@ def run_script(*args, env=None, cwd=ROOT, script=None):
     full_env.update(env or {})
     return subprocess.run([sys.executable, script or os.path.join(ROOT, "genre_mlp.py")] + list(args),
                           capture_output=True, text=True, env=full_env, cwd=cwd, timeout=600)
+
+
+# What a run prints on stderr when it has to compile (an empty Theano cache, as on a
+# new machine); the tests that read stderr leave it out, whatever ran before them.
+COMPILE_NOTICE = "notice: Compiling the network to C"
+
+
+def stderr_lines(result):
+    return [line for line in result.stderr.splitlines() if line.strip() and not line.startswith(COMPILE_NOTICE)]

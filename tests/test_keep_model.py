@@ -10,7 +10,7 @@ import pytest
 import scipy.signal
 import soundfile
 
-from conftest import run_script, separable, write_npz
+from conftest import run_script, separable, stderr_lines, write_npz
 from tools import files, model_file
 from tools.predict import vote
 from tools.reference import NumpyMLP
@@ -229,7 +229,7 @@ def test_predict_on_audio_files(trained, tmp_path):
     assert verdicts["rock_48k.flac"].startswith("rock (")
     assert verdicts["classical_8k.wav"].startswith("classical (")
     assert verdicts["long_rock_then_classical.wav"].endswith("vote over 5 windows of 3 s: rock (3 say rock)")
-    errors = result.stderr.splitlines()
+    errors = stderr_lines(result)
     assert len(errors) == 3 and all(line.startswith("error: ") for line in errors)
     assert "short.wav: it lasts 2.50 s, shorter than one excerpt" in errors[0]
     assert "silent.flac: it is silent" in errors[1]

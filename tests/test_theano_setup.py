@@ -107,3 +107,51 @@ def test_the_compile_counter_counts(tmp_path):
     statement = ("x = genre_mlp.theano.tensor.vector()\n"
                  "genre_mlp.theano.function([x], genre_mlp.theano.tensor.exp(x) * 3)")
     assert compiles(statement, env=dict(os.environ, THEANO_FLAGS=flags)) > 0
+
+
+def test_header_flags_keep_code_generation_and_theanos_own_macros():
+    common = {"-DNPY_NO_DEPRECATED_API=NPY_1_7_API_VERSION", "-fPIC"}
+    preargs = ["-O3", "-fno-math-errno", "-DNPY_NO_DEPRECATED_API=NPY_1_7_API_VERSION", "-fPIC",
+               "-Dsgemm_=scipy_sgemm_", "-L/blas", "-lscipy_openblas", "-Xlinker", "-rpath=/blas", "-I/inc"]
+    assert theano_setup.header_flags(preargs, common) == [
+        "-O3", "-fno-math-errno", "-DNPY_NO_DEPRECATED_API=NPY_1_7_API_VERSION", "-fPIC", "-g0"]
+
+
+# A first run in an empty compile directory: it says once why it waits, builds the
+# precompiled header and remembers g++'s -march flags; the next run compiles nothing,
+# probes nothing and says nothing. Two small functions, not the lesson's network.
+COLD_RUN = """
+import subprocess, sys
+commands = []
+original = subprocess.Popen.__init__
+def recording(self, args, *rest, **options):
+    commands.append(" ".join(args) if isinstance(args, (list, tuple)) else str(args))
+    original(self, args, *rest, **options)
+subprocess.Popen.__init__ = recording
+from tools.theano_setup import import_theano
+theano, _ = import_theano()
+import numpy as np
+x = theano.tensor.vector()
+first = theano.function([x], theano.tensor.exp(x) * 2)
+second = theano.function([x], theano.tensor.sqrt(x) + 3)
+values = np.array([1.0, 4.0], dtype=np.float32)
+np.testing.assert_allclose(first(values), np.exp(values) * 2, rtol=1e-6)
+np.testing.assert_allclose(second(values), np.sqrt(values) + 3, rtol=1e-6)
+print("march probes:", sum("-march=native" in command for command in commands))
+print("compiledir:", theano.config.compiledir)
+"""
+
+
+def test_first_compile_says_so_once_and_later_runs_skip_the_probes(tmp_path):
+    env = dict(os.environ, THEANO_FLAGS="base_compiledir=%s" % tmp_path)
+    runs = [subprocess.run([sys.executable, "-c", COLD_RUN], cwd=ROOT, env=env, capture_output=True, text=True)
+            for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    first, second = runs
+    assert first.stderr.count("notice: Compiling the network to C, once") == 1
+    assert "notice" not in second.stderr
+    compiledir = first.stdout.split("compiledir: ")[1].strip()
+    assert os.path.isfile(os.path.join(compiledir, "march_flags.txt"))
+    assert any(name.endswith(".h.gch") for name in os.listdir(os.path.join(compiledir, "precompiled_header")))
+    assert "march probes: 0" in second.stdout
