@@ -345,17 +345,12 @@ FIRST_COMPILE_NOTICE = ("Compiling the network to C, once: Theano keeps the resu
 
 
 def write_file_atomically(path, data):
-    """Write bytes through a temporary file beside `path`: a reader never sees half of it."""
-    import tempfile
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    """Bytes through a temporary file beside `path` (tools/files.py): a reader never sees half of it."""
+    from tools.files import WriteError, write_atomically
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+        write_atomically(path, lambda stream: stream.write(data))
+    except WriteError as error:
+        raise OSError(str(error)) from None
 
 
 def cpu_identity():
