@@ -8,7 +8,7 @@ import types
 import pytest
 
 from conftest import ROOT
-from tools import theano_setup
+from tools import theano_compile, theano_setup
 
 
 def test_defaults_added_when_user_sets_nothing(tmp_path):
@@ -113,7 +113,7 @@ def test_header_flags_keep_code_generation_and_theanos_own_macros():
     common = {"-DNPY_NO_DEPRECATED_API=NPY_1_7_API_VERSION", "-fPIC"}
     preargs = ["-O3", "-fno-math-errno", "-DNPY_NO_DEPRECATED_API=NPY_1_7_API_VERSION", "-fPIC",
                "-Dsgemm_=scipy_sgemm_", "-L/blas", "-lscipy_openblas", "-Xlinker", "-rpath=/blas", "-I/inc"]
-    assert theano_setup.header_flags(preargs, common) == [
+    assert theano_compile.header_flags(preargs, common) == [
         "-O3", "-fno-math-errno", "-DNPY_NO_DEPRECATED_API=NPY_1_7_API_VERSION", "-fPIC", "-g0"]
 
 

@@ -159,7 +159,6 @@ def collect(batches=3):
                                                         "force_device=True"]))
     import numpy as np
     import genre_mlp
-    import theano
     from theano.gpuarray.basic_ops import GpuKernelBase
     from theano.gpuarray.type import get_context
 

@@ -11,30 +11,24 @@ genre_mlp.py calls import_theano() before anything else touches Theano. It
   in a .theanorc: floatX=float32 (the lesson's dtype, and what GPUs want) and
   blas.ldflags linking a real BLAS (today's NumPy wheels no longer describe
   their BLAS, so Theano's own guess crashes at import, and its fallback through
-  NumPy's C API is 4-10x slower);
-  These merged flags are in THEANO_FLAGS only while Theano is imported: the
+  NumPy's C API is 4-10x slower). These merged flags are in THEANO_FLAGS only
+  while Theano is imported: the
   user's own THEANO_FLAGS is put back, so a process started from this one (a
   test, the benchmark) makes its own choice and reports it truly;
 - keeps OpenBLAS to one thread unless the user chose otherwise;
-- mends the cache keys of the ops that Theano 1.0.5 would otherwise recompile
-  in every new process (fix_compile_cache);
+- mends Theano's compile cache and shortens its compiling (tools/theano_compile.py);
 - with device=cuda, makes the NVIDIA libraries findable for libgpuarray
   (tools/cuda_libs.py), or says in one line why the GPU cannot be used;
 - turns Theano's traceback about an unusable GPU, a missing package, a bad
   flag or a blas.ldflags of the user's that does not link into one line;
 - says in one notice, instead of Theano's warnings, when there is no C++
   compiler (Theano then runs its Python code, hundreds of times slower) or
-  when floatX=float16 is emulated on the CPU;
-- shortens start-up (its own section below): g++'s -march flags found once per
-  compile directory (remember_march_flags), Theano's modules compiled with a
-  precompiled header and no debug information, and one line on stderr when a
-  run has to compile (compile_faster).
+  when floatX=float16 is emulated on the CPU.
 
 All of it runs before or right after `import theano`; none of it is part of the lesson.
 """
 import configparser
 import ctypes.util
-import hashlib
 import logging
 import os
 import shlex
@@ -73,6 +67,9 @@ BLAS_ROUTINES = ("sgemm", "dgemm", "sgemv", "dgemv", "sger", "dger", "sdot", "dd
 
 NUMPY_ALIASES = {"bool": bool, "int": int, "float": float, "complex": complex,
                  "object": object, "str": str, "long": int, "unicode": str}
+
+
+from tools import theano_compile  # noqa: E402 (plain Python; Theano is imported later)
 
 
 class SetupError(Exception):
@@ -247,33 +244,6 @@ def gpu_failure_reason(records):
     return records[0].getMessage() if records else "the gpuarray back end did not start"
 
 
-def fix_compile_cache(theano):
-    """Let Theano's compile cache keep every op of the lesson between runs.
-
-    Theano 1.0.5 recompiles two kinds of op in every new process (a second or
-    two at each start, and a cache that grows by one module per run):
-    - ops whose __props__ is empty count as unversioned: the matrix products
-      Dot22 and Dot22Scalar inherit an empty one. A constant property gives them
-      a cache key without changing what they compute or compare equal to;
-    - ops written as C files (COp: DimShuffle, most GPU ops) version themselves
-      with Python's hash() of their code, which Python 3 salts anew in every
-      process. A digest of the same code is stable.
-    """
-    from theano.gof.op import COp
-    from theano.tensor import blas
-    for op_class in (blas.Dot22, blas.Dot22Scalar):
-        op_class.__props__, op_class.cacheable = ("cacheable",), True
-        op_class.__str__ = lambda op: type(op).__name__
-
-    def stable_version(op):
-        digest = hashlib.sha256("\0".join(op.func_codes).encode()).hexdigest()
-        version = (int(digest[:15], 16),)
-        if hasattr(op, "params_type"):
-            version += (op.params_type.c_code_cache_version(),)
-        return version
-    COp.c_code_cache_version = stable_version
-
-
 class _Quiet(logging.Filter):
     """Drops Theano's warning about a missing g++: our notice says it with the cost and the fix."""
 
@@ -330,171 +300,6 @@ def check_user_blas(theano):
                             lines[0] if lines else "the linker failed"))
 
 
-# ---------------------------------------------------------------------------
-# Start-up speed: what a run waits for before its first update. Separate from the
-# compatibility glue above; import_theano() calls these.
-# ---------------------------------------------------------------------------
-# The headers nearly every module Theano compiles starts with: parsing them is
-# most of the fixed cost of each module, so they are parsed once, into a
-# precompiled header that gcc loads in a few milliseconds.
-COMMON_HEADERS = ("Python.h", "iostream", "math.h", "numpy/arrayobject.h",
-                  "numpy/arrayscalars.h", "vector", "algorithm")
-
-FIRST_COMPILE_NOTICE = ("Compiling the network to C, once: Theano keeps the result in %s, "
-                        "so later runs start in seconds.")
-
-
-def write_file_atomically(path, data):
-    """Bytes through a temporary file beside `path` (tools/files.py): a reader never sees half of it."""
-    from tools.files import WriteError, write_atomically
-    try:
-        write_atomically(path, lambda stream: stream.write(data))
-    except WriteError as error:
-        raise OSError(str(error)) from None
-
-
-def cpu_identity():
-    """What -march=native depends on: the CPU's model and feature flags."""
-    wanted = {}
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key in ("model name", "flags") and key not in wanted:
-                    wanted[key] = value.strip()
-                if len(wanted) == 2:
-                    break
-    except OSError:
-        pass
-    import platform
-    return "|".join([platform.machine()] + [wanted[key] for key in sorted(wanted)])
-
-
-def remember_march_flags(theano):
-    """Find g++'s -march=native flags once per compile directory, not in every process.
-
-    Theano works them out anew at each start (two g++ runs, then a test program
-    compiled and run: about 0.4 s of every warm start). The answer depends only
-    on the compiler and the CPU, so it is kept beside the compiled modules.
-    """
-    from theano.gof import cmodule
-    compiler = cmodule.GCC_compiler
-    if not theano.config.cxx or "-march" in theano.config.gcc.cxxflags:
-        return  # no compiler, or the user chose the flags: Theano's own rules apply
-    identity = hashlib.sha256("\0".join(
-        [theano.config.cxx, cmodule.gcc_version_str, cpu_identity()]).encode()).hexdigest()
-    path = os.path.join(theano.config.compiledir, "march_flags.txt")
-    if compiler.march_flags is None:
-        try:
-            with open(path) as stream:
-                kept_identity, flags = stream.read().split("\n")[:2]
-            if kept_identity == identity:
-                compiler.march_flags = flags.split()
-                return
-        except (OSError, ValueError):
-            pass
-    compiler.compile_args()  # Theano's own detection, run once here
-    try:
-        write_file_atomically(path, ("%s\n%s\n" % (identity, " ".join(compiler.march_flags))).encode())
-    except OSError:
-        pass  # a read-only compile directory: detect again next time
-
-
-def header_flags(preargs, common):
-    """The flags of a module's g++ command that a precompiled header must share with it.
-
-    Code generation flags all count; of the macros, only Theano's own (NumPy's API
-    level): an op's -D (the BLAS names) does not touch the common headers, and
-    leaving it out lets one header serve every module. Linker flags do not count.
-    """
-    flags, skip_next = [], False
-    for flag in preargs:
-        if skip_next:
-            skip_next = False
-        elif flag == "-Xlinker":
-            skip_next = True
-        elif flag.startswith(("-L", "-l", "-Wl,", "-I")):
-            continue
-        elif not flag.startswith(("-D", "-U")) or flag in common:
-            flags.append(flag)
-    return flags + ["-g0"]
-
-
-def precompiled_header(theano, flags, build=True):
-    """A header holding COMMON_HEADERS with a .gch built with `flags`; None if gcc fails (or not `build`).
-
-    gcc uses a .gch only for a module compiled with the same flags (else it
-    quietly reads the header itself), hence one per set of flags, named after them.
-    """
-    import subprocess
-    from theano.gof import cmodule
-    text = "".join("#include <%s>\n" % name for name in COMMON_HEADERS)
-    digest = hashlib.sha256("\0".join([theano.config.cxx, cmodule.gcc_version_str, text] + flags).encode())
-    folder = os.path.join(theano.config.compiledir, "precompiled_header")
-    header = os.path.join(folder, "common_%s.h" % digest.hexdigest()[:16])
-    if os.path.exists(header + ".gch"):
-        return header
-    if not build:
-        return None
-    includes = ["-I" + path for path in cmodule.std_include_dirs()]
-    try:
-        os.makedirs(folder, exist_ok=True)
-        if not os.path.exists(header):
-            write_file_atomically(header, text.encode())
-        # gcc writes the .gch under another name first, so that no process reads half of it.
-        partial = "%s.%d.gch" % (header, os.getpid())
-        result = subprocess.run([theano.config.cxx] + flags + includes + ["-x", "c++-header", header, "-o", partial],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if result.returncode != 0:
-            return None
-        os.replace(partial, header + ".gch")
-        return header
-    except OSError:
-        return None
-
-
-def compile_faster(theano, notice=True):
-    """Compile Theano's C modules sooner: a precompiled header, no debug info, and a notice.
-
-    Each of the lesson's ~25 modules costs g++ about half a second, most of it
-    parsing the same headers (Python, NumPy, the C++ library) and writing debug
-    information nobody reads here. Both are left out of the module cache's keys:
-    the compiled code is the same, so modules compiled either way serve each other.
-    The first compilation in a process prints one line saying why the run waits.
-    """
-    from theano.gof import cmodule
-    if not theano.config.cxx or getattr(cmodule.GCC_compiler.compile_str, "faster", False):
-        return
-    # gcc's .gch files; clang has its own format (THEANO_FLAGS=cxx=clang++ compiles as before).
-    use_header = "clang" not in os.path.basename(theano.config.cxx)
-    original = cmodule.GCC_compiler.compile_str
-    common = set(cmodule.GCC_compiler.compile_args())
-    headers, seen, first = {}, set(), [True]
-
-    def compile_str(module_name, src_code, location=None, include_dirs=None, lib_dirs=None,
-                    libs=None, preargs=None, py_module=True, hide_symbols=True):
-        if first and notice:
-            print("notice: " + FIRST_COMPILE_NOTICE % theano.config.compiledir, file=sys.stderr)
-        del first[:]
-        preargs = list(preargs or [])
-        flags = header_flags(preargs, common)
-        key = " ".join(flags)
-        if use_header and key not in headers:
-            # A header takes as long to build as a few modules: build it once a second
-            # module shares these flags (most do), not for a lone module's.
-            header = precompiled_header(theano, flags, build=key in seen)
-            if header or key in seen:
-                headers[key] = header
-            seen.add(key)
-        header = headers.get(key)
-        extra = ["-g0"] + (["-include", header] if header else [])
-        return original(module_name, src_code, location, include_dirs, lib_dirs, libs,
-                        preargs + extra, py_module, hide_symbols)
-    compile_str.faster = True
-    cmodule.GCC_compiler.compile_str = staticmethod(compile_str)
-
-
 def import_theano(environ=os.environ):
     """Import Theano configured for today; returns (theano, description of the BLAS)."""
     if int(np.__version__.split(".")[0]) >= 2:
@@ -533,9 +338,9 @@ def import_theano(environ=os.environ):
         gpu_log.propagate = True
         logging.getLogger("theano.configdefaults").removeFilter(quiet)
 
-    fix_compile_cache(theano)
-    remember_march_flags(theano)
-    compile_faster(theano)
+    theano_compile.fix_compile_cache(theano)
+    theano_compile.remember_march_flags(theano)
+    theano_compile.compile_faster(theano)
     device = theano.config.device
     if device.startswith(("cuda", "opencl")) and not theano.gpuarray.pygpu_activated:
         if theano.gpuarray.pygpu is None:

@@ -1,0 +1,201 @@
+"""Theano's compile cache and compile time: what a run waits for before its first update.
+
+tools/theano_setup.py calls these right after `import theano`:
+- fix_compile_cache: Theano 1.0.5 would recompile two of the lesson's ops in
+  every new process;
+- remember_march_flags: g++'s -march flags found once per compile directory;
+- compile_faster: Theano's modules compiled with a precompiled header and no
+  debug information, and one line on stderr when a run has to compile.
+None of it changes what is computed, or the cache's keys.
+"""
+import hashlib
+import os
+import sys
+
+
+def fix_compile_cache(theano):
+    """Let Theano's compile cache keep every op of the lesson between runs.
+
+    Theano 1.0.5 recompiles two kinds of op in every new process (a second or
+    two at each start, and a cache that grows by one module per run):
+    - ops whose __props__ is empty count as unversioned: the matrix products
+      Dot22 and Dot22Scalar inherit an empty one. A constant property gives them
+      a cache key without changing what they compute or compare equal to;
+    - ops written as C files (COp: DimShuffle, most GPU ops) version themselves
+      with Python's hash() of their code, which Python 3 salts anew in every
+      process. A digest of the same code is stable.
+    """
+    from theano.gof.op import COp
+    from theano.tensor import blas
+    for op_class in (blas.Dot22, blas.Dot22Scalar):
+        op_class.__props__, op_class.cacheable = ("cacheable",), True
+        op_class.__str__ = lambda op: type(op).__name__
+
+    def stable_version(op):
+        digest = hashlib.sha256("\0".join(op.func_codes).encode()).hexdigest()
+        version = (int(digest[:15], 16),)
+        if hasattr(op, "params_type"):
+            version += (op.params_type.c_code_cache_version(),)
+        return version
+    COp.c_code_cache_version = stable_version
+
+
+# The headers nearly every module Theano compiles starts with: parsing them is
+# most of the fixed cost of each module, so they are parsed once, into a
+# precompiled header that gcc loads in a few milliseconds.
+COMMON_HEADERS = ("Python.h", "iostream", "math.h", "numpy/arrayobject.h",
+                  "numpy/arrayscalars.h", "vector", "algorithm")
+
+FIRST_COMPILE_NOTICE = ("Compiling the network to C, once: Theano keeps the result in %s, "
+                        "so later runs start in seconds.")
+
+
+def write_file_atomically(path, data):
+    """Bytes through a temporary file beside `path` (tools/files.py): a reader never sees half of it."""
+    from tools.files import WriteError, write_atomically
+    try:
+        write_atomically(path, lambda stream: stream.write(data))
+    except WriteError as error:
+        raise OSError(str(error)) from None
+
+
+def cpu_identity():
+    """What -march=native depends on: the CPU's model and feature flags."""
+    wanted = {}
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("model name", "flags") and key not in wanted:
+                    wanted[key] = value.strip()
+                if len(wanted) == 2:
+                    break
+    except OSError:
+        pass
+    import platform
+    return "|".join([platform.machine()] + [wanted[key] for key in sorted(wanted)])
+
+
+def remember_march_flags(theano):
+    """Find g++'s -march=native flags once per compile directory, not in every process.
+
+    Theano works them out anew at each start (two g++ runs, then a test program
+    compiled and run: about 0.4 s of every warm start). The answer depends only
+    on the compiler and the CPU, so it is kept beside the compiled modules.
+    """
+    from theano.gof import cmodule
+    compiler = cmodule.GCC_compiler
+    if not theano.config.cxx or "-march" in theano.config.gcc.cxxflags:
+        return  # no compiler, or the user chose the flags: Theano's own rules apply
+    identity = hashlib.sha256("\0".join(
+        [theano.config.cxx, cmodule.gcc_version_str, cpu_identity()]).encode()).hexdigest()
+    path = os.path.join(theano.config.compiledir, "march_flags.txt")
+    if compiler.march_flags is None:
+        try:
+            with open(path) as stream:
+                kept_identity, flags = stream.read().split("\n")[:2]
+            if kept_identity == identity:
+                compiler.march_flags = flags.split()
+                return
+        except (OSError, ValueError):
+            pass
+    compiler.compile_args()  # Theano's own detection, run once here
+    try:
+        write_file_atomically(path, ("%s\n%s\n" % (identity, " ".join(compiler.march_flags))).encode())
+    except OSError:
+        pass  # a read-only compile directory: detect again next time
+
+
+def header_flags(preargs, common):
+    """The flags of a module's g++ command that a precompiled header must share with it.
+
+    Code generation flags all count; of the macros, only Theano's own (NumPy's API
+    level): an op's -D (the BLAS names) does not touch the common headers, and
+    leaving it out lets one header serve every module. Linker flags do not count.
+    """
+    flags, skip_next = [], False
+    for flag in preargs:
+        if skip_next:
+            skip_next = False
+        elif flag == "-Xlinker":
+            skip_next = True
+        elif flag.startswith(("-L", "-l", "-Wl,", "-I")):
+            continue
+        elif not flag.startswith(("-D", "-U")) or flag in common:
+            flags.append(flag)
+    return flags + ["-g0"]
+
+
+def precompiled_header(theano, flags, build=True):
+    """A header holding COMMON_HEADERS with a .gch built with `flags`; None if gcc fails (or not `build`).
+
+    gcc uses a .gch only for a module compiled with the same flags (else it
+    quietly reads the header itself), hence one per set of flags, named after them.
+    """
+    import subprocess
+    from theano.gof import cmodule
+    text = "".join("#include <%s>\n" % name for name in COMMON_HEADERS)
+    digest = hashlib.sha256("\0".join([theano.config.cxx, cmodule.gcc_version_str, text] + flags).encode())
+    folder = os.path.join(theano.config.compiledir, "precompiled_header")
+    header = os.path.join(folder, "common_%s.h" % digest.hexdigest()[:16])
+    if os.path.exists(header + ".gch"):
+        return header
+    if not build:
+        return None
+    includes = ["-I" + path for path in cmodule.std_include_dirs()]
+    try:
+        os.makedirs(folder, exist_ok=True)
+        if not os.path.exists(header):
+            write_file_atomically(header, text.encode())
+        # gcc writes the .gch under another name first, so that no process reads half of it.
+        partial = "%s.%d.gch" % (header, os.getpid())
+        result = subprocess.run([theano.config.cxx] + flags + includes + ["-x", "c++-header", header, "-o", partial],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if result.returncode != 0:
+            return None
+        os.replace(partial, header + ".gch")
+        return header
+    except OSError:
+        return None
+
+
+def compile_faster(theano, notice=True):
+    """Compile Theano's C modules sooner: a precompiled header, no debug info, and a notice.
+
+    Each of the lesson's ~25 modules costs g++ about half a second, most of it
+    parsing the same headers (Python, NumPy, the C++ library) and writing debug
+    information nobody reads here. Both are left out of the module cache's keys:
+    the compiled code is the same, so modules compiled either way serve each other.
+    The first compilation in a process prints one line saying why the run waits.
+    """
+    from theano.gof import cmodule
+    if not theano.config.cxx or getattr(cmodule.GCC_compiler.compile_str, "faster", False):
+        return
+    # gcc's .gch files; clang has its own format (THEANO_FLAGS=cxx=clang++ compiles as before).
+    use_header = "clang" not in os.path.basename(theano.config.cxx)
+    original = cmodule.GCC_compiler.compile_str
+    common = set(cmodule.GCC_compiler.compile_args())
+    headers, seen, first = {}, set(), [True]
+
+    def compile_str(module_name, src_code, location=None, include_dirs=None, lib_dirs=None,
+                    libs=None, preargs=None, py_module=True, hide_symbols=True):
+        if first and notice:
+            print("notice: " + FIRST_COMPILE_NOTICE % theano.config.compiledir, file=sys.stderr)
+        del first[:]
+        preargs = list(preargs or [])
+        flags = header_flags(preargs, common)
+        key = " ".join(flags)
+        if use_header and key not in headers:
+            # A header takes as long to build as a few modules: build it once a second
+            # module shares these flags (most do), not for a lone module's.
+            header = precompiled_header(theano, flags, build=key in seen)
+            if header or key in seen:
+                headers[key] = header
+            seen.add(key)
+        header = headers.get(key)
+        extra = ["-g0"] + (["-include", header] if header else [])
+        return original(module_name, src_code, location, include_dirs, lib_dirs, libs,
+                        preargs + extra, py_module, hide_symbols)
+    compile_str.faster = True
+    cmodule.GCC_compiler.compile_str = staticmethod(compile_str)
