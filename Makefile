@@ -62,6 +62,9 @@ $(GPU_VENV)/.ready: requirements.txt tools/gpu-requirements.txt tools/make_gpu_v
 # CUDA=12 or CUDA=13 adds NVIDIA's NVRTC and cuBLAS wheels and points the venv's
 # libgpuarray at them (tools/cuda_libs.py); the major must not exceed the driver's CUDA.
 CUDA ?=
+ifneq ($(filter-out 12 13,$(CUDA)),)
+$(error CUDA=$(CUDA) is not offered: CUDA=13 for a driver of CUDA 13 (580 and later), CUDA=12 for an older one)
+endif
 $(GPU_VENV)/.cuda$(CUDA): $(GPU_VENV)/.ready tools/requirements-cuda$(CUDA).txt
 	$(GPU_VENV)/bin/python tools/cuda_libs.py install --venv $(GPU_VENV) --cuda $(CUDA)
 	touch $@
