@@ -32,6 +32,7 @@ import re
 import shutil
 import sys
 import tempfile
+import types
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -129,6 +130,7 @@ def optimized_graphs(genre_mlp, test_set):
             real_function(*args, **kwargs)
         except Optimized as done:
             graphs.append(done.args[0])
+        return types.SimpleNamespace()  # stands in for the function: Model sets trust_input on it
 
     theano.function, function_module.FunctionMaker.create = optimize_only, create
     try:
