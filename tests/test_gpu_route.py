@@ -9,27 +9,20 @@ import glob
 import os
 import re
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_script, separable, write_npz
+from conftest import GPU_PYTHON, GPU_READY, GPU_VENV, ROOT, run_script, separable, write_npz
 from tools.reference import NumpyMLP
 
-# The GPU venv of the Python running the tests (make gpu-venv PYTHON=...), once
-# tools/make_gpu_venv.sh has marked it ready; GENRE_MLP_GPU_PYTHON names another.
-PYTHON_VERSION = "%d.%d" % sys.version_info[:2]
-GPU_VENV = os.path.join(ROOT, ".venv-gpu-" + PYTHON_VERSION)
-GPU_PYTHON = os.environ.get("GENRE_MLP_GPU_PYTHON", os.path.join(GPU_VENV, "bin", "python"))
-GPU_READY = os.path.exists(GPU_PYTHON if "GENRE_MLP_GPU_PYTHON" in os.environ else os.path.join(GPU_VENV, ".ready"))
 OPENCL = {"THEANO_FLAGS": "device=opencl0:0"}
 UPDATES = 40
 
 
 @pytest.fixture(scope="module")
 def gpu_python():
-    missing = [what for what, present in (("the GPU venv for Python %s (make gpu-venv)" % PYTHON_VERSION, GPU_READY),
+    missing = [what for what, present in (("the GPU venv %s (make gpu-venv)" % os.path.basename(GPU_VENV), GPU_READY),
                                           ("an OpenCL driver (apt-get install pocl-opencl-icd)",
                                            glob.glob("/etc/OpenCL/vendors/*.icd")))
                if not present]

@@ -32,7 +32,8 @@ def folder_with_python3(tmp_path, interpreter):
 
 
 def a_python_313():
-    found = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13"))
+    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    found = sorted(glob.glob(os.path.join(pyenv, "versions/3.1[3-9]*/bin/python3.1[3-9]"))
                    + glob.glob("/usr/bin/python3.1[3-9]"))
     if not found:
         pytest.skip("no Python 3.13 or later on this machine")

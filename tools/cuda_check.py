@@ -1,6 +1,6 @@
 """Compiles, with NVIDIA's NVRTC and no GPU, every CUDA kernel the lesson needs on device=cuda.
 
-    make cuda-check        # = .venv-gpu/bin/python tools/cuda_check.py --nvrtc-dir .nvrtc
+    make cuda-check        # = .venv-gpu-3.X/bin/python tools/cuda_check.py --nvrtc-dir .nvrtc
 
 Where the kernels come from (libgpuarray writes most of them while running, so
 they are taken from a run, not retyped here):

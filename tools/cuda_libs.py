@@ -21,7 +21,7 @@ libnvrtc.so.N and libcublas.so.N). How they are made findable, and why this way:
   process; a link placed in the wheels' own folders would write into the
   system's site-packages when the wheels come from there.
 
-    python tools/cuda_libs.py install --venv .venv-gpu --cuda 13   # what make gpu-venv CUDA=13 runs
+    python tools/cuda_libs.py install --venv .venv-gpu-3.12 --cuda 13   # what make gpu-venv CUDA=13 runs
     python tools/cuda_libs.py patch --venv DIR --patchelf PATH     # the same, with the wheels already there
     python tools/cuda_libs.py show                                  # what device=cuda would use here
 """

@@ -1,7 +1,7 @@
 """Proves the CUDA route on a machine with an NVIDIA GPU: same lesson, same seed, cuda and cpu.
 
-    make gpu-check                       # = .venv-gpu/bin/python tools/gpu_check.py
-    .venv-gpu/bin/python tools/gpu_check.py --updates 500
+    make gpu-check                       # = .venv-gpu-3.X/bin/python tools/gpu_check.py
+    .venv-gpu-3.12/bin/python tools/gpu_check.py --updates 500
 
 Prints the device, driver, NVRTC and cuBLAS versions that device=cuda uses, runs
 genre_mlp.py for --updates updates on cuda (force_device=True, so that no silent
