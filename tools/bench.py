@@ -166,7 +166,8 @@ def build_floor(directory):
     except OSError as error:
         raise FloorError("gcc could not be run: %s" % error) from None
     if result.returncode != 0:
-        said = result.stderr.strip().splitlines()
+        # The linker's own complaint, not collect2's "ld returned 1 exit status" after it.
+        said = [line for line in result.stderr.strip().splitlines() if not line.startswith("collect2:")]
         raise FloorError("gcc could not build tools/sgemm_floor.c: %s" % (said[-1] if said else "?"))
     return executable
 
