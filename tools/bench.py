@@ -4,6 +4,7 @@
     python tools/bench.py              # the full run, a few minutes
     python tools/bench.py --quick      # about 30 s
     python tools/bench.py --hidden 512 128 --updates 2000
+    python tools/bench.py --json figures.json   # also every figure, for comparing runs
 
 It times, interleaved (each framework trains a chunk of updates in turn, so a
 noisy neighbour slows all alike):
@@ -18,13 +19,16 @@ noisy neighbour slows all alike):
   process's orders, from the same start on the same batches.
 Each framework must first match Theano's losses over 200 updates from the same
 start and batches to 1e-4, or it is reported as wrong and not timed;
-- the floor: the matrix products of one update alone, through the same OpenBLAS
-  that Theano links, and this machine's single-precision GEMM peak;
+- the floor: an update's FLOPs at this machine's single-thread SGEMM peak, and
+  the update's 8 matrix products alone, both measured by tools/sgemm_floor.c,
+  which gcc builds with Theano's blas.ldflags (the very BLAS Theano links) and
+  which runs between rounds of chunks, so that it sees the same neighbours;
 - the data path (DataServer.get_train_sample) against an update;
 - `python genre_mlp.py` end to end with an empty and a warm compile cache.
 Peak memory is each framework's own process training the network (for a peer,
 its process, which has also run the correctness check).
 Every framework runs its BLAS on one thread, as genre_mlp.py does.
+`--json FILE` also writes every figure (written whole or not at all).
 """
 import os
 
@@ -32,9 +36,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before NumPy loads its BLA
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import argparse
-import ctypes
 import json
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -46,6 +50,7 @@ sys.path.insert(0, ROOT)
 import numpy as np
 
 import genre_mlp
+from tools.files import WriteError, check_writable, write_atomically
 from tools.reference import NumpyMLP
 
 CHUNK = 250          # updates each framework trains before the next takes its turn
@@ -143,42 +148,67 @@ def start_peers(start, data, check_rows, timing_rows, eval_step, folder):
 
 
 # ---------------------------------------------------------------------------
-# The floor: one update's matrix products, through the BLAS Theano links
+# The floor: one update's matrix products, in C, through the BLAS Theano links
 # ---------------------------------------------------------------------------
-def blas_sgemm():
-    """Row-major C = A @ B through scipy-openblas32's sgemm (the library genre_mlp.py links)."""
-    import scipy_openblas32
-    library = ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(),
-                                       "lib%s.so" % scipy_openblas32.get_library()))
-    sgemm = library.scipy_sgemm_
-    one, zero, no = ctypes.c_float(1), ctypes.c_float(0), ctypes.c_char(b"N")
-
-    def prepared(A, B, C):
-        # Column-major BLAS sees row-major arrays transposed: C^T = B^T A^T.
-        m, k = A.shape
-        n = B.shape[1]
-        ints = [ctypes.c_int(v) for v in (n, m, k, n, k, n)]
-        pointers = [array.ctypes.data_as(ctypes.POINTER(ctypes.c_float)) for array in (B, A, C)]
-        args = (ctypes.byref(no), ctypes.byref(no), ctypes.byref(ints[0]), ctypes.byref(ints[1]),
-                ctypes.byref(ints[2]), ctypes.byref(one), pointers[0], ctypes.byref(ints[3]),
-                pointers[1], ctypes.byref(ints[4]), ctypes.byref(zero), pointers[2], ctypes.byref(ints[5]))
-        return lambda: sgemm(*args)
-    return prepared
+class FloorError(Exception):
+    pass
 
 
-def update_products(batch, sizes):
-    """(A, B) for every matrix product of one SGD update: forward, and backward to each weight."""
-    rng = np.random.RandomState(0)
+def build_floor(directory):
+    """tools/sgemm_floor.c compiled with Theano's blas.ldflags, in `directory`; its path."""
+    ldflags = genre_mlp.theano.config.blas.ldflags
+    if not ldflags:
+        raise FloorError("Theano links no BLAS")
+    executable = os.path.join(directory, "sgemm_floor")
+    command = ["gcc", "-O2", os.path.join(ROOT, "tools", "sgemm_floor.c"), "-o", executable] + shlex.split(ldflags)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True)
+    except OSError as error:
+        raise FloorError("gcc could not be run: %s" % error) from None
+    if result.returncode != 0:
+        # The linker's own complaint, not collect2's "ld returned 1 exit status" after it.
+        said = [line for line in result.stderr.strip().splitlines() if not line.startswith("collect2:")]
+        raise FloorError("gcc could not build tools/sgemm_floor.c: %s" % (said[-1] if said else "?"))
+    return executable
 
-    def matrix(*shape):
-        return rng.standard_normal(shape).astype(np.float32)
-    products = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        products.append((matrix(batch, fan_in), matrix(fan_in, fan_out)))   # activations @ W
-        products.append((matrix(fan_in, batch), matrix(batch, fan_out)))    # the gradient of W
-    for fan_in, fan_out in zip(sizes[1:-1], sizes[2:]):
-        products.append((matrix(batch, fan_out), matrix(fan_out, fan_in)))  # the error sent back
-    return products
+
+def measure_floor(executable, batch, sizes, repeats):
+    """(FLOPs of an update, seconds its products take, peak FLOP/s), from one run of the C floor."""
+    result = subprocess.run([executable, str(repeats), str(batch)] + [str(n) for n in sizes],
+                            capture_output=True, text=True)
+    try:
+        figures = dict(item.split("=") for item in result.stdout.split())
+        return float(figures["flops"]), float(figures["products_us"]) * 1e-6, float(figures["peak_gflops"]) * 1e9
+    except (ValueError, KeyError):
+        raise FloorError("tools/sgemm_floor.c failed (status %d): %s"
+                         % (result.returncode, (result.stdout + result.stderr).strip()[-300:])) from None
+
+
+class Floor(object):
+    """The C floor, run between rounds of chunks; its figures, or why there are none."""
+
+    def __init__(self, directory, batch, sizes, repeats=CHUNK):
+        self.batch, self.sizes, self.repeats = batch, sizes, repeats
+        self.runs, self.error = [], None
+        try:
+            self.executable = build_floor(directory)
+        except FloorError as error:
+            self.executable, self.error = None, str(error)
+
+    def __call__(self):
+        if self.executable and not self.error:
+            try:
+                self.runs.append(measure_floor(self.executable, self.batch, self.sizes, self.repeats))
+            except FloorError as error:
+                self.error = str(error)
+
+    def figures(self):
+        """(FLOPs, the median products' seconds, the best peak FLOP/s), or None."""
+        if not self.runs:
+            return None
+        # A peak is the best the machine did, busy neighbours or not; the products, a typical run.
+        return (self.runs[0][0], float(np.median([run[1] for run in self.runs])),
+                max(run[2] for run in self.runs))
 
 
 def median_seconds(call, repeats):
@@ -188,25 +218,6 @@ def median_seconds(call, repeats):
         call()
         times.append(time.perf_counter() - started)
     return float(np.median(times))
-
-
-def measure_floor(batch, sizes, repeats):
-    prepared = blas_sgemm()
-    calls = [prepared(A, B, np.empty((A.shape[0], B.shape[1]), np.float32))
-             for A, B in update_products(batch, sizes)]
-    flops = sum(2.0 * A.shape[0] * A.shape[1] * B.shape[1] for A, B in update_products(batch, sizes))
-
-    def all_products():
-        for call in calls:
-            call()
-    for _ in range(50):
-        all_products()
-    products_seconds = median_seconds(all_products, repeats)
-    big = np.ones((1024, 1024), np.float32)
-    big_call = prepared(big, big, np.empty_like(big))
-    big_call()
-    peak = 2.0 * 1024 ** 3 / median_seconds(big_call, 10)
-    return flops, products_seconds, peak
 
 
 # ---------------------------------------------------------------------------
@@ -314,7 +325,8 @@ def chunk_here(trainer, data, rows, first, last, eval_step):
     return steps, evals
 
 
-def timed_run(trainers, data, rows, eval_step):
+def timed_run(trainers, data, rows, eval_step, between_rounds=None):
+    """Each trainer's step and evaluation times; `between_rounds()` runs after every round of chunks."""
     updates = len(rows)
     step_times = {t.name: [] for t in trainers}
     eval_times = {t.name: [] for t in trainers}
@@ -327,43 +339,62 @@ def timed_run(trainers, data, rows, eval_step):
                 steps, evals = chunk_here(trainer, data, rows, first, last, eval_step)
             step_times[trainer.name] += steps
             eval_times[trainer.name] += evals
+        if between_rounds:
+            between_rounds()
     return step_times, eval_times
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description="Benchmark the lesson's training (see the docstring).")
     parser.add_argument("--hidden", type=int, nargs="+", default=[genre_mlp.HIDDEN_1, genre_mlp.HIDDEN_2],
                         help="hidden layer sizes (default %(default)s)")
-    parser.add_argument("--updates", type=int, default=genre_mlp.NUM_UPDATES, help="default %(default)s")
+    parser.add_argument("--updates", type=int,
+                        help="default %d, or 1000 with --quick" % genre_mlp.NUM_UPDATES)
     parser.add_argument("--quick", action="store_true",
                         help="about 30 s: 1000 updates, a warm cache only, no memory runs")
+    parser.add_argument("--json", metavar="FILE", help="also write every figure to this JSON file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     hidden = tuple(args.hidden)
-    updates = 1000 if args.quick else args.updates
+    updates = args.updates or (1000 if args.quick else genre_mlp.NUM_UPDATES)
+    if updates < 1 or min(hidden) < 1:
+        parser.error("--updates and --hidden must be positive")
     eval_step = max(updates // 10, 1)
     if args.worker:
         return worker(args.worker, hidden, updates)
+    if args.json:
+        try:
+            check_writable(args.json)  # now, rather than after minutes of timing
+        except WriteError as error:
+            sys.exit("error: --json %s" % error)
 
     start, data = starting_point(hidden)
     print("Benchmark: %d-%s-1 network, batch %d, %d updates, %d evaluations on %d rows; Theano on %s, BLAS: %s"
           % (genre_mlp.SAMPLE_WIDTH, "-".join(map(str, hidden)), genre_mlp.BATCH_SIZE, updates,
              updates // eval_step, len(data.test), genre_mlp.device_name(), genre_mlp.BLAS_NAME))
     check_rows, timing_rows = batches(starting_point(hidden)[1], CHECK_UPDATES), batches(data, updates)
-    with tempfile.TemporaryDirectory(prefix="bench-peers-") as folder:
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
         peers, absent = start_peers(start, data, check_rows, timing_rows, eval_step, folder)
         if absent:
             print("Not compared: %s" % "; ".join(absent))
         try:
-            results = measure(args, hidden, start, data, peers, check_rows, timing_rows, eval_step)
+            results = measure(args.quick, hidden, start, data, peers, check_rows, timing_rows, eval_step, folder)
         finally:
             for peer in peers:
                 peer.process.kill()
-    show(results, hidden, updates, data)
+    table = figures(results, hidden, updates, data)
+    show(table)
+    if args.json:
+        try:
+            write_atomically(args.json, lambda stream: stream.write(
+                (json.dumps(table, indent=2, allow_nan=False) + "\n").encode()))
+        except WriteError as error:
+            sys.exit("error: --json %s" % error)
+        print("Wrote every figure to %s." % args.json)
 
 
-def measure(args, hidden, start, data, peers, check_rows, timing_rows, eval_step):
-    """Every number of the table, in a dict."""
+def measure(quick, hidden, start, data, peers, check_rows, timing_rows, eval_step, folder):
+    """Every measurement, raw, in a dict; `folder` is for the C floor's build."""
     # 1. Correctness first: the same losses from the same start and batches.
     checked = [maker(start, hidden, genre_mlp.LEARNING_RATE) for _, maker in FRAMEWORKS] + peers
     differences = check_losses(checked, data, check_rows, "Theano")
@@ -374,66 +405,101 @@ def measure(args, hidden, start, data, peers, check_rows, timing_rows, eval_step
     wrong = {name for name, difference in differences.items() if difference > TOLERANCE}
     timed = [trainer for trainer in trainers if trainer.name not in wrong]
 
-    # 2. Interleaved timing, 3. the floor, 4. the data path.
-    step_times, eval_times = timed_run(timed, data, timing_rows, eval_step)
-    flops, products_seconds, peak = measure_floor(genre_mlp.BATCH_SIZE, (genre_mlp.SAMPLE_WIDTH,) + hidden + (1,),
-                                                  2000)
+    # 2. Interleaved timing, with 3. the floor in C between rounds (a noisy neighbour slows
+    # both alike), 4. the data path.
+    floor = Floor(folder, genre_mlp.BATCH_SIZE, (genre_mlp.SAMPLE_WIDTH,) + hidden + (1,))
+    step_times, eval_times = timed_run(timed, data, timing_rows, eval_step, floor)
     sample_seconds = median_seconds(lambda: data.get_train_sample(genre_mlp.BATCH_SIZE), 2000)
 
     # 5. Whole processes.
     memory = {peer.name: peer.quit() for peer in peers}
-    e2e = end_to_end(len(timing_rows), cold=not args.quick)
-    if not args.quick:
+    e2e = end_to_end(len(timing_rows), cold=not quick)
+    if not quick:
         for (key, _), trainer in zip(FRAMEWORKS, trainers):
             memory[trainer.name] = run_measured([os.path.abspath(__file__), "--worker", key, "--updates",
                                                  str(len(timing_rows)), "--hidden"] + [str(n) for n in hidden])[1]
     return dict(names=[trainer.name for trainer in trainers], wrong=wrong, differences=differences,
                 compile_seconds={trainer.name: trainer.compile_seconds for trainer in trainers},
-                step_times=step_times, eval_times=eval_times, flops=flops, products_seconds=products_seconds,
-                peak=peak, sample_seconds=sample_seconds, e2e=e2e, memory=memory)
+                step_times=step_times, eval_times=eval_times, floor=floor.figures(), no_floor=floor.error,
+                sample_seconds=sample_seconds, e2e=e2e, memory=memory)
 
 
-def show(results, hidden, updates, data):
-    """The table, and the lines below it."""
-    names, wrong, differences = results["names"], results["wrong"], results["differences"]
+def figures(results, hidden, updates, data):
+    """Every figure of the table and the lines below it, as --json writes them (None: not measured)."""
     step_times, eval_times, memory = results["step_times"], results["eval_times"], results["memory"]
-    flops, products_seconds, peak = results["flops"], results["products_seconds"], results["peak"]
-    sample_seconds, e2e = results["sample_seconds"], results["e2e"]
-    # The table.
-    theano_us = 1e6 * np.median(step_times["Theano"])
-    print("\nOne update: %.1f MFLOP; its matrix products alone take %.0f us (%.0f GFLOP/s);"
-          " this machine's SGEMM peak is %.0f GFLOP/s (so %.0f us at best)"
-          % (flops / 1e6, 1e6 * products_seconds, flops / products_seconds / 1e9, peak / 1e9, 1e6 * flops / peak))
+    theano_us = 1e6 * float(np.median(step_times["Theano"]))
+    table = {"network": [genre_mlp.SAMPLE_WIDTH] + list(hidden) + [1], "batch": genre_mlp.BATCH_SIZE,
+             "updates": updates, "device": genre_mlp.device_name(), "blas": genre_mlp.BLAS_NAME,
+             "load_average": list(os.getloadavg()), "test_rows": len(data.test),
+             "flops_per_update": None, "peak_gflops": None, "floor_us": None, "products_us": None,
+             "no_floor": results["no_floor"], "theano_us_per_update": theano_us, "theano_x_floor": None}
+    # The floor is the issue's: an update's FLOPs at this machine's single-thread SGEMM peak.
+    if results["floor"]:
+        flops, products_seconds, peak = results["floor"]
+        floor_us = 1e6 * flops / peak
+        table.update(flops_per_update=flops, peak_gflops=peak / 1e9, floor_us=floor_us,
+                     products_us=1e6 * products_seconds, theano_x_floor=theano_us / floor_us)
+    frameworks = {}
+    for name in results["names"]:
+        if name in results["wrong"]:
+            frameworks[name] = {"wrong": True}
+            continue
+        steps = 1e6 * np.array(step_times[name])
+        us = float(np.median(steps))
+        frameworks[name] = {
+            "us_per_update": us, "p10_us": float(np.percentile(steps, 10)), "p90_us": float(np.percentile(steps, 90)),
+            "total_s": float(np.sum(step_times[name]) + np.sum(eval_times[name])),
+            "compile_s": float(results["compile_seconds"][name]), "peak_mb": memory.get(name),
+            "x_theano": us / theano_us, "x_floor": us / table["floor_us"] if table["floor_us"] else None}
+    others = [row["us_per_update"] for name, row in frameworks.items() if name != "Theano" and "wrong" not in row]
+    table.update(frameworks=frameworks,
+                 theano_lead_over_fastest_other=min(others) / theano_us if others else None,
+                 evaluation_ms=1e3 * float(np.median(eval_times["Theano"])),
+                 sample_us=1e6 * results["sample_seconds"],
+                 end_to_end={label: {"seconds": seconds, "compile_seconds": compile_seconds, "peak_mb": peak_mb}
+                             for label, (seconds, peak_mb, compile_seconds) in results["e2e"].items()},
+                 loss_differences=results["differences"])
+    return table
+
+
+def show(table):
+    """The table, and the lines below it."""
+    theano_us, floor_us, products_us = table["theano_us_per_update"], table["floor_us"], table["products_us"]
+    if floor_us:
+        print("\nOne update: %.1f MFLOP. This machine's single-thread SGEMM peak is %.0f GFLOP/s, so the floor is"
+              " %.0f us; the update's 8 matrix products alone, in C through Theano's BLAS, take %.0f us (%.0f GFLOP/s)."
+              % (table["flops_per_update"] / 1e6, table["peak_gflops"], floor_us, products_us,
+                 table["flops_per_update"] / products_us / 1e3))
+    else:
+        print("\nNo floor: %s." % table["no_floor"])
     header = "%-14s %10s %15s %9s %10s %9s %9s %10s" % (
         "framework", "us/update", "p10-p90 us", "total s", "compile s", "peak MB", "x Theano", "x floor")
     print(header)
     print("-" * len(header))
-    for name in names:
-        if name in wrong:
+    for name, row in table["frameworks"].items():
+        if "wrong" in row:
             print("%-14s wrong: its losses differ from Theano's by %.2g (> %g) over %d updates; not timed"
-                  % (name, differences[name], TOLERANCE, CHECK_UPDATES))
+                  % (name, table["loss_differences"][name], TOLERANCE, CHECK_UPDATES))
             continue
-        steps = 1e6 * np.array(step_times[name])
-        total = (np.sum(step_times[name]) + np.sum(eval_times[name]))
-        print("%-14s %10.0f %15s %9.2f %10.2f %9s %9.2f %10.2f" % (
-            name, np.median(steps), "%.0f-%.0f" % tuple(np.percentile(steps, [10, 90])), total,
-            results["compile_seconds"][name], "%.0f" % memory[name] if name in memory else "-",
-            np.median(steps) / theano_us,
-            np.median(steps) / (1e6 * products_seconds)))
-    print("%-14s %10.0f %15s %9.2f %10s %9s %9.2f %10.2f" % (
-        "floor (BLAS)", 1e6 * products_seconds, "-", updates * products_seconds, "-", "-",
-        1e6 * products_seconds / theano_us, 1.0))
+        print("%-14s %10.0f %15s %9.2f %10.2f %9s %9.2f %10s" % (
+            name, row["us_per_update"], "%.0f-%.0f" % (row["p10_us"], row["p90_us"]), row["total_s"],
+            row["compile_s"], "-" if row["peak_mb"] is None else "%.0f" % row["peak_mb"], row["x_theano"],
+            "-" if row["x_floor"] is None else "%.2f" % row["x_floor"]))
+    if floor_us:
+        updates = table["updates"]
+        for label, us in (("products (C)", products_us), ("floor (peak)", floor_us)):
+            print("%-14s %10.0f %15s %9.2f %10s %9s %9.2f %10.2f" % (
+                label, us, "-", updates * us / 1e6, "-", "-", us / theano_us, us / floor_us))
     print("\nTheano: one evaluation on %d rows takes %.1f ms; drawing a batch takes %.1f us (%.1f%% of an update)"
-          % (len(data.test), 1e3 * np.median(eval_times["Theano"]), 1e6 * sample_seconds,
-             100 * 1e6 * sample_seconds / theano_us))
-    others = [1e6 * np.median(step_times[name]) for name in names if name != "Theano" and name not in wrong]
-    if others:
-        print("Theano is %.2fx faster than the fastest other framework here." % (min(others) / theano_us))
-    for label, (seconds, peak_mb, compile_seconds) in e2e.items():
+          % (table["test_rows"], table["evaluation_ms"], table["sample_us"], 100 * table["sample_us"] / theano_us))
+    if table["theano_lead_over_fastest_other"]:
+        print("Theano is %.2fx faster than the fastest other framework here." % table["theano_lead_over_fastest_other"])
+    for label, run in table["end_to_end"].items():
         print("python genre_mlp.py --updates %d, %s compile cache: %.1f s in all (compiling %.1f s), peak %.0f MB"
-              % (updates, label, seconds, compile_seconds, peak_mb))
+              % (table["updates"], label, run["seconds"], run["compile_seconds"], run["peak_mb"]))
     print("Losses over the first %d updates, largest difference from Theano's: %s"
-          % (CHECK_UPDATES, ", ".join("%s %.1g" % item for item in differences.items() if item[0] != "Theano")))
+          % (CHECK_UPDATES, ", ".join("%s %.1g" % item for item in table["loss_differences"].items()
+                                      if item[0] != "Theano")))
 
 
 if __name__ == "__main__":
