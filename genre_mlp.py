@@ -34,7 +34,7 @@ import theano.tensor
 
 # What is not the lesson lives in tools/: the data file's rules, the stand-in data,
 # model files, prediction on audio files and the learning curve.
-from tools import data_file
+from tools import cli, data_file
 from tools.data_file import DataError, load_data_file
 from tools.files import WriteError, check_writable
 from tools.model_file import LOSSES, ModelFileError, model_from_saved, read_model_file, save_model
@@ -217,8 +217,8 @@ def positive(kind):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(
-        description="Train the lesson's MLP to tell classical from rock in 3 s of 400 Hz audio.")
+    parser = cli.Parser(
+        prog="genre_mlp.py", description="Train the lesson's MLP to tell classical from rock in 3 s of 400 Hz audio.")
     parser.add_argument("--data", help="the lesson's .npz file (default: %s next to this script, "
                         "else %s, else a generated stand-in)" % (os.path.basename(IN_FILE), LATER_NAME))
     parser.add_argument("--updates", type=int, default=NUM_UPDATES,

@@ -87,6 +87,7 @@ def test_bad_options_give_one_line(genre_mlp, capsys, args, message):
         genre_mlp.main(args)
     text = str(stop.value.code) if isinstance(stop.value.code, str) else capsys.readouterr().err
     assert stop.value.code != 0 and message in text
+    assert text.strip().count("\n") == 0, text  # one line: the usage is in --help
 
 
 def test_bad_data_exits_with_one_line_and_no_traceback(tmp_path):
@@ -205,4 +206,5 @@ def test_an_unwritable_folder_is_refused_before_training(genre_mlp, capsys, tmp_
     assert stop.value.code == 2 and "Accuracy" not in capsys.readouterr().out
     # sysfs says "Permission denied", or "Read-only file system" where it is mounted so
     assert re.search(r"error: %s: cannot write %s/out \((Permission denied|Read-only file system)\); "
-                     r"free some space or choose a folder you can write to$" % (option, folder), message), message
+                     r"free some space or choose a folder you can write to; see genre_mlp.py --help$" % (option, folder),
+                     message), message

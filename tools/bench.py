@@ -50,6 +50,7 @@ sys.path.insert(0, ROOT)
 import numpy as np
 
 import genre_mlp
+from tools import cli
 from tools.files import WriteError, check_writable, write_atomically
 from tools.reference import NumpyMLP
 
@@ -345,7 +346,7 @@ def timed_run(trainers, data, rows, eval_step, between_rounds=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Benchmark the lesson's training (see the docstring).")
+    parser = cli.Parser(description="Benchmark the lesson's training (see the docstring).")
     parser.add_argument("--hidden", type=int, nargs="+", default=[genre_mlp.HIDDEN_1, genre_mlp.HIDDEN_2],
                         help="hidden layer sizes (default %(default)s)")
     parser.add_argument("--updates", type=int,

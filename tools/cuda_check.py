@@ -23,7 +23,6 @@ cluda_cuda.h offered as "cluda.h", options `-arch compute_XY`, for compute_75 (T
 compute_80 (Ampere) and compute_90 (Hopper). It checks the kernels, not a GPU:
 whether a driver accepts the PTX and runs it correctly is left to tools/gpu_check.py.
 """
-import argparse
 import ctypes
 import glob
 import json
@@ -37,7 +36,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from tools import cuda_libs  # noqa: E402 (after the path)
+from tools import cli, cuda_libs  # noqa: E402 (after the path)
 
 ARCHITECTURES = ("compute_75", "compute_80", "compute_90")
 BLAS_HELPERS = ("sgemv", "dgemv", "_sgerBH_gen_small", "_dgerBH_gen_small")
@@ -293,7 +292,7 @@ def find_nvrtc(folder):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--nvrtc-dir", help="a folder NVRTC's wheel was installed into with "
                         "pip --target (default: the wheels on sys.path, then CUDA toolkits)")
     parser.add_argument("--kernels", metavar="KERNELS.json",

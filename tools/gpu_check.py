@@ -9,7 +9,6 @@ CPU fallback can pass, and dnn.enabled=False: the network needs no cuDNN) and on
 accuracy lines side by side with each one's time per update. Exits 1 if the GPU
 cannot be used or the accuracies differ by more than 0.1 percentage point.
 """
-import argparse
 import os
 import re
 import subprocess
@@ -17,7 +16,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from tools import cuda_libs  # noqa: E402 (after the path)
+from tools import cli, cuda_libs  # noqa: E402 (after the path)
 
 TOLERANCE_PP = 0.1
 ACCURACY = re.compile(r"^Accuracy after update (\d+)/\d+: ([\d.]+)%", re.M)
@@ -38,7 +37,7 @@ def run_lesson(device, updates, seed, extra_flags):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--device", default="cuda", help="cuda, cuda0, cuda1, ...")

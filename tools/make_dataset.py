@@ -34,6 +34,7 @@ from tqdm import tqdm
 if __package__ in (None, ""):  # run as a script: make the `tools` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tools import audio, data_file, download
+from tools.cli import Parser
 from tools.files import WriteError, write_atomically
 
 CLASSES = ("classical", "rock")                 # label 0, label 1: the order of the halves
@@ -387,11 +388,6 @@ def check(path):
 # ---------------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------------
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse's usage errors, also as one line
-        self.exit(2, f"error: {message}; see {self.prog} --help\n")
-
 
 def positive_int(text):
     if not text.isdigit() or int(text) < 1:
