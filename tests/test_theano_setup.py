@@ -155,3 +155,56 @@ def test_first_compile_says_so_once_and_later_runs_skip_the_probes(tmp_path):
     assert os.path.isfile(os.path.join(compiledir, "march_flags.txt"))
     assert any(name.endswith(".h.gch") for name in os.listdir(os.path.join(compiledir, "precompiled_header")))
     assert "march probes: 0" in second.stdout
+
+
+# A function of several new modules compiled in an empty compile directory: g++ runs
+# for them in the pool's threads, not one after another in Theano's; with "broken",
+# every g++ of the pool fails and Theano's own path must build them all the same.
+POOL_RUN = """
+import subprocess, sys, threading
+builds = []
+original = subprocess.Popen.__init__
+def recording(self, args, *rest, **options):
+    if isinstance(args, (list, tuple)) and any(str(arg).endswith("mod.cpp") for arg in args):
+        builds.append("theano" if threading.current_thread() is threading.main_thread() else "pool")
+    original(self, args, *rest, **options)
+subprocess.Popen.__init__ = recording
+from tools.theano_setup import import_theano
+theano, _ = import_theano()
+from tools import theano_compile
+if sys.argv[1] == "broken":
+    theano_compile.Job.extra = lambda job: ["-include", "/no/such/header.h"]
+import numpy as np
+T = theano.tensor
+x, w = T.matrix(), T.matrix()
+f = theano.function([x, w], [T.tanh(T.dot(x, w)).sum(axis=1), T.exp(x).max(axis=0) * 3])
+rng = np.random.RandomState(0)
+a, b = rng.randn(5, 4).astype(theano.config.floatX), rng.randn(4, 3).astype(theano.config.floatX)
+rows, peaks = f(a, b)
+np.testing.assert_allclose(rows, np.tanh(a @ b).sum(axis=1), rtol=1e-5)
+np.testing.assert_allclose(peaks, np.exp(a).max(axis=0) * 3, rtol=1e-5)
+print("pool:", builds.count("pool"), "theano:", builds.count("theano"))
+"""
+
+
+def pool_builds(directory, how):
+    """(g++ runs in the pool, g++ runs in Theano's own path) for POOL_RUN in `directory`."""
+    env = dict(os.environ, THEANO_FLAGS="base_compiledir=%s" % directory)
+    run = subprocess.run([sys.executable, "-c", POOL_RUN, how], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "Compilation failed" not in run.stdout + run.stderr
+    words = run.stdout.split("pool:")[1].split()
+    return int(words[0]), int(words[2])
+
+
+def test_a_cold_compile_runs_gcc_in_the_pool_and_a_warm_one_not_at_all(tmp_path):
+    pool, theano = pool_builds(tmp_path, "normal")
+    assert pool >= 3 and pool > theano
+    assert pool_builds(tmp_path, "normal") == (0, 0)
+
+
+def test_when_the_pools_gcc_fails_theano_compiles_as_usual(tmp_path):
+    normal_pool, normal_theano = pool_builds(tmp_path / "normal", "normal")
+    pool, theano = pool_builds(tmp_path / "broken", "broken")
+    assert pool == normal_pool  # each failed, quietly ...
+    assert theano == normal_theano + normal_pool  # ... and Theano built those modules itself

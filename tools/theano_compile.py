@@ -5,7 +5,8 @@ tools/theano_setup.py calls these right after `import theano`:
   every new process;
 - remember_march_flags: g++'s -march flags found once per compile directory;
 - compile_faster: Theano's modules compiled with a precompiled header and no
-  debug information, and one line on stderr when a run has to compile.
+  debug information, a function's modules on all cores at once, and one line
+  on stderr when a run has to compile.
 None of it changes what is computed, or the cache's keys.
 """
 import hashlib
@@ -174,7 +175,7 @@ def compile_faster(theano, notice=True):
     from theano.gof import cmodule
     if not theano.config.cxx or getattr(cmodule.GCC_compiler.compile_str, "faster", False):
         return
-    # gcc's .gch files; clang has its own format (THEANO_FLAGS=cxx=clang++ compiles as before).
+    # gcc's .gch files; clang has its own format (THEANO_FLAGS=cxx=clang++ compiles without one).
     use_header = "clang" not in os.path.basename(theano.config.cxx)
     original = cmodule.GCC_compiler.compile_str
     common = set(cmodule.GCC_compiler.compile_args())
@@ -202,9 +203,9 @@ def compile_faster(theano, notice=True):
             print("notice: " + FIRST_COMPILE_NOTICE % theano.config.compiledir, file=sys.stderr)
         del first[:]
         preargs = list(preargs or [])
-        request = (module_name, src_code, location, include_dirs, lib_dirs, libs, preargs, py_module, hide_symbols)
         parallel.start()
-        built = parallel.take(*request)
+        built = parallel.take(module_name, src_code, location, include_dirs, lib_dirs, libs, preargs, py_module,
+                              hide_symbols)
         if built is not None:
             return built[0]
         header = header_for(preargs)
@@ -315,7 +316,7 @@ class ParallelCompiles:
         linker, self.linker = self.linker, None
         if linker is None:
             return
-        jobs = [job for job in new_modules(self.theano, linker)]
+        jobs = new_modules(self.theano, linker)
         self.plan_headers(jobs)
         for job in jobs:
             self.jobs[job.module_name, job.src_code] = job
