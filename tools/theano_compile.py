@@ -189,10 +189,16 @@ def compile_faster(theano, notice=True):
         flags, key = flags_key(preargs)
         if use_header and key not in headers:
             # A header takes as long to build as a few modules: build it once a second
-            # module shares these flags (most do), not for a lone module's.
-            header = precompiled_header(theano, flags, build=key in seen)
-            if header or key in seen:
-                headers[key] = header
+            # module shares these flags, not for a lone module's. But nearly every op
+            # shares the flags of the process's first module: that header starts at
+            # once, on another core, while this module compiles without it.
+            built = precompiled_header(theano, flags, build=False)
+            if built or key in seen:
+                headers[key] = built or parallel.submit(precompiled_header, theano, flags)
+            elif not seen:
+                headers[key] = parallel.submit(precompiled_header, theano, flags)
+                seen.add(key)
+                return None
             seen.add(key)
         header = headers.get(key)
         return header.result() if hasattr(header, "result") else header  # one the pool builds
