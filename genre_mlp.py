@@ -40,6 +40,7 @@ from tools.files import WriteError, check_writable
 from tools.model_file import LOSSES, ModelFileError, model_from_saved, read_model_file, save_model
 from tools.curve import plot_curve, write_curve
 from tools.stand_in import make_stand_in
+from tools.aligned import aligned
 
 # ---------------------------------------------------------------------------
 # The lesson's constants (each one can be overridden on the command line)
@@ -110,8 +111,9 @@ class Model(object):
         sizes = (SAMPLE_WIDTH,) + tuple(hidden_sizes) + (1,)
         self.params = []
         for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-            self.params.append(theano.shared(init_values((fan_in, fan_out), random), name="W%d" % layer))
-            self.params.append(theano.shared(init_values((fan_out,), random), name="B%d" % layer))
+            # borrow=True: Theano keeps these very arrays, aligned for the BLAS (tools/aligned.py).
+            for name, shape in (("W%d" % layer, (fan_in, fan_out)), ("B%d" % layer, (fan_out,))):
+                self.params.append(theano.shared(aligned(init_values(shape, random)), name=name, borrow=True))
 
         inputs = theano.tensor.matrix("inputs")     # a batch of excerpts, one per row
         targets = theano.tensor.vector("targets")   # 0 classical, 1 rock

@@ -25,15 +25,17 @@ def genre_mlp():
 @pytest.fixture(scope="session")
 def compiled(genre_mlp):
     model = genre_mlp.Model()
-    return model, [param.get_value() for param in model.params]
+    arrays = [param.get_value(borrow=True) for param in model.params]  # the Model's own, aligned
+    return model, arrays, [array.copy() for array in arrays]
 
 
 @pytest.fixture
 def model(compiled):
     """The compiled lesson network, reset to its initial weights."""
-    model, initial = compiled
-    for param, value in zip(model.params, initial):
-        param.set_value(value.copy())
+    model, arrays, initial = compiled
+    for param, array, value in zip(model.params, arrays, initial):
+        array[...] = value  # back into the Model's own arrays, which a test may have replaced
+        param.set_value(array, borrow=True)
     return model
 
 

@@ -16,6 +16,31 @@ def test_parameters_are_the_lessons(model):
     assert abs(W1.mean()) < 0.002 and abs(W1.std() - 0.1) < 0.002  # N(0, 0.1^2)
 
 
+def test_aligned_copies_keep_values_and_start_on_64_bytes():
+    from tools.aligned import aligned
+    for shape, dtype in [((1200, 256), np.float32), ((256,), np.float32), ((3, 5), np.float64), ((7,), np.int8)]:
+        for _ in range(8):  # several allocations: NumPy's own land on 16-byte boundaries at random
+            values = np.arange(np.prod(shape)).reshape(shape).astype(dtype)
+            copy = aligned(values)
+            assert copy.ctypes.data % 64 == 0 and copy.dtype == dtype and copy.flags.c_contiguous
+            np.testing.assert_array_equal(copy, values)
+            assert not np.shares_memory(copy, values)
+
+
+def test_weights_stay_aligned_where_theano_updates_them(genre_mlp, model):
+    from tools.model_file import load_parameters
+    addresses = [p.get_value(borrow=True).ctypes.data for p in model.params]
+    assert all(address % 64 == 0 for address in addresses)
+    model.train_batch(separable(16), np.ones(16, np.float32))
+    # The update wrote in place: the BLAS keeps working on the aligned arrays.
+    assert [p.get_value(borrow=True).ctypes.data for p in model.params] == addresses
+    saved = {p.name: p.get_value() + 1 for p in model.params}
+    load_parameters(model, saved)
+    for param in model.params:
+        assert param.get_value(borrow=True).ctypes.data % 64 == 0
+        np.testing.assert_array_equal(param.get_value(), saved[param.name])
+
+
 def test_200_updates_match_numpy(genre_mlp, model):
     reference = NumpyMLP([p.get_value() for p in model.params], learning_rate=genre_mlp.LEARNING_RATE)
     data = genre_mlp.DataServer(arrays=(separable(800, 3), separable(200, 4)), seed=7)

@@ -14,24 +14,25 @@ from tools import theano_compile, theano_setup
 def test_defaults_added_when_user_sets_nothing(tmp_path):
     flags, blas = theano_setup.merged_flags({"THEANORC": str(tmp_path / "none")})
     parsed = theano_setup.parse_flags(flags)
-    assert parsed["floatX"] == "float32"
+    assert parsed["floatX"] == "float32" and parsed["allow_gc"] == "False"
     assert "scipy_openblas" in parsed["blas.ldflags"] or "openblas" in parsed["blas.ldflags"]
     assert "," not in parsed["blas.ldflags"]  # Theano would split it there
     assert "OpenBLAS" in blas
 
 
 def test_user_flags_are_kept_and_win(tmp_path):
-    user = "floatX=float64,blas.ldflags=-lmyblas,optimizer=fast_compile"
+    user = "floatX=float64,blas.ldflags=-lmyblas,optimizer=fast_compile,allow_gc=True"
     flags, blas = theano_setup.merged_flags({"THEANO_FLAGS": user, "THEANORC": str(tmp_path / "none")})
     assert flags.endswith(user)  # later keys win in Theano, so the user's come last
     parsed = theano_setup.parse_flags(flags)
-    assert parsed == {"floatX": "float64", "blas.ldflags": "-lmyblas", "optimizer": "fast_compile"}
+    assert parsed == {"floatX": "float64", "blas.ldflags": "-lmyblas", "optimizer": "fast_compile",
+                      "allow_gc": "True"}
     assert blas == "as set by you"
 
 
 def test_theanorc_settings_are_not_overridden(tmp_path):
     rc = tmp_path / "theanorc"
-    rc.write_text("[global]\nfloatX = float64\n[blas]\nldflags = -lblas\n")
+    rc.write_text("[global]\nfloatX = float64\nallow_gc = True\n[blas]\nldflags = -lblas\n")
     flags, _ = theano_setup.merged_flags({"THEANORC": str(rc), "THEANO_FLAGS": "device=cpu"})
     assert theano_setup.parse_flags(flags) == {"device": "cpu"}
 
@@ -40,7 +41,7 @@ def test_only_the_unset_key_is_added(tmp_path):
     rc = tmp_path / "theanorc"
     rc.write_text("[global]\nfloatX = float16\n")
     flags, _ = theano_setup.merged_flags({"THEANORC": str(rc)})
-    assert set(theano_setup.parse_flags(flags)) == {"blas.ldflags"}
+    assert set(theano_setup.parse_flags(flags)) == {"blas.ldflags", "allow_gc"}
 
 
 @pytest.mark.parametrize("before", [{}, {"THEANO_FLAGS": "device=cpu"}, {"THEANO_FLAGS": ""}])

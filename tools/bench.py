@@ -51,6 +51,7 @@ import numpy as np
 
 import genre_mlp
 from tools import cli
+from tools.aligned import aligned
 from tools.files import WriteError, check_writable, write_atomically
 from tools.reference import NumpyMLP
 
@@ -71,7 +72,7 @@ class Trainer(object):
 def theano_trainer(start, hidden, learning_rate):
     model = genre_mlp.Model(hidden, learning_rate)
     for param, value in zip(model.params, start):
-        param.set_value(value.copy())
+        param.set_value(aligned(value), borrow=True)
     return Trainer("Theano", model.train_batch, model.evaluate, model.compile_seconds)
 
 

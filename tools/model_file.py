@@ -6,6 +6,7 @@ accuracy of its last evaluation, and a marker that tells it from other .npz file
 """
 import numpy as np
 
+from tools.aligned import aligned
 from tools.data_file import SAMPLE_WIDTH, read_npz
 from tools.files import write_atomically
 
@@ -59,7 +60,7 @@ def read_model_file(path):
 
 def load_parameters(model, arrays):
     for param in model.params:
-        param.set_value(arrays[param.name].astype(param.dtype))
+        param.set_value(aligned(arrays[param.name].astype(param.dtype)), borrow=True)
 
 
 def model_from_saved(model_class, arrays, learning_rate, loss=None, seed=0, test_set=None):
