@@ -70,6 +70,9 @@ def test_json_holds_every_figure_the_table_prints(tmp_path, monkeypatch, capsys)
         for key in ("us_per_update", "p10_us", "p90_us", "total_s", "x_theano", "x_floor"):
             assert row[key] > 0, (name, key)
         assert row["x_floor"] == pytest.approx(row["us_per_update"] / figures["floor_us"])
+        assert "thread" in row["threads"], name
+    assert figures["frameworks"]["Theano"]["threads"] == "one BLAS thread"
+    assert "Peers, each with its default threads on" in printed
     assert figures["frameworks"]["NumPy peer"]["peak_mb"] > 10  # --quick measures only the peers' memory
     for key in ("theano_us_per_update", "floor_us", "peak_gflops", "products_us", "sample_us", "evaluation_ms"):
         assert figures[key] > 0, key

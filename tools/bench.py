@@ -27,13 +27,14 @@ start and batches to 1e-4, or it is reported as wrong and not timed;
 - `python genre_mlp.py` end to end with an empty and a warm compile cache.
 Peak memory is each framework's own process training the network (for a peer,
 its process, which has also run the correctness check).
-Every framework runs its BLAS on one thread, as genre_mlp.py does.
+Theano and NumPy run their BLAS on one thread, as genre_mlp.py does; the peers
+run with their own default threads, as a learner would get them.
 `--json FILE` also writes every figure (written whole or not at all).
 """
 import os
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before NumPy loads its BLAS: same for all
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+PEER_ENVIRONMENT = dict(os.environ)  # the user's, for the peers: their own default threads
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before NumPy loads its BLAS, as genre_mlp.py does
 
 import argparse
 import json
@@ -98,9 +99,11 @@ class Peer(object):
         self.log_path = log_path
         with open(log_path, "w") as log:
             self.process = subprocess.Popen([python, PEER_SCRIPT, key, setup_path], cwd=ROOT, text=True,
-                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+                                            env=PEER_ENVIRONMENT, stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, stderr=log)
         ready = self.ask(None)
         self.version, self.compile_seconds = ready["version"], ready["compile_seconds"]
+        self.threads = ready["threads"]
 
     def ask(self, order):
         if order is not None:
@@ -379,6 +382,9 @@ def main(argv=None):
         peers, absent = start_peers(start, data, check_rows, timing_rows, eval_step, folder)
         if absent:
             print("Not compared: %s" % "; ".join(absent))
+        if peers:
+            print("Peers, each with its default threads on %d cores: %s" % (os.cpu_count(), ", ".join(
+                "%s %s (%s)" % (peer.name, peer.version, peer.threads) for peer in peers)))
         try:
             results = measure(args.quick, hidden, start, data, peers, check_rows, timing_rows, eval_step, folder)
         finally:
@@ -420,7 +426,11 @@ def measure(quick, hidden, start, data, peers, check_rows, timing_rows, eval_ste
         for (key, _), trainer in zip(FRAMEWORKS, trainers):
             memory[trainer.name] = run_measured([os.path.abspath(__file__), "--worker", key, "--updates",
                                                  str(len(timing_rows)), "--hidden"] + [str(n) for n in hidden])[1]
-    return dict(names=[trainer.name for trainer in trainers], wrong=wrong, differences=differences,
+    threads = {peer.name: peer.threads for peer in peers}
+    blas_threads = os.environ["OPENBLAS_NUM_THREADS"]  # this process's, set above unless the user did
+    threads.update({trainer.name: "one BLAS thread" if blas_threads == "1" else "%s BLAS threads" % blas_threads
+                    for trainer in trainers if trainer.name not in threads})
+    return dict(names=[trainer.name for trainer in trainers], wrong=wrong, differences=differences, threads=threads,
                 compile_seconds={trainer.name: trainer.compile_seconds for trainer in trainers},
                 step_times=step_times, eval_times=eval_times, floor=floor.figures(), no_floor=floor.error,
                 sample_seconds=sample_seconds, e2e=e2e, memory=memory)
@@ -452,6 +462,7 @@ def figures(results, hidden, updates, data):
             "us_per_update": us, "p10_us": float(np.percentile(steps, 10)), "p90_us": float(np.percentile(steps, 90)),
             "total_s": float(np.sum(step_times[name]) + np.sum(eval_times[name])),
             "compile_s": float(results["compile_seconds"][name]), "peak_mb": memory.get(name),
+            "threads": results["threads"][name],
             "x_theano": us / theano_us, "x_floor": us / table["floor_us"] if table["floor_us"] else None}
     others = [row["us_per_update"] for name, row in frameworks.items() if name != "Theano" and "wrong" not in row]
     table.update(frameworks=frameworks,
