@@ -34,6 +34,7 @@ def make_stand_in(seed, num_train=8000, num_test=2000, dtype=np.float32):
 
 
 def split(rng, num_rows, dtype):
+    """num_rows excerpts: classical in the first half, rock in the second, but for 3%."""
     flipped = rng.random(num_rows) < 0.03
     is_rock = (np.arange(num_rows) >= num_rows // 2) != flipped
     excerpts = np.empty((num_rows, SAMPLE_WIDTH), dtype)
@@ -41,8 +42,8 @@ def split(rng, num_rows, dtype):
         make = sound(rng, len(rows))  # every excerpt's key, tempo and phases, drawn at once
         # Loudness (RMS) varies a lot within each class; classical is quieter on average.
         loudness = sound.typical_loudness * rng.lognormal(0, 0.6, len(rows)).astype(np.float32)
-        # Uniform noise with the RMS of Gaussian noise of the same level (0.002-0.02): as good a
-        # hiss, and cheap to draw: 64 random bits make four int16, each uniform in [-32768, 32768).
+        # White noise of 0.002-0.02 RMS, uniform rather than Gaussian: as good a hiss, and cheap to
+        # draw, as 64 random bits make four int16, each uniform in [-32768, 32768) (RMS 32768 / sqrt 3).
         noise_scale = rng.uniform(0.002, 0.02, (len(rows), 1)).astype(np.float32) * np.float32(3 ** 0.5 / 32768)
         for first in range(0, len(rows), BLOCK_ROWS):
             part = slice(first, first + BLOCK_ROWS)
