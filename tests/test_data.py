@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, separable, write_npz
-from tools.stand_in import make_stand_in
+from tools.stand_in import TWO_PI_T, make_stand_in, overtone_polynomials, play
 
 
 def test_server_shapes_dtype_and_labels_by_halves(genre_mlp, small_file):
@@ -121,3 +121,25 @@ def test_stand_in_classical_is_quieter_but_overlaps(stand_in):
     assert np.median(classical) < 0.5 * np.median(rock)
     # Not trivially separable by loudness: many classical excerpts are louder than many rock ones.
     assert np.mean(classical > np.median(rock)) > 0.03
+
+
+def test_stand_in_overtones_match_a_sum_of_sines():
+    # The stand-in's tones come from one sin and one cos each (Chebyshev); here, from a sin per overtone.
+    freq = np.array([[45.0], [60.0], [70.0], [100.0], [150.0]], np.float32)  # each keeps fewer overtones
+    angle = freq * TWO_PI_T + np.float32(0.7)
+    weights = [1.0, 0.5, 0.33, 0.25]
+    expected = sum(weight * (freq * k < 195) * np.sin(k * angle.astype(np.float64))
+                   for k, weight in enumerate(weights, start=1))
+    got = play(angle.copy(), overtone_polynomials(freq, weights))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, atol=2e-5)
+    assert [int((np.abs(np.fft.rfft(row)) > 50).sum()) for row in got] == [4, 3, 2, 1, 1]
+
+
+def test_stand_in_loudness_is_as_drawn(stand_in):
+    # Each excerpt is scaled to its drawn RMS before the noise (at most 0.02 RMS) is added.
+    train = stand_in[0].astype(np.float64)
+    loudness = np.sqrt(np.mean(train ** 2, axis=1))
+    classical, rock = np.log(loudness[:3800]), np.log(loudness[4200:])  # rows the 3% flips leave mostly alone
+    assert abs(np.median(classical) - np.log(0.03)) < 0.1 and abs(np.median(rock) - np.log(0.1)) < 0.1
+    assert 0.5 < np.std(rock) < 0.7
