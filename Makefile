@@ -31,12 +31,21 @@ $(VENV)/.lesson: requirements.txt
 	PYTHONPATH=$(CURDIR)/tools/build_shims $(PIP) --no-build-isolation -r requirements.txt
 	touch $@
 
-$(VENV)/.tools: $(VENV)/.lesson tools/requirements.txt
+# The BLAS Theano links (README "How fast"): BLIS from Debian's package, kept in the venv
+# (tools/get_blis.py), else the OpenBLAS wheel, with a notice. `make setup BLAS=openblas`
+# chooses the wheel, BLAS=blis BLIS again; the choice stays with the venv (in $(VENV)/.blas).
+BLAS_CHOICE := $(if $(filter command line,$(origin BLAS)),$(BLAS))
+$(VENV)/.blas: $(VENV)/.lesson tools/get_blis.py $(if $(BLAS_CHOICE),FORCE)
+	$(PY) tools/get_blis.py $(VENV) $(BLAS_CHOICE)
+.PHONY: FORCE
+FORCE:
+
+$(VENV)/.tools: $(VENV)/.blas tools/requirements.txt
 	# Both files at once, so that no tool's package can move NumPy off the lesson's pin.
 	$(PIP) -r requirements.txt -r tools/requirements.txt
 	touch $@
 
-run: $(VENV)/.lesson
+run: $(VENV)/.blas
 	$(PY) genre_mlp.py $(ARGS)
 
 test: $(VENV)/.tools
