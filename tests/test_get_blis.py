@@ -206,3 +206,21 @@ def test_the_pin_is_a_sha256():
 def test_the_lesson_venv_links_blis_in_ci():
     # .ci/run has network: make setup must have put BLIS in the venv these tests run in.
     assert theano_setup.blas_ldflags()[1].startswith("BLIS ")
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_passes_a_choice_from_its_command_line_only(tmp_path):
+    # Dry runs (make -n) of the rule that calls the script, for a venv that does not exist yet.
+    venv = tmp_path / "venv"
+
+    def planned(*args, **env):
+        result = subprocess.run(["make", "-n", "-C", ROOT, "PYTHON=" + sys.executable, "VENV=%s" % venv,
+                                 "%s/.blas" % venv] + list(args), capture_output=True, text=True,
+                                env=dict(os.environ, **env))
+        assert result.returncode == 0, result.stderr
+        return [line.strip() for line in result.stdout.splitlines() if "tools/get_blis.py" in line]
+
+    script = "%s/bin/python tools/get_blis.py %s" % (venv, venv)
+    assert planned("BLAS=openblas") == [script + " openblas"]
+    # BLAS in the environment means other things to other builds (a library's path): not a choice.
+    assert planned(BLAS="/usr/lib/libblas.so.3") == [script]
