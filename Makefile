@@ -31,7 +31,7 @@ $(VENV)/.lesson: requirements.txt
 	PYTHONPATH=$(CURDIR)/tools/build_shims $(PIP) --no-build-isolation -r requirements.txt
 	touch $@
 
-# The BLAS Theano links (README "How fast"): BLIS from Debian's package, kept in the venv
+# The BLAS Theano links (README "Which BLAS"): BLIS from Debian's package, kept in the venv
 # (tools/get_blis.py), else the OpenBLAS wheel, with a notice. `make setup BLAS=openblas`
 # chooses the wheel, BLAS=blis BLIS again; the choice stays with the venv (in $(VENV)/.blas).
 BLAS_CHOICE := $(if $(filter command line,$(origin BLAS)),$(BLAS))
