@@ -18,6 +18,8 @@ genre_mlp.py calls import_theano() before anything else touches Theano. It
   test, the benchmark) makes its own choice and reports it truly;
 - keeps OpenBLAS to one thread unless the user chose otherwise;
 - mends Theano's compile cache and shortens its compiling (tools/theano_compile.py);
+- hides the imported modules' objects from the garbage collector (gc.freeze), whose
+  passes would otherwise walk them again and again;
 - with device=cuda, makes the NVIDIA libraries findable for libgpuarray
   (tools/cuda_libs.py), or says in one line why the GPU cannot be used;
 - turns Theano's traceback about an unusable GPU, a missing package, a bad
@@ -30,6 +32,7 @@ All of it runs before or right after `import theano`; none of it is part of the 
 """
 import configparser
 import ctypes.util
+import gc
 import logging
 import os
 import shlex
@@ -376,4 +379,8 @@ def import_theano(environ=os.environ):
         # Measured with the lesson's network: 0.2-0.4 s per update, against 0.3 ms in float32.
         notice("floatX=float16 is emulated on the CPU (no BLAS or C code computes in it): about "
                "0.3 s per update instead of 0.3 ms in float32; use floatX=float32 on the CPU")
+    # The ~100,000 objects of the modules just imported live until the process ends. Out
+    # of the garbage collector's sight, its full passes while Theano compiles, and the one
+    # at exit, skip them: 0.15 s of a 2.6 s warm run here.
+    gc.freeze()
     return theano, blas_name
