@@ -1,13 +1,15 @@
 """A generated data set in the lesson's format, for when the lesson's file is absent.
 
 genre_mlp.py trains on it, and says so, when no data file is found; it is made
-in memory from the seed in about 0.15 s and never written to disk.
+in memory from the seed in about 0.1 s and never written to disk.
 
 Most of the cost of such NumPy code is passes over memory, not arithmetic, so it
 is written for few passes: float32 throughout, in place (+=, out=) where it can,
 64 rows at a time so that a block's arrays stay in the CPU's cache, and each
 note's overtones from one sin and one cos.
 """
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from tools.data_file import SAMPLE_WIDTH
@@ -45,14 +47,20 @@ def split(rng, num_rows, dtype):
         # White noise of 0.002-0.02 RMS, uniform rather than Gaussian: as good a hiss, and cheap to
         # draw, as 64 random bits make four int16, each uniform in [-32768, 32768) (RMS 32768 / sqrt 3).
         noise_scale = rng.uniform(0.002, 0.02, (len(rows), 1)).astype(np.float32) * np.float32(3 ** 0.5 / 32768)
-        for first in range(0, len(rows), BLOCK_ROWS):
+        noise = rng.bit_generator.random_raw(len(rows) * SAMPLE_WIDTH // 4).view(np.int16)
+        noise = noise.reshape(len(rows), SAMPLE_WIDTH)
+
+        # Every random number is drawn by now, so the blocks can be made in any order: two at
+        # a time, on two cores (NumPy lets go of the GIL in its loops), with the same result.
+        def make_block(first):
             part = slice(first, first + BLOCK_ROWS)
             signal = make(part)
             scale = loudness[part] / np.sqrt(np.einsum("ij,ij->i", signal, signal) / SAMPLE_WIDTH)
             signal *= scale[:, None]
-            noise = rng.bit_generator.random_raw(signal.size // 4).view(np.int16).reshape(signal.shape)
-            signal += noise * noise_scale[part]
+            signal += noise[part] * noise_scale[part]
             excerpts[rows[part]] = np.clip(signal, -1, 1, out=signal)
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(make_block, range(0, len(rows), BLOCK_ROWS)))
     return excerpts
 
 
