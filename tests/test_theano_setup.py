@@ -218,3 +218,32 @@ def test_imported_modules_are_hidden_from_the_garbage_collector(genre_mlp):
     import theano.tensor
     assert gc.get_freeze_count() > 50000
     assert all(obj is not vars(theano.tensor) for obj in gc.get_objects(2))  # not in the oldest generation
+
+
+def test_theano_gets_the_scipy_it_would_get_without_the_import_skips(genre_mlp):
+    # What the skipped imports would give Theano: the helpers are gone from today's SciPy.
+    result = subprocess.run([sys.executable, "-W", "ignore", "-c",
+                             "from scipy.signal.signaltools import _valfrommode, _bvalfromboundary, convolve"],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "ImportError: cannot import name '_valfrommode'" in result.stderr
+    import theano.scalar.basic_scipy
+    import theano.tensor.nnet.abstract_conv
+    assert theano.tensor.nnet.abstract_conv.imported_scipy_signal is False  # as without the skip
+    assert theano.scalar.basic_scipy.imported_scipy_special is True          # scipy.special is real
+    assert "scipy.signal.signaltools" not in sys.modules  # blocked during Theano's import only
+
+
+def test_scipy_stats_and_signal_work_when_first_used_after_the_import():
+    code = ("import sys, math\n"
+            "import genre_mlp\n"
+            "genre_mlp.Model()\n"  # Theano's optimizer runs inspect, which asks every module for __file__
+            "print('stats loaded at start:', 'scipy.stats._stats_py' in sys.modules)\n"
+            "import scipy.stats\n"
+            "assert math.isclose(scipy.stats.chi2.sf(3.0, 2), math.exp(-1.5))\n"
+            "from scipy import stats\n"
+            "assert stats.norm.cdf(0.0) == 0.5 and sys.modules['scipy.stats'].__file__\n"
+            "import scipy.signal\n"
+            "print(len(scipy.signal.resample_poly([1.0, 1.0, 1.0, 1.0], 2, 1)))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["stats loaded at start: False", "8"]
