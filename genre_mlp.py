@@ -33,7 +33,7 @@ except SetupError as error:
 import theano.tensor
 
 # What is not the lesson lives in tools/: the data file's rules, the stand-in data,
-# model files, prediction on audio files and the learning curve.
+# model files, prediction on audio files, the learning curve, the weights' alignment.
 from tools import cli, data_file
 from tools.data_file import DataError, load_data_file
 from tools.files import WriteError, check_writable
