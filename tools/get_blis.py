@@ -8,9 +8,9 @@
 On the lesson's update BLIS is about 10% faster than the wheel's OpenBLAS (README
 "How fast"). PyPI has no BLIS wheel, so this fetches one pinned file, Debian 12's
 libblis4-serial_0.9.0-1_amd64.deb (4.5 MB; it needs only glibc 2.29, so Debian 12,
-Debian 13 and Ubuntu 24.04 all get this same file), checks its sha256, unpacks it with dpkg-deb and keeps the
-library (12 MB) and its copyright file in VENV/lib/blis, where tools/theano_setup.py
-finds it. A direct URL and a hash pinned here, rather than apt with a private
+Debian 13 and Ubuntu 24.04 all get this same file), checks its sha256, unpacks it
+with dpkg-deb and keeps the library (12 MB) and its copyright file in VENV/lib/blis,
+where tools/theano_setup.py finds it. A direct URL and a hash pinned here, rather than apt with a private
 configuration as tools/make_gpu_venv.sh does: one file needs no 10 MB of package
 lists and no Debian keyring (Ubuntu has none), and the hash pins it as firmly as
 apt's signed lists would. No root, and nothing of the system's apt is touched.
