@@ -16,8 +16,8 @@ genre_mlp.py calls import_theano() before anything else touches Theano. It
   NumPy's C API is 4-10x slower), and allow_gc=False (intermediate arrays are
   kept between calls, not allocated at every update). These merged flags are
   in THEANO_FLAGS only while Theano is imported: the user's own THEANO_FLAGS is
-  put back, so a process started from this one (a
-  test, the benchmark) makes its own choice and reports it truly;
+  put back, so a process started from this one (a test, the benchmark) makes
+  its own choice and reports it truly;
 - keeps OpenBLAS to one thread unless the user chose otherwise;
 - mends Theano's compile cache and shortens its compiling (tools/theano_compile.py);
 - hides the imported modules' objects from the garbage collector (gc.freeze), whose
@@ -35,6 +35,8 @@ All of it runs before or right after `import theano`; none of it is part of the 
 import configparser
 import ctypes.util
 import gc
+import importlib
+import importlib.util
 import logging
 import os
 import shlex
@@ -117,7 +119,6 @@ class _ImportedOnUse(types.ModuleType):
 
     def __init__(self, name):
         super().__init__(name)
-        import importlib.util
         spec = importlib.util.find_spec(name)
         # Asked of every module by some (inspect.getmodule, while Theano optimizes): answered
         # here, they do not import the module. __path__ lets its submodules import as usual.
@@ -126,7 +127,6 @@ class _ImportedOnUse(types.ModuleType):
     def __getattr__(self, name):
         if sys.modules.get(self.__name__) is self:
             del sys.modules[self.__name__]
-        import importlib
         return getattr(importlib.import_module(self.__name__), name)
 
 
@@ -160,8 +160,6 @@ def skip_unused_scipy_imports(modules=sys.modules):
 
 def _importable(name):
     # Imported for real: NumPy 1.26 ships numpy/distutils, which refuses 3.12 on import.
-    import importlib
-    import warnings
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
