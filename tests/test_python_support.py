@@ -99,7 +99,7 @@ def test_shims_only_where_python_lacks_the_module(genre_mlp):
         assert numpy.distutils.__config__ is None  # "NumPy's BLAS is unknown" to Theano
     else:
         assert stand_ins == []
-    assert theano_setup.python312_shims() == []  # nothing more is needed once applied
+    assert theano_setup.removed_modules() == []  # nothing more is needed once applied
 
 
 def test_build_shim_reads_a_setup_cfg_as_theanos_versioneer_does(tmp_path):

@@ -5,8 +5,11 @@ genre_mlp.py calls import_theano() before anything else touches Theano. It
 - restores the NumPy aliases that NumPy 1.24 removed (np.bool, np.complex, ...):
   Theano still uses them, and without np.complex it silently drops its
   log-sigmoid stability rewrites;
-- on Python 3.12, puts back the two modules Theano imports that 3.12 dropped
-  (python312_shims);
+- puts back the modules Theano imports that Python 3.12 (`imp`) and NumPy 2
+  (`numpy.distutils`) dropped (removed_modules);
+- on NumPy 2, gives Theano's C code the names it used to get from NumPy 1's
+  headers (NUMPY2_C_FLAGS), and mends the NumPy names Theano's Python code
+  still calls (tools/theano_numpy2.py);
 - spares Theano's import two SciPy modules it cannot or does not use
   (skip_unused_scipy_imports: 0.2 s of every start);
 - puts defaults in front of THEANO_FLAGS for what the user did not set there or
@@ -50,17 +53,19 @@ import warnings
 # update with one thread, 32 ms with two). OPENBLAS_NUM_THREADS overrides it.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-# The NumPy that requirements.txt pins for each supported Python: Theano's C code
-# needs NumPy 1.x, and NumPy 1.26.4 is the last 1.x release, the only one for 3.12.
-NUMPY_PINS = {(3, 11): "1.23.5", (3, 12): "1.26.4"}
+# The NumPy that requirements.txt pins for each supported Python: 2.3.5 is the
+# newest with wheels for 3.11, 2.5.5 the one for 3.12 to 3.15.
+NUMPY_PINS = {(3, 11): "2.3.5", (3, 12): "2.5.5", (3, 13): "2.5.5", (3, 14): "2.5.5", (3, 15): "2.5.5"}
 
 
 def install_hint():
     """What to run to get the lesson's packages for the Python in use."""
     pin = NUMPY_PINS.get(sys.version_info[:2])
-    if pin is None:
-        return ("Python %d.%d is not supported: use 3.11 or 3.12 (`make run` finds one)"
+    if pin is None and sys.version_info[:2] < (3, 11):
+        return ("Python %d.%d is not supported: use 3.11 to 3.15 (`make run` finds one)"
                 % sys.version_info[:2])
+    if pin is None:  # newer than 3.15: untested, and pip picks the NumPy
+        return "run `make run`, or pip install -r requirements.txt"
     return "run `make run`, or pip install -r requirements.txt (NumPy %s on Python %d.%d)" % (
         (pin,) + sys.version_info[:2])
 
@@ -90,20 +95,23 @@ def restore_numpy_aliases(numpy_module=np):
             setattr(numpy_module, name, builtin)
 
 
-def python312_shims(numpy_module=np, modules=sys.modules):
-    """What Theano 1.0.5 imports that Python 3.12 no longer has; nothing on 3.11.
+def removed_modules(numpy_module=np, modules=sys.modules):
+    """Stand-ins for what Theano 1.0.5 imports and today's Python or NumPy no longer has.
 
-    Returns the names of the modules put in place.
+    Each only where it is missing: nothing on Python 3.11 with NumPy 1. Returns the
+    names of the modules put in place.
     """
     added = []
     if "numpy.distutils" not in modules and not _importable("numpy.distutils"):
-        # NumPy has no numpy.distutils on 3.12. Theano asks it only for NumPy's
+        # Gone in NumPy 2 and on Python 3.12. Theano asks it only for NumPy's
         # headers and, when blas.ldflags is unset, for NumPy's BLAS (None: unknown).
         distutils = types.ModuleType("numpy.distutils")
         misc_util = types.ModuleType("numpy.distutils.misc_util")
         misc_util.get_numpy_include_dirs = lambda: [numpy_module.get_include()]
         distutils.misc_util, distutils.__config__ = misc_util, None
         modules.update({"numpy.distutils": distutils, "numpy.distutils.misc_util": misc_util})
+        # Also an attribute: NumPy 2's module __getattr__ refuses the name even when
+        # sys.modules holds it, and `import numpy.distutils` reads the attribute.
         numpy_module.distutils = distutils
         added.append("numpy.distutils")
     if "imp" not in modules and not _importable("imp"):
@@ -112,6 +120,22 @@ def python312_shims(numpy_module=np, modules=sys.modules):
         modules["imp"] = types.ModuleType("imp")
         added.append("imp")
     return added
+
+
+def numpy2_c_flags(numpy_module=np):
+    """g++ flags that let Theano's C code compile against NumPy 2's headers; none on NumPy 1.
+
+    - Theano's C code (its lazy linker, the ops) tells Python 3 from 2 by NPY_PY3K and
+      calls three PyInt_ names, all of which NumPy 1's headers defined and NumPy 2's
+      no longer do: without them it compiles as Python 2 code, and fails;
+    - it reads PyArray_DESCR(x)->elsize, a field NumPy 2 declares only for code that
+      targets its 2.0 API (NPY_TARGET_VERSION).
+    """
+    if int(numpy_module.__version__.split(".")[0]) < 2:
+        return []
+    names = {"PyInt_Check": "PyLong_Check", "PyInt_AsLong": "PyLong_AsLong", "PyInt_FromLong": "PyLong_FromLong"}
+    return (["-DNPY_PY3K=1", "-DNPY_TARGET_VERSION=NPY_2_0_API_VERSION"]
+            + ["-D%s=%s" % pair for pair in sorted(names.items())])
 
 
 class _ImportedOnUse(types.ModuleType):
@@ -235,11 +259,16 @@ def merged_flags(environ):
              if key not in user_keys and not theanorc_sets(key, environ)]
     if "blas.ldflags" in user_keys or theanorc_sets("blas.ldflags", environ):
         blas_name = "as set by you"
-    return ",".join(added + ([user] if user else [])), blas_name
+    flags = added + ([user] if user else [])
+    c_flags = numpy2_c_flags()
+    if c_flags:
+        # Needed whatever the user's own cxxflags (kept after ours), so last: later keys win.
+        flags.append("gcc.cxxflags=" + " ".join(c_flags + [requested("gcc.cxxflags", environ)]).strip())
+    return ",".join(flags), blas_name
 
 
 def requested(key, environ, default=""):
-    """A setting as Theano will read it: THEANO_FLAGS first, then .theanorc's [global]."""
+    """A setting as Theano will read it: THEANO_FLAGS first, then .theanorc ("gcc.cxxflags": its [gcc])."""
     flags = parse_flags(environ.get("THEANO_FLAGS", ""))
     if key in flags:
         return flags[key]
@@ -249,7 +278,8 @@ def requested(key, environ, default=""):
         parser.read(files)
     except configparser.Error:
         return default
-    return parser.get("global", key, fallback=default)
+    section, _, option = key.rpartition(".")
+    return parser.get(section or "global", option, fallback=default)
 
 
 # What device=cuda uses ("NVIDIA H100 80GB HBM3, driver 580.95.05 (CUDA 13.0), NVRTC 13.0,
@@ -364,12 +394,8 @@ def check_user_blas(theano):
 
 def import_theano(environ=os.environ):
     """Import Theano configured for today; returns (theano, description of the BLAS)."""
-    if int(np.__version__.split(".")[0]) >= 2:
-        # Theano's C code no longer compiles against NumPy 2: stop before it tries.
-        raise SetupError("NumPy %s is installed, but Theano 1.0.5 needs NumPy 1.x; %s"
-                         % (np.__version__, install_hint()))
     restore_numpy_aliases()
-    python312_shims()
+    removed_modules()
     skipped = skip_unused_scipy_imports()
     users_flags = environ.get("THEANO_FLAGS")
     environ["THEANO_FLAGS"], blas_name = merged_flags(environ)
