@@ -1,9 +1,9 @@
 # Two commands for a newcomer: `make run` sets up a venv and trains the lesson's
 # network; `make test` runs the test suite (pytest tests). ARGS passes options:
 #   make run ARGS="--updates 1000 --loss mse"
-# Python: python3 when it is 3.11 or 3.12, else a python3.12 or python3.11 found on
-# PATH, in pyenv or from uv; PYTHON=/path/to/python (or PYTHON=3.12) chooses one.
-# Each Python gets its own venv (.venv-3.11, .venv-3.12), so both can live here.
+# Python: python3 when it is 3.11 to 3.15, else the newest python3.15 ... python3.11
+# found on PATH, in pyenv or from uv; PYTHON=/path/to/python (or PYTHON=3.13) chooses one.
+# Each Python gets its own venv (.venv-3.11 ... .venv-3.15), so all can live here.
 # `make data` downloads the lesson's data file.
 # `make gpu-venv` sets up the GPU route (README "GPU"), which `make test` then tests too.
 
@@ -24,7 +24,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 .PHONY: run test setup bench gpu-venv peers clean cuda-check gpu-check
 
 # Theano is a source package whose setup.py needs tools/build_shims on Python 3.12
-# (that file says why); setuptools comes first because the build uses the venv's own.
+# and later (that file says why); setuptools comes first because the build uses the venv's own.
 $(VENV)/.lesson: requirements.txt
 	$(PYTHON_EXE) -m venv $(VENV)
 	$(PIP) $$(grep -E '^setuptools==' requirements.txt)
@@ -95,8 +95,8 @@ cuda-check: $(GPU_VENV)/.ready $(NVRTC_DIR)/.ready
 gpu-check: $(GPU_VENV)/.ready
 	$(GPU_VENV)/bin/python tools/gpu_check.py $(ARGS)
 
-# The benchmark's peers, PyTorch and JAX, each in a venv of its own: they need NumPy 2
-# and a newer setuptools, which would break the lesson's venv. tools/bench.py runs each
+# The benchmark's peers, PyTorch and JAX, each in a venv of its own: they bring NumPy
+# and setuptools releases of their own choosing, which would move the lesson's pins. tools/bench.py runs each
 # with its venv's python, and reports a peer whose venv is missing as not compared.
 .venv-torch/.ready: tools/requirements-torch.txt
 	$(PYTHON_EXE) -m venv .venv-torch
@@ -111,4 +111,4 @@ gpu-check: $(GPU_VENV)/.ready
 peers: .venv-torch/.ready .venv-jax/.ready
 
 clean:
-	rm -rf .venv-3.11 .venv-3.12 .venv-gpu-3.11 .venv-gpu-3.12 .venv-torch .venv-jax $(NVRTC_DIR)
+	rm -rf .venv-3.1[1-9] .venv-gpu-3.1[1-9] .venv-torch .venv-jax $(NVRTC_DIR)

@@ -24,10 +24,11 @@ def test_defaults_added_when_user_sets_nothing(tmp_path):
 def test_user_flags_are_kept_and_win(tmp_path):
     user = "floatX=float64,blas.ldflags=-lmyblas,optimizer=fast_compile,allow_gc=True"
     flags, blas = theano_setup.merged_flags({"THEANO_FLAGS": user, "THEANORC": str(tmp_path / "none")})
-    assert flags.endswith(user)  # later keys win in Theano, so the user's come last
+    # Later keys win in Theano, so the user's come last; only NumPy 2's C flags follow them.
+    assert flags.endswith(user + ",gcc.cxxflags=" + " ".join(theano_setup.numpy2_c_flags()))
     parsed = theano_setup.parse_flags(flags)
     assert parsed == {"floatX": "float64", "blas.ldflags": "-lmyblas", "optimizer": "fast_compile",
-                      "allow_gc": "True"}
+                      "allow_gc": "True", "gcc.cxxflags": " ".join(theano_setup.numpy2_c_flags())}
     assert blas == "as set by you"
 
 
@@ -35,14 +36,82 @@ def test_theanorc_settings_are_not_overridden(tmp_path):
     rc = tmp_path / "theanorc"
     rc.write_text("[global]\nfloatX = float64\nallow_gc = True\n[blas]\nldflags = -lblas\n")
     flags, _ = theano_setup.merged_flags({"THEANORC": str(rc), "THEANO_FLAGS": "device=cpu"})
-    assert theano_setup.parse_flags(flags) == {"device": "cpu"}
+    assert theano_setup.parse_flags(flags) == {"device": "cpu",
+                                               "gcc.cxxflags": " ".join(theano_setup.numpy2_c_flags())}
 
 
 def test_only_the_unset_key_is_added(tmp_path):
     rc = tmp_path / "theanorc"
     rc.write_text("[global]\nfloatX = float16\n")
     flags, _ = theano_setup.merged_flags({"THEANORC": str(rc)})
-    assert set(theano_setup.parse_flags(flags)) == {"blas.ldflags", "allow_gc"}
+    assert set(theano_setup.parse_flags(flags)) == {"blas.ldflags", "allow_gc", "gcc.cxxflags"}
+
+
+@pytest.mark.parametrize("where", ["THEANO_FLAGS", ".theanorc"])
+def test_users_own_cxxflags_are_kept_after_numpy2s(tmp_path, where):
+    rc = tmp_path / "theanorc"
+    environ = {"THEANORC": str(rc)}
+    if where == "THEANO_FLAGS":
+        environ["THEANO_FLAGS"] = "gcc.cxxflags=-O1 -Wall"
+    else:
+        rc.write_text("[gcc]\ncxxflags = -O1 -Wall\n")
+    flags, _ = theano_setup.merged_flags(environ)
+    # The last gcc.cxxflags is the one Theano keeps: NumPy 2's definitions, then the user's.
+    assert flags.rsplit(",", 1)[1] == "gcc.cxxflags=-DNPY_PY3K=1 -DNPY_TARGET_VERSION=NPY_2_0_API_VERSION " \
+        "-DPyInt_AsLong=PyLong_AsLong -DPyInt_Check=PyLong_Check -DPyInt_FromLong=PyLong_FromLong -O1 -Wall"
+
+
+def test_numpy2_c_flags_only_on_numpy_2():
+    assert theano_setup.numpy2_c_flags(types.SimpleNamespace(__version__="1.26.4")) == []
+    assert "-DNPY_PY3K=1" in theano_setup.numpy2_c_flags(types.SimpleNamespace(__version__="2.3.5"))
+
+
+# Theano's own lazy linker, and the field access its ops make, compiled against this
+# NumPy's headers with NumPy 2's C flags, and with each of them left out in turn.
+ELSIZE = "#include <numpy/arrayobject.h>\nint item_size(PyArrayObject *a) { return PyArray_DESCR(a)->elsize; }\n"
+
+
+def syntax_errors(source, flags):
+    import sysconfig
+    import numpy as np
+    import theano
+    c_code = os.path.join(os.path.dirname(theano.gof.__file__), "c_code")  # the lazy linker's own header
+    command = ["g++", "-fsyntax-only", "-x", "c++", "-I" + sysconfig.get_paths()["include"], "-I" + c_code,
+               "-I" + np.get_include(), "-DNPY_NO_DEPRECATED_API=NPY_1_7_API_VERSION"] + flags + ["-"]
+    result = subprocess.run(command, input=source, capture_output=True, text=True)
+    return [line for line in result.stderr.splitlines() if "error" in line]
+
+
+@pytest.fixture(scope="module")
+def lazylinker_source(genre_mlp):
+    path = os.path.join(os.path.dirname(genre_mlp.theano.gof.__file__), "c_code", "lazylinker_c.c")
+    with open(path) as source:
+        return source.read()
+
+
+def test_theanos_c_code_compiles_on_numpy_2_with_its_flags(lazylinker_source):
+    flags = theano_setup.numpy2_c_flags()
+    assert flags, "NumPy 2 is the only NumPy requirements.txt installs"
+    assert syntax_errors(lazylinker_source, flags) == []
+    assert syntax_errors(ELSIZE, flags) == []
+
+
+@pytest.mark.parametrize("left_out", ["NPY_PY3K", "NPY_TARGET_VERSION", "PyInt_AsLong", "PyInt_Check",
+                                      "PyInt_FromLong"])
+def test_each_numpy2_c_flag_is_needed(lazylinker_source, left_out):
+    flags = [flag for flag in theano_setup.numpy2_c_flags() if not flag.startswith("-D" + left_out)]
+    assert len(flags) == len(theano_setup.numpy2_c_flags()) - 1
+    source = ELSIZE if left_out == "NPY_TARGET_VERSION" else lazylinker_source
+    assert syntax_errors(source, flags), "%s compiled without -D%s" % (source[:40], left_out)
+
+
+def test_precompiled_header_gets_numpy2s_definitions(genre_mlp):
+    from theano.gof import cmodule
+    common = set(cmodule.GCC_compiler.compile_args())
+    preargs = list(cmodule.GCC_compiler.compile_args()) + ["-Dsgemm_=scipy_sgemm_"]
+    flags = theano_compile.header_flags(preargs, common)
+    assert set(theano_setup.numpy2_c_flags()) <= set(flags)  # the .gch is built with them ...
+    assert "-Dsgemm_=scipy_sgemm_" not in flags  # ... and not with an op's own
 
 
 @pytest.mark.parametrize("before", [{}, {"THEANO_FLAGS": "device=cpu"}, {"THEANO_FLAGS": ""}])

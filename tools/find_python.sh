@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Which Python the Makefile builds the lesson's venv with. Prints "ok PATH X.Y" for a
-# supported one (3.11 or 3.12), else one line saying what to install.
-#   tools/find_python.sh                  python3 if it is 3.11 or 3.12, else python3.12 or
-#                                         python3.11 on PATH, in pyenv, or from uv
-#   tools/find_python.sh 3.12             that version, from the same places
+# usable one, else one line saying what to install.
+#   tools/find_python.sh                  python3 if it is 3.11 to 3.15, else the newest of
+#                                         python3.15 ... python3.11 on PATH, in pyenv, or from uv
+#   tools/find_python.sh 3.13             that version, from the same places
 #   tools/find_python.sh /path/to/python  that interpreter (a name on PATH works too)
-# Why only these two: Theano 1.0.5's C code needs NumPy 1.x, whose last release
-# (1.26.4) stops at Python 3.12; requirements.txt pins a NumPy for each.
+# Why these: requirements.txt pins NumPy 2 wheels for 3.11 to 3.15 (README "Where it
+# runs"). Older ones are refused; a newer one is tried after a notice on stderr.
 set -u
-SUPPORTED="3.12 3.11"
-INSTALL="install Python 3.12 (your distribution's python3.12 package, or \`uv python install 3.12\`) and run make again, or name one with PYTHON=/path/to/python3.12"
+SUPPORTED="3.15 3.14 3.13 3.12 3.11"   # newest first: the order of the search
+INSTALL="install Python 3.13 (your distribution's python3 or python3.13 package, or \`uv python install 3.13\`) and run make again, or name one with PYTHON=/path/to/python3"
 
 # "X.Y REAL_PATH" of a working interpreter with venv support and the C headers
 # (Theano compiles against Python.h), else nothing.
@@ -20,6 +20,7 @@ print("%d.%d" % sys.version_info[:2], sys.executable)' 2>/dev/null
 }
 
 supported() { case " $SUPPORTED " in *" $1 "*) return 0 ;; esac; return 1; }
+newer() { [ "${1%%.*}" -eq 3 ] && [ "${1#*.}" -gt 15 ]; }   # X.Y after 3.15
 
 # Every interpreter of version $1 this machine offers, best first.
 candidates() {
@@ -34,11 +35,8 @@ why_not() {  # one phrase on why interpreter $1 cannot be used
   local version
   version=$("$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) ||
     { echo "$1 does not run"; return; }
-  if ! supported "$version"; then
-    case $version in
-      3.1[3-9]|3.[2-9]*) echo "$1 is Python $version, too new: Theano's C code needs NumPy 1.x, and NumPy 1.x stops at Python 3.12" ;;
-      *) echo "$1 is Python $version, too old for the pinned packages" ;;
-    esac
+  if ! supported "$version" && ! newer "$version"; then
+    echo "$1 is Python $version, too old: the lesson needs 3.11 to 3.15"
   elif ! "$1" -c 'import venv, ensurepip' 2> /dev/null; then
     echo "$1 (Python $version) has no venv module (on Debian or Ubuntu: apt-get install python$version-venv)"
   else
@@ -46,11 +44,17 @@ why_not() {  # one phrase on why interpreter $1 cannot be used
   fi
 }
 
-answer() {  # prints "ok PATH X.Y" and exits, if $1 is usable
-  local found
+# Prints "ok PATH X.Y" and exits if $1 is usable: a supported version, or with
+# $2 = newer, one after 3.15 (with a notice that it is untested).
+answer() {
+  local found version
   found=$(probe "$1") || return 1
-  supported "${found%% *}" || return 1
-  echo "ok ${found#* } ${found%% *}"
+  version=${found%% *}
+  if ! supported "$version"; then
+    [ "${2:-}" = newer ] && newer "$version" || return 1
+    echo "notice: Python $version is newer than any tested here (3.11 to 3.15); trying it" >&2
+  fi
+  echo "ok ${found#* } $version"
   exit 0
 }
 
@@ -61,20 +65,21 @@ case $request in
     for version in $SUPPORTED; do
       for candidate in $(candidates "$version"); do answer "$candidate"; done
     done
+    answer python3 newer
     if command -v python3 > /dev/null; then
-      echo "no usable Python 3.11 or 3.12 found ($(why_not python3)); $INSTALL"
+      echo "no usable Python 3.11 to 3.15 found ($(why_not python3)); $INSTALL"
     else
-      echo "no Python 3.11 or 3.12 found; $INSTALL"
+      echo "no Python 3.11 to 3.15 found; $INSTALL"
     fi ;;
   3.*)
-    for candidate in $(candidates "$request"); do answer "$candidate"; done
-    if supported "$request"; then
+    for candidate in $(candidates "$request"); do answer "$candidate" newer; done
+    if supported "$request" || newer "$request" 2>/dev/null; then
       echo "PYTHON=$request: no Python $request found on PATH, in pyenv or from uv; $INSTALL"
     else
-      echo "PYTHON=$request is not supported: use 3.11 or 3.12 (Theano's C code needs NumPy 1.x, and NumPy 1.x stops at Python 3.12)"
+      echo "PYTHON=$request is not supported: use 3.11 to 3.15 (requirements.txt pins NumPy 2 wheels for those)"
     fi ;;
   *)
-    answer "$request"
+    answer "$request" newer
     echo "PYTHON=$request cannot be used: $(why_not "$request"); $INSTALL" ;;
 esac
 exit 1

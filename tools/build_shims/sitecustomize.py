@@ -1,4 +1,4 @@
-"""Lets Theano 1.0.5's setup.py run on Python 3.12; used only while pip builds it.
+"""Lets Theano 1.0.5's setup.py run on Python 3.12 and later; used only while pip builds it.
 
 Its versioneer reads setup.cfg through configparser.SafeConfigParser and readfp(),
 both removed in Python 3.12 (they were old names for ConfigParser and read_file).
