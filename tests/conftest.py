@@ -1,10 +1,24 @@
 """Shared fixtures: Theano compiles the lesson's network once per test session."""
+import importlib.util
 import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
+
+# An interpreter without the lesson's packages (a system pytest, say) gets one line
+# naming the fix, from pytest_configure, instead of an error in every test module.
+MISSING = [name for name in ("numpy", "scipy", "theano", "soundfile") if importlib.util.find_spec(name) is None]
+if not MISSING:
+    import numpy as np
+
+
+def pytest_configure(config):
+    if MISSING:
+        raise pytest.UsageError(
+            "%s cannot run the tests: %s not installed for it; run `make test`, which sets up a venv "
+            "with everything they need" % (sys.executable, " and ".join(MISSING) + (" is" if len(MISSING) == 1
+                                                                                     else " are")))
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

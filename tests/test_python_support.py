@@ -1,5 +1,6 @@
 """Python 3.11 and 3.12: which interpreter the Makefile picks, the 3.12 shims, same results on both."""
 import glob
+import importlib.metadata
 import os
 import re
 import shutil
@@ -123,16 +124,24 @@ def test_requirements_pin_the_numpy_that_setup_errors_name():
     assert "NumPy %s on Python %s" % (pins[sys.version_info[:2]], THIS_VERSION) in theano_setup.install_hint()
 
 
+# NumPy 2 ships numpy.distutils for Python 3.11 only, NumPy 2.4 no numpy.linalg.linalg at all;
+# imp left Python in 3.12.
+NUMPY_VERSION = tuple(int(part) for part in importlib.metadata.version("numpy").split(".")[:2])
+EXPECTED_STAND_INS = ((["numpy.distutils"] if sys.version_info >= (3, 12) else [])
+                      + (["numpy.linalg.linalg"] if NUMPY_VERSION >= (2, 4) else [])
+                      + (["imp"] if sys.version_info >= (3, 12) else []))
+
+
 def test_shims_only_where_python_lacks_the_module(genre_mlp):
     # genre_mlp imported Theano through import_theano, which applied what this Python needs.
     import numpy as np
     import numpy.distutils.misc_util
-    stand_ins = [name for name in ("imp", "numpy.distutils")
+    stand_ins = [name for name in EXPECTED_STAND_INS
                  if getattr(sys.modules[name], "__file__", None) is None]  # a real module has a file
-    # NumPy 2 has no numpy.distutils on any Python; imp left Python in 3.12.
-    assert stand_ins == (["imp"] if sys.version_info >= (3, 12) else []) + ["numpy.distutils"]
+    assert stand_ins == EXPECTED_STAND_INS
     assert numpy.distutils.misc_util.get_numpy_include_dirs() == [np.get_include()]
-    assert numpy.distutils.__config__ is None  # "NumPy's BLAS is unknown" to Theano
+    if "numpy.distutils" in stand_ins:
+        assert numpy.distutils.__config__ is None  # "NumPy's BLAS is unknown" to Theano
     assert theano_setup.removed_modules() == []  # nothing more is needed once applied
 
 
@@ -144,7 +153,7 @@ def test_removed_modules_are_put_back_where_missing():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     added, works = result.stdout.splitlines()
-    assert added.split() == ["numpy.distutils"] + (["imp"] if sys.version_info >= (3, 12) else [])
+    assert added.split() == EXPECTED_STAND_INS
     assert works == "True"
     kept = {"imp": "a real imp", "numpy.distutils": "a real one"}
     assert theano_setup.removed_modules(types.SimpleNamespace(), kept) == []
@@ -205,3 +214,17 @@ def test_same_accuracy_and_loudness_lines_on_every_python(tmp_path):
     lines = {version: lesson_lines(python, tmp_path) for version, python in sorted(pythons.items())}
     for version in lines:
         assert lines[version] == EXPECTED_LINES, "Python %s" % version
+
+
+def test_pytest_without_the_lessons_packages_says_so_in_one_line(tmp_path):
+    # An interpreter on which Theano and soundfile cannot be found, as a system pytest would be.
+    (tmp_path / "sitecustomize.py").write_text(
+        "import importlib.util\nfind = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda name, *rest: None if name in ('theano', 'soundfile') else find(name, *rest)\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", os.path.join(ROOT, "tests")],
+                            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert result.returncode == 4
+    assert lines == ["ERROR: %s cannot run the tests: theano and soundfile are not installed for it; run "
+                     "`make test`, which sets up a venv with everything they need" % sys.executable]

@@ -103,7 +103,7 @@ def removed_modules(numpy_module=np, modules=sys.modules):
     """
     added = []
     if "numpy.distutils" not in modules and not _importable("numpy.distutils"):
-        # Gone in NumPy 2 and on Python 3.12. Theano asks it only for NumPy's
+        # Gone from NumPy 2 on Python 3.12 and later. Theano asks it only for NumPy's
         # headers and, when blas.ldflags is unset, for NumPy's BLAS (None: unknown).
         distutils = types.ModuleType("numpy.distutils")
         misc_util = types.ModuleType("numpy.distutils.misc_util")
@@ -114,6 +114,13 @@ def removed_modules(numpy_module=np, modules=sys.modules):
         # sys.modules holds it, and `import numpy.distutils` reads the attribute.
         numpy_module.distutils = distutils
         added.append("numpy.distutils")
+    if "numpy.linalg.linalg" not in modules and not _importable("numpy.linalg.linalg"):
+        # Private since NumPy 2.0 and gone in 2.4; Theano's GPU linear algebra
+        # (imported with device=cuda or opencl) takes LinAlgError from it.
+        linalg = types.ModuleType("numpy.linalg.linalg")
+        linalg.LinAlgError = numpy_module.linalg.LinAlgError
+        modules["numpy.linalg.linalg"] = linalg
+        added.append("numpy.linalg.linalg")
     if "imp" not in modules and not _importable("imp"):
         # Removed in 3.12; only theano/tests/breakpoint.py imports it (through
         # theano.gpuarray) and it uses nothing from it.
