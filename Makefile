@@ -48,8 +48,9 @@ $(VENV)/.tools: $(VENV)/.blas tools/requirements.txt
 run: $(VENV)/.blas
 	$(PY) genre_mlp.py $(ARGS)
 
+# TESTS="tests/test_script.py ..." runs only those files.
 test: $(VENV)/.tools
-	$(PY) -m pytest tests $(ARGS)
+	$(PY) -m pytest $(or $(TESTS),tests) $(ARGS)
 
 # Installs everything `make test` needs, without running anything.
 setup: $(VENV)/.tools

@@ -13,8 +13,8 @@ noisy neighbour slows all alike):
 - the same network in PyTorch (eager) and JAX (jit), each in a process of its
   own, run by the Python of its own venv: `make peers` makes .venv-torch and
   .venv-jax (tools/requirements-torch.txt, tools/requirements-jax.txt). They are
-  never installed into the lesson's venv, where they would lift NumPy to 2.x and
-  setuptools past pkg_resources, which Theano 1.0.5 needs. A peer whose venv is
+  never installed into the lesson's venv, where they would move NumPy off its pin
+  and setuptools past pkg_resources, which Theano 1.0.5 needs. A peer whose venv is
   missing is reported as not compared. tools/bench_peer.py trains them, on this
   process's orders, from the same start on the same batches.
 Each framework must first match Theano's losses over 200 updates from the same
