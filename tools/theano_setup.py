@@ -9,7 +9,7 @@ genre_mlp.py calls import_theano() before anything else touches Theano. It
   (`numpy.distutils`) dropped (removed_modules);
 - on NumPy 2, gives Theano's C code the names it used to get from NumPy 1's
   headers (NUMPY2_C_FLAGS), and mends the NumPy names Theano's Python code
-  still calls (tools/theano_numpy2.py);
+  still calls, and its other NumPy 2 and Python 3.13 breaks (tools/theano_numpy2.py);
 - spares Theano's import two SciPy modules it cannot or does not use
   (skip_unused_scipy_imports: 0.2 s of every start);
 - puts defaults in front of THEANO_FLAGS for what the user did not set there or
@@ -436,6 +436,7 @@ def import_theano(environ=os.environ):
         gpu_log.propagate = True
         logging.getLogger("theano.configdefaults").removeFilter(quiet)
 
+    importlib.import_module("tools.theano_numpy2").mend(theano)  # Theano's own NumPy 2 / 3.13 breaks
     theano_compile.fix_compile_cache(theano)
     theano_compile.remember_march_flags(theano)
     theano_compile.compile_faster(theano)
