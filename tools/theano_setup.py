@@ -82,7 +82,7 @@ NUMPY_ALIASES = {"bool": bool, "int": int, "float": float, "complex": complex,
                  "object": object, "str": str, "long": int, "unicode": str}
 
 
-from tools import theano_compile  # noqa: E402 (plain Python; Theano is imported later)
+from tools import theano_compile, theano_numpy2  # noqa: E402 (plain Python; Theano is imported later)
 
 
 class SetupError(Exception):
@@ -115,8 +115,8 @@ def removed_modules(numpy_module=np, modules=sys.modules):
         numpy_module.distutils = distutils
         added.append("numpy.distutils")
     if "numpy.linalg.linalg" not in modules and not _importable("numpy.linalg.linalg"):
-        # Private since NumPy 2.0 and gone in 2.4; Theano's GPU linear algebra
-        # (imported with device=cuda or opencl) takes LinAlgError from it.
+        # Private since NumPy 2.0 and gone in 2.4; Theano's GPU linear algebra takes
+        # LinAlgError from it, and theano.scan and pickling import that code on the CPU too.
         linalg = types.ModuleType("numpy.linalg.linalg")
         linalg.LinAlgError = numpy_module.linalg.LinAlgError
         modules["numpy.linalg.linalg"] = linalg
@@ -436,7 +436,7 @@ def import_theano(environ=os.environ):
         gpu_log.propagate = True
         logging.getLogger("theano.configdefaults").removeFilter(quiet)
 
-    importlib.import_module("tools.theano_numpy2").mend(theano)  # Theano's own NumPy 2 / 3.13 breaks
+    theano_numpy2.mend(theano)  # Theano's own NumPy 2 and Python 3.13 breaks
     theano_compile.fix_compile_cache(theano)
     theano_compile.remember_march_flags(theano)
     theano_compile.compile_faster(theano)
