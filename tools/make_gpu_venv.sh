@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the GPU venv: make_gpu_venv.sh PYTHON VENV   (run by `make gpu-venv`)
 #
-# A venv for PYTHON (3.11 or 3.12) with the lesson's pins and pygpu, in which
+# A venv for PYTHON (3.11 to 3.13) with the lesson's pins and pygpu, in which
 # THEANO_FLAGS=device=opencl0:0 (pocl) or device=cuda runs the lesson.
 # pygpu and libgpuarray are not on PyPI, and Debian 13 dropped them: we fetch
 # Debian 12's packages by name with a private apt configuration (the system's
@@ -26,10 +26,10 @@ VENV=$(realpath -m "$2")
 
 # ---- what the build needs, checked before anything is written -----------------
 version=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) ||
-    die "$PYTHON does not run; pass a Python 3.11 or 3.12 (make gpu-venv PYTHON=...)"
+    die "$PYTHON does not run; pass a Python 3.11 to 3.13 (make gpu-venv PYTHON=...)"
 case $version in
-    3.11 | 3.12) ;;
-    *) die "$PYTHON is Python $version; the GPU route needs 3.11 or 3.12 (Theano needs NumPy 1.x)" ;;
+    3.11 | 3.12 | 3.13) ;;
+    *) die "$PYTHON is Python $version; the GPU route needs 3.11 to 3.13 (pygpu's Cython 0.29 C is built and tested up to 3.13)" ;;
 esac
 for tool in apt-get dpkg-deb; do
     command -v $tool >/dev/null || die "$tool not found; this needs a Debian (or Debian-based) system"
@@ -101,7 +101,7 @@ rm -f "$pygpu"/*.so
 rm -rf "$unpacked"
 
 # ---- pygpu's C sources (Cython 0.29.32 output) built for PYTHON ---------------
-# Three edits, each checked to match once per file (the packages are pinned):
+# Five edits, each checked to match once per file (the packages are pinned):
 # - Python 3.12 keeps the raised exception in one field, not in
 #   tstate->curexc_*: __Pyx_Raise must attach a traceback through PyErr_Fetch
 #   and PyErr_Restore, as Cython does on PyPy;
@@ -109,7 +109,12 @@ rm -rf "$unpacked"
 #   headers (32), which Cython's import check refuses; pygpu never reads a
 #   bool's fields, so that size is not checked;
 # - 3.12's strings are always "ready" and its headers no longer declare
-#   _PyUnicode_Ready, which GCC 14 (Debian 13) refuses to call undeclared.
+#   _PyUnicode_Ready, which GCC 14 (Debian 13) refuses to call undeclared;
+# - NumPy 2 keeps a dtype's subarray in the legacy descriptor only, which its
+#   PyDataType_SUBARRAY() accessor reads (Cython's inline PyDataType_SHAPE);
+# - pygpu copies host data to the device through numpy.array(..., copy=False),
+#   which on NumPy 2 means "never copy" and raises for a list, another dtype or
+#   a non-contiguous array: copy=None is what False meant on NumPy 1.x.
 step "patching pygpu's C sources" "$PY" - "$pygpu" <<'EOF'
 import pathlib
 import sys
@@ -118,11 +123,16 @@ RAISE = ("#if CYTHON_COMPILING_IN_PYPY\n        PyObject *tmp_type, *tmp_value, 
          "        PyErr_Fetch(&tmp_type, &tmp_value, &tmp_tb);\n")
 BOOL = '"bool", sizeof(PyBoolObject), __Pyx_ImportType_CheckSize_Warn)'
 READY = "  #if defined(PyUnicode_IS_READY)\n  #define __Pyx_PyUnicode_READY(op)"
+SUBARRAY = ("    __Pyx_INCREF(((PyObject*)__pyx_v_d->subarray->shape));\n"
+            "    __pyx_r = ((PyObject*)__pyx_v_d->subarray->shape);\n")
+COPY = "__pyx_n_s_copy, Py_False) < 0) __PYX_ERR(0, 1021,"  # gpuarray.pyx:1021, pygpu_fromhostdata
 ALL = ["gpuarray.c", "blas.c", "_elemwise.c", "collectives.c"]
 edits = [  # (old, new, files in which it occurs once)
     (RAISE, RAISE.replace("PYPY", "PYPY || PY_VERSION_HEX >= 0x030C0000", 1), ALL),
     (BOOL, '"bool", 0, __Pyx_ImportType_CheckSize_Ignore)', ["gpuarray.c", "collectives.c"]),
     (READY, READY.replace("IS_READY)", "IS_READY) && PY_VERSION_HEX < 0x030C0000", 1), ALL),
+    (SUBARRAY, SUBARRAY.replace("__pyx_v_d->subarray", "PyDataType_SUBARRAY(__pyx_v_d)"), ALL),
+    (COPY, COPY.replace("Py_False", "Py_None"), ["gpuarray.c"]),
 ]
 for old, new, names in edits:
     for name in names:
@@ -134,17 +144,62 @@ for old, new, names in edits:
         print("patched", path)
 EOF
 
+# Python 3.13 changed or removed private C API that Cython's helper code calls:
+# the same names, defined from public functions, in a header given to gcc with
+# -include (no edits: each name is called in many places).
+cat > "$pygpu/pyapi_compat.h" <<'EOF'
+/* Python.h first: the macros below must not rename its own declarations. */
+#include <Python.h>
+
+#if PY_VERSION_HEX >= 0x030D0000
+/* 3.13 added a with_exceptions argument; 1 behaves as before. */
+#define _PyLong_AsByteArray(v, bytes, n, little_endian, is_signed) \
+    _PyLong_AsByteArray(v, bytes, n, little_endian, is_signed, 1)
+
+/* Gone in 3.13; PyObject_GC_IsFinalized (3.9) is the public spelling. */
+#define _PyGC_FINALIZED(o) PyObject_GC_IsFinalized(o)
+
+/* Gone in 3.13; it returned a new reference to None, or NULL on error. */
+static inline PyObject *_PyList_Extend(PyListObject *list, PyObject *iterable)
+{
+    if (PyList_Extend((PyObject *)list, iterable) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* Gone in 3.13: return `value` from a generator. A tuple or an exception
+ * must be wrapped in a StopIteration first, else PyErr_SetObject would unpack
+ * the tuple or raise the exception itself. */
+static inline int _PyGen_SetStopIterationValue(PyObject *value)
+{
+    PyObject *stop;
+    if (value == NULL || (!PyTuple_Check(value) && !PyExceptionInstance_Check(value))) {
+        PyErr_SetObject(PyExc_StopIteration, value);
+        return 0;
+    }
+    stop = PyObject_CallOneArg(PyExc_StopIteration, value);
+    if (stop == NULL)
+        return -1;
+    PyErr_SetObject(PyExc_StopIteration, stop);
+    Py_DECREF(stop);
+    return 0;
+}
+#endif
+EOF
+
 read -r py_include ext_suffix numpy_include < <("$PY" -c '
 import sysconfig, numpy
 print(sysconfig.get_paths()["include"], sysconfig.get_config_var("EXT_SUFFIX"), numpy.get_include())')
 # -DNDEBUG as in Python's own release builds (3.12's Py_SIZE asserts on ints);
 # Cython's PyLong shortcuts read int internals that 3.12 changed; an undeclared
 # function is an error with every GCC, as GCC 14 makes it (else it would be an
-# unresolved symbol at import). The rpath lets the modules find
-# VENV/lib/libgpuarray.so.3, not a system copy.
+# unresolved symbol at import). NumPy 2's headers declare the full dtype struct
+# (pygpu reads its elsize and alignment) only for a 2.0 API target. The rpath
+# lets the modules find VENV/lib/libgpuarray.so.3, not a system copy.
 for module in "${PYGPU_MODULES[@]}"; do
     step "compiling pygpu/$module.c" gcc -shared -fPIC -O2 -fwrapv -DNDEBUG \
         -DCYTHON_USE_PYLONG_INTERNALS=0 -Werror=implicit-function-declaration \
+        -DNPY_TARGET_VERSION=NPY_2_0_API_VERSION -include "$pygpu/pyapi_compat.h" \
         -I"$py_include" -I"$numpy_include" -I"$VENV/include" -I"$pygpu" \
         "$pygpu/$module.c" -o "$pygpu/$module$ext_suffix" \
         -L"$VENV/lib" -lgpuarray -Wl,-rpath,"$VENV/lib"
