@@ -6,6 +6,7 @@ venv (`make gpu-venv`, README "GPU") and an OpenCL driver; CI has both, and
 there a missing route fails instead of skipping.
 """
 import glob
+import json
 import os
 import re
 import subprocess
@@ -108,6 +109,40 @@ def evaluations(stdout):
         if found:
             rows.append([float(value) for value in found.groups()])
     return np.array(rows)
+
+
+# Host data that pygpu must convert before its copy to the device: on NumPy 2 its
+# numpy.array(..., copy=False) would refuse each of these (tools/make_gpu_venv.sh).
+HOST_TO_DEVICE = r"""
+import json
+import numpy as np
+import pygpu
+
+context = pygpu.init("opencl0:0")
+grid = np.arange(24.0).reshape(4, 6)  # float64
+sent = {"a list": grid.tolist(), "float64 as float32": grid, "a strided view": grid.astype(np.float32)[:, ::2],
+        "a transposed view": grid.astype(np.float32).T}
+seen = {}
+for name, value in sent.items():
+    try:
+        seen[name] = np.asarray(pygpu.gpuarray.array(value, dtype="float32", context=context)).tolist()
+    except Exception as error:
+        seen[name] = "%s: %s" % (type(error).__name__, str(error).splitlines()[0])
+print(json.dumps(seen))
+"""
+
+
+def test_host_data_is_converted_on_its_way_to_the_device(gpu_python):
+    result = subprocess.run([gpu_python, "-c", HOST_TO_DEVICE], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout)
+    grid = np.arange(24.0).reshape(4, 6).astype(np.float32)
+    expected = {"a list": grid, "float64 as float32": grid, "a strided view": grid[:, ::2],
+                "a transposed view": grid.T}
+    assert set(seen) == set(expected)
+    for name, values in seen.items():
+        assert not isinstance(values, str), "%s: %s" % (name, values)
+        np.testing.assert_array_equal(np.array(values, np.float32), expected[name], err_msg=name)
 
 
 def test_cuda_without_a_driver_is_one_line(gpu_python, tmp_path):
