@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the GPU venv: make_gpu_venv.sh PYTHON VENV   (run by `make gpu-venv`)
 #
-# A venv for PYTHON (3.11 to 3.13) with the lesson's pins and pygpu, in which
+# A venv for PYTHON (3.11 to 3.15) with the lesson's pins and pygpu, in which
 # THEANO_FLAGS=device=opencl0:0 (pocl) or device=cuda runs the lesson.
 # pygpu and libgpuarray are not on PyPI, and Debian 13 dropped them: we fetch
 # Debian 12's packages by name with a private apt configuration (the system's
@@ -26,10 +26,10 @@ VENV=$(realpath -m "$2")
 
 # ---- what the build needs, checked before anything is written -----------------
 version=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) ||
-    die "$PYTHON does not run; pass a Python 3.11 to 3.13 (make gpu-venv PYTHON=...)"
+    die "$PYTHON does not run; pass a Python 3.11 to 3.15 (make gpu-venv PYTHON=...)"
 case $version in
-    3.11 | 3.12 | 3.13) ;;
-    *) die "$PYTHON is Python $version; the GPU route needs 3.11 to 3.13 (pygpu's Cython 0.29 C is built and tested up to 3.13)" ;;
+    3.11 | 3.12 | 3.13 | 3.14 | 3.15) ;;
+    *) die "$PYTHON is Python $version; the GPU route needs 3.11 to 3.15 (pygpu's C, from Cython 0.29, is mended and tested for those)" ;;
 esac
 for tool in apt-get dpkg-deb; do
     command -v $tool >/dev/null || die "$tool not found; this needs a Debian (or Debian-based) system"
@@ -193,12 +193,13 @@ print(sysconfig.get_paths()["include"], sysconfig.get_config_var("EXT_SUFFIX"), 
 # -DNDEBUG as in Python's own release builds (3.12's Py_SIZE asserts on ints);
 # Cython's PyLong shortcuts read int internals that 3.12 changed; an undeclared
 # function is an error with every GCC, as GCC 14 makes it (else it would be an
-# unresolved symbol at import). NumPy 2's headers declare the full dtype struct
+# unresolved symbol at import). Cython caches module globals by dict version
+# tags, deprecated in 3.12 and gone in 3.14: it looks them up. NumPy 2's headers declare the full dtype struct
 # (pygpu reads its elsize and alignment) only for a 2.0 API target. The rpath
 # lets the modules find VENV/lib/libgpuarray.so.3, not a system copy.
 for module in "${PYGPU_MODULES[@]}"; do
     step "compiling pygpu/$module.c" gcc -shared -fPIC -O2 -fwrapv -DNDEBUG \
-        -DCYTHON_USE_PYLONG_INTERNALS=0 -Werror=implicit-function-declaration \
+        -DCYTHON_USE_PYLONG_INTERNALS=0 -DCYTHON_USE_DICT_VERSIONS=0 -Werror=implicit-function-declaration \
         -DNPY_TARGET_VERSION=NPY_2_0_API_VERSION -include "$pygpu/pyapi_compat.h" \
         -I"$py_include" -I"$numpy_include" -I"$VENV/include" -I"$pygpu" \
         "$pygpu/$module.c" -o "$pygpu/$module$ext_suffix" \
