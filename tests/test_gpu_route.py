@@ -155,3 +155,18 @@ def test_cuda_without_a_driver_is_one_line(gpu_python, tmp_path):
     assert result.stderr.startswith("error: THEANO_FLAGS asks for device=cuda with force_device=True")
     assert 'Could not load "libcuda.so"' in result.stderr and "b'" not in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("version", ["3.10", "3.16"])
+def test_gpu_venv_refuses_another_python_in_one_line(tmp_path, version):
+    # Runs without the GPU venv: the version is checked before anything is fetched or written.
+    fake = tmp_path / ("python" + version)
+    fake.write_text("#!/bin/sh\necho %s\n" % version)
+    fake.chmod(0o755)
+    venv = tmp_path / "venv"
+    result = subprocess.run(["bash", os.path.join(ROOT, "tools", "make_gpu_venv.sh"), str(fake), str(venv)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and result.stdout == "" and not venv.exists()
+    assert result.stderr.startswith("error: make_gpu_venv: %s is Python %s; the GPU route needs 3.11 to 3.15 ("
+                                    % (fake, version))
+    assert result.stderr.count("\n") == 1
