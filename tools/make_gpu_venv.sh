@@ -125,7 +125,7 @@ BOOL = '"bool", sizeof(PyBoolObject), __Pyx_ImportType_CheckSize_Warn)'
 READY = "  #if defined(PyUnicode_IS_READY)\n  #define __Pyx_PyUnicode_READY(op)"
 SUBARRAY = ("    __Pyx_INCREF(((PyObject*)__pyx_v_d->subarray->shape));\n"
             "    __pyx_r = ((PyObject*)__pyx_v_d->subarray->shape);\n")
-COPY = "__pyx_n_s_copy, Py_False) < 0) __PYX_ERR(0, 1021,"  # gpuarray.pyx:1021, pygpu_fromhostdata
+COPY = "__pyx_n_s_copy, Py_False) < 0) __PYX_ERR(0, 1021,"  # gpuarray.pyx:1021, in carray()
 ALL = ["gpuarray.c", "blas.c", "_elemwise.c", "collectives.c"]
 edits = [  # (old, new, files in which it occurs once)
     (RAISE, RAISE.replace("PYPY", "PYPY || PY_VERSION_HEX >= 0x030C0000", 1), ALL),
@@ -144,9 +144,9 @@ for old, new, names in edits:
         print("patched", path)
 EOF
 
-# Python 3.13 changed or removed private C API that Cython's helper code calls:
-# the same names, defined from public functions, in a header given to gcc with
-# -include (no edits: each name is called in many places).
+# Python 3.13 changed or removed private C API that Cython's helper code calls
+# (and 3.14, 3.15 keep it so): the same names, defined from public functions, in
+# a header given to gcc with -include, not edits: they are called in many places.
 cat > "$pygpu/pyapi_compat.h" <<'EOF'
 /* Python.h first: the macros below must not rename its own declarations. */
 #include <Python.h>
@@ -193,10 +193,11 @@ print(sysconfig.get_paths()["include"], sysconfig.get_config_var("EXT_SUFFIX"), 
 # -DNDEBUG as in Python's own release builds (3.12's Py_SIZE asserts on ints);
 # Cython's PyLong shortcuts read int internals that 3.12 changed; an undeclared
 # function is an error with every GCC, as GCC 14 makes it (else it would be an
-# unresolved symbol at import). Cython caches module globals by dict version
-# tags, deprecated in 3.12 and gone in 3.14: it looks them up. NumPy 2's headers declare the full dtype struct
-# (pygpu reads its elsize and alignment) only for a 2.0 API target. The rpath
-# lets the modules find VENV/lib/libgpuarray.so.3, not a system copy.
+# unresolved symbol at import). Cython caches module globals by the dicts'
+# version tags, which 3.12 deprecated and 3.14 removed: without the cache it
+# looks each global up. NumPy 2's headers declare the full dtype struct (pygpu
+# reads its elsize and alignment) only for a 2.0 API target. The rpath lets the
+# modules find VENV/lib/libgpuarray.so.3, not a system copy.
 for module in "${PYGPU_MODULES[@]}"; do
     step "compiling pygpu/$module.c" gcc -shared -fPIC -O2 -fwrapv -DNDEBUG \
         -DCYTHON_USE_PYLONG_INTERNALS=0 -DCYTHON_USE_DICT_VERSIONS=0 -Werror=implicit-function-declaration \
