@@ -145,6 +145,39 @@ def test_host_data_is_converted_on_its_way_to_the_device(gpu_python):
         np.testing.assert_array_equal(np.array(values, np.float32), expected[name], err_msg=name)
 
 
+# The same values through Theano's own conversion, GpuArrayType.filter, as a shared
+# variable's set_value or a function's input takes them (tools/theano_numpy2.py).
+FILTER_TO_DEVICE = """
+import json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from tools.theano_setup import import_theano
+theano, _ = import_theano()
+from theano.gpuarray.type import GpuArrayType
+kind = GpuArrayType("float32", (False, False))
+grid = np.arange(24.0).reshape(4, 6)  # float64
+sent = {"a list": grid.tolist(), "float64 as float32": grid}
+seen = {}
+for name, value in sent.items():
+    try:
+        seen[name] = np.asarray(kind.filter(value, allow_downcast=True)).tolist()
+    except Exception as error:
+        seen[name] = "%s: %s" % (type(error).__name__, str(error).splitlines()[0])
+print(json.dumps(seen))
+"""
+
+
+def test_theanos_own_conversion_to_the_device_copies_where_needed(gpu_python):
+    result = subprocess.run([gpu_python, "-c", FILTER_TO_DEVICE, ROOT], capture_output=True, text=True,
+                            timeout=600, env=dict(os.environ, **OPENCL))
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.splitlines()[-1])
+    grid = np.arange(24.0).reshape(4, 6).astype(np.float32)
+    for name in ("a list", "float64 as float32"):
+        assert not isinstance(seen[name], str), "%s: %s" % (name, seen[name])
+        np.testing.assert_array_equal(np.array(seen[name], np.float32), grid, err_msg=name)
+
+
 def test_cuda_without_a_driver_is_one_line(gpu_python, tmp_path):
     # pygpu is there, the NVIDIA driver is not: the reason is libgpuarray's, in one line.
     data = write_npz(tmp_path / "data.npz", train=separable(20), test=separable(20))

@@ -163,10 +163,26 @@ def python_scan(theano, modules=sys.modules):
     modules.setdefault("theano.scan_module.scan_perform_ext", None)
 
 
+def gpu_host_copies(theano, modules=sys.modules):
+    """Host data bound for the GPU is converted (a list, another dtype): Theano asks np.array for copy=False.
+
+    NumPy 1 read copy=False as "copy only if needed"; NumPy 2 reads it as "never copy"
+    and raises. GpuArrayType.filter, which turns a user's values into device arrays,
+    is the one place that asks; copy=None is NumPy 2's "only if needed". Only where
+    Theano's gpuarray code is loaded (device=cuda or opencl): the CPU never calls it.
+    """
+    if "theano.gpuarray.type" not in modules:
+        return
+
+    def array(value, *args, copy=True, **options):
+        return np.array(value, *args, copy=None if copy is False else copy, **options)
+    give_numpy_names(modules["theano.gpuarray.type"], array=array)
+
+
 # (piece, whether this Python and NumPy need it)
 PIECES = [(removed_numpy_names, NUMPY2), (complex_members, NUMPY2), (no_mapiter, NUMPY2),
           (int_overflow_is_type_error, NUMPY2), (ravel_axis, NUMPY2), (pure_python_pickler, PY313),
-          (python_scan, sys.version_info >= (3, 11))]
+          (python_scan, sys.version_info >= (3, 11)), (gpu_host_copies, NUMPY2)]
 
 
 def mend(theano):
