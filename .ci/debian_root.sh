@@ -60,6 +60,13 @@ step() {
 }
 
 # Mounts under DIR in this mount namespace (the host's, outside `run`), deepest first.
+# unshare's option for a mount namespace whose mounts never reach the host's. Inside a
+# chroot (a CI host that is itself a root), / is no mount point and cannot be made
+# private; its mounts are private already when the chroot was entered by `run` below.
+propagation() {
+  if mountpoint -q /; then echo "--propagation private"; else echo "--propagation unchanged"; fi
+}
+
 mounts_under() {
     awk -v d="$1" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
 }
@@ -123,7 +130,7 @@ make_root() {
         [ -e "$script" ] || script=/usr/share/debootstrap/scripts/sid
         # Its own mount namespace: what debootstrap mounts (/proc, /sys) cannot outlive it.
         step "$BOOTSTRAP_TIMEOUT" "a $suite root from $MIRROR (debootstrap)" \
-            unshare -m debootstrap --variant=minbase "$suite" "$DIR" "$MIRROR" "$script"
+            unshare -m $(propagation) debootstrap --variant=minbase "$suite" "$DIR" "$MIRROR" "$script"
         # No services start inside; no documentation is unpacked (less to write, faster).
         printf '#!/bin/sh\nexit 101\n' > "$DIR/usr/sbin/policy-rc.d"
         chmod 755 "$DIR/usr/sbin/policy-rc.d"
@@ -184,7 +191,7 @@ run_in_root() {
     shared=$(dirname "$CHECKOUT")/shared
     [ -d "$shared" ] || shared=
     # Inside a new mount namespace: the mounts, then chroot, cd and the command.
-    exec unshare -m --propagation private bash -c '
+    exec unshare -m $(propagation) bash -c '
         set -e
         dir=$1 checkout=$2 shared=$3
         shift 3
