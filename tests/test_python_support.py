@@ -1,5 +1,4 @@
 """Python 3.11 and 3.12: which interpreter the Makefile picks, the 3.12 shims, same results on both."""
-import glob
 import importlib.metadata
 import os
 import re
