@@ -24,7 +24,8 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 .PHONY: run test setup bench gpu-venv peers clean cuda-check gpu-check
 
 # Theano is a source package whose setup.py needs tools/build_shims on Python 3.12
-# and later (that file says why); setuptools comes first because the build uses the venv's own.
+# and later (that file says why); setuptools comes first because the build uses the
+# venv's own.
 $(VENV)/.lesson: requirements.txt
 	$(PYTHON_EXE) -m venv $(VENV)
 	$(PIP) $$(grep -E '^setuptools==' requirements.txt)
@@ -97,8 +98,9 @@ gpu-check: $(GPU_VENV)/.ready
 	$(GPU_VENV)/bin/python tools/gpu_check.py $(ARGS)
 
 # The benchmark's peers, PyTorch and JAX, each in a venv of its own: they bring NumPy
-# and setuptools releases of their own choosing, which would move the lesson's pins. tools/bench.py runs each
-# with its venv's python, and reports a peer whose venv is missing as not compared.
+# and setuptools releases of their own choosing, which would move the lesson's pins.
+# tools/bench.py runs each with its venv's python, and reports a peer whose venv is
+# missing as not compared.
 .venv-torch/.ready: tools/requirements-torch.txt
 	$(PYTHON_EXE) -m venv .venv-torch
 	.venv-torch/bin/python -m pip install --quiet --disable-pip-version-check -r tools/requirements-torch.txt

@@ -6,9 +6,9 @@ genre_mlp.py calls import_theano() before anything else touches Theano. It
   Theano still uses them, and without np.complex it silently drops its
   log-sigmoid stability rewrites;
 - puts back the modules Theano imports that Python 3.12 (`imp`) and NumPy 2
-  (`numpy.distutils`) dropped (removed_modules);
+  (`numpy.distutils`, `numpy.linalg.linalg`) dropped (removed_modules);
 - on NumPy 2, gives Theano's C code the names it used to get from NumPy 1's
-  headers (NUMPY2_C_FLAGS), and mends the NumPy names Theano's Python code
+  headers (numpy2_c_flags, through gcc.cxxflags), and mends the NumPy names Theano's Python code
   still calls, and its other NumPy 2 and Python 3.13 breaks (tools/theano_numpy2.py);
 - spares Theano's import two SciPy modules it cannot or does not use
   (skip_unused_scipy_imports: 0.2 s of every start);
