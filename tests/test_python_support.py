@@ -1,4 +1,4 @@
-"""Python 3.11 and 3.12: which interpreter the Makefile picks, the 3.12 shims, same results on both."""
+"""Python 3.11 to 3.15: which interpreter the Makefile picks, the stand-in modules, the same results on each."""
 import importlib.metadata
 import os
 import re
