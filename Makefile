@@ -5,6 +5,7 @@
 # found on PATH, in pyenv or from uv; PYTHON=/path/to/python (or PYTHON=3.13) chooses one.
 # Each Python gets its own venv (.venv-3.11 ... .venv-3.15), so all can live here.
 # `make data` downloads the lesson's data file.
+# `make notebook` runs the lesson as a notebook (genre_mlp.ipynb) in the venv's own kernel.
 # `make gpu-venv` sets up the GPU route (README "GPU"), which `make test` then tests too.
 
 FOUND := $(shell tools/find_python.sh $(PYTHON))
@@ -21,7 +22,7 @@ GPU_VENV ?= .venv-gpu-$(PYTHON_VERSION)
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test setup bench gpu-venv peers clean cuda-check gpu-check
+.PHONY: run test setup bench gpu-venv peers clean cuda-check gpu-check notebook ipynb
 
 # Theano is a source package whose setup.py needs tools/build_shims on Python 3.12
 # and later (that file says why); setuptools comes first because the build uses the
@@ -55,6 +56,17 @@ test: $(VENV)/.tools
 
 # Installs everything `make test` needs, without running anything.
 setup: $(VENV)/.tools
+
+# The lesson as a notebook (README "Notebook"): runs genre_mlp.ipynb in a kernel of the
+# venv's Python and writes genre_mlp.executed.ipynb, outputs and pictures included. ARGS
+# passes the lesson's options, as for `make run`: make notebook ARGS="--updates 1000".
+notebook: $(VENV)/.tools
+	$(PY) tools/lesson_notebook.py run -- $(ARGS)
+
+# genre_mlp.ipynb is made from genre_mlp.py (its `# %%` cells) by jupytext: run this after
+# editing genre_mlp.py; tests/test_notebook.py fails until the two agree.
+ipynb: $(VENV)/.tools
+	$(PY) tools/lesson_notebook.py write
 
 bench: $(VENV)/.tools
 	$(PY) tools/bench.py $(ARGS)

@@ -1,4 +1,19 @@
 #!/usr/bin/env python3
+# %% [markdown]
+# # Music genre prediction using Theano
+#
+# Classical or rock, from 3 s of mono audio at 400 Hz (1200 samples): a multilayer
+# perceptron written as a symbolic Theano graph and trained with SGD. The cells
+# below define the lesson step by step; the last one runs it, printing the test
+# accuracy every 500 updates, and draws random excerpts and the learning curve.
+#
+# **Where the packages come from.** `make notebook` runs this notebook in the venv
+# `make setup` makes. A kernel without the lesson's packages (a hosted notebook such
+# as Colab) gets them from the next cell, installed into the kernel's own Python,
+# once; open the notebook from the project's folder (on Colab: `!git clone` the
+# project and `%cd` into it first).
+
+# %%
 """Music genre prediction using Theano: classical or rock, from 3 s of audio at 400 Hz.
 
 A multilayer perceptron, 1200 -> 256 (ReLU) -> 64 (ReLU) -> 1 (sigmoid), written
@@ -8,6 +23,7 @@ The output is the probability that the excerpt is rock.
     python genre_mlp.py                              # train on the CPU
     THEANO_FLAGS=device=cuda python genre_mlp.py     # on a GPU (README, "GPU")
     python genre_mlp.py --help                       # every option
+    make notebook                                    # as a notebook: genre_mlp.ipynb
 """
 import argparse
 import importlib.util
@@ -15,6 +31,12 @@ import math
 import os
 import sys
 import time
+
+# A notebook's cells run with no __file__, and the script always has one.
+IN_NOTEBOOK = "__file__" not in globals()
+if IN_NOTEBOOK:
+    from tools.notebook import install_missing_packages
+    install_missing_packages()  # only where the kernel cannot import them yet
 
 # ---------------------------------------------------------------------------
 # Theano 1.0.5 on today's Python. tools/theano_setup.py sets the flags, the NumPy
@@ -33,19 +55,27 @@ except SetupError as error:
 import theano.tensor
 
 # What is not the lesson lives in tools/: the data file's rules, the stand-in data,
-# model files, prediction on audio files, the learning curve, the weights' alignment.
+# model files, prediction on audio files, the learning curve and the pictures, the
+# weights' alignment.
 from tools import cli, data_file
 from tools.data_file import DataError, load_data_file
 from tools.files import WriteError, check_writable
 from tools.model_file import LOSSES, ModelFileError, model_from_saved, read_model_file, save_model
-from tools.curve import plot_curve, write_curve
+from tools.curve import curve_figure, write_curve
 from tools.stand_in import make_stand_in
 from tools.aligned import aligned
+from tools.pictures import draw, samples_figure
 
+# %% [markdown]
+# ## The lesson's constants
+# The data file, the sizes of the network, and the training schedule.
+
+# %%
 # ---------------------------------------------------------------------------
 # The lesson's constants (each one can be overridden on the command line)
 # ---------------------------------------------------------------------------
-HERE = os.path.dirname(os.path.abspath(__file__))
+# In a notebook the lesson's folder is the working directory.
+HERE = os.getcwd() if IN_NOTEBOOK else os.path.dirname(os.path.abspath(__file__))
 IN_FILE = os.path.join(HERE, "sample_3s_400Hz.npz")   # the lesson's data file, next to this script
 LATER_NAME = "classical_vs_rock.npz"                   # the name its author later published it under
 SAMPLE_WIDTH = data_file.SAMPLE_WIDTH                  # 1200: 3 s of audio at 400 Hz
@@ -62,6 +92,18 @@ SEED = 1234                # fixed, so two runs print the same numbers
 
 FLOATX = theano.config.floatX  # float32 unless THEANO_FLAGS says otherwise
 
+# %% tags=["parameters"]
+# A notebook takes the options here, as a list: the kernel's own command line is not
+# the lesson's. For example NOTEBOOK_ARGS = ["--updates", "1000", "--loss", "mse"].
+NOTEBOOK_ARGS = []
+
+# %% [markdown]
+# ## The data
+# The file holds a training and a test split of 1200-sample excerpts, without labels:
+# the first half of each split is classical (0), the second half rock (1).
+# `DataServer` hands out the test set whole and random training batches.
+
+# %%
 
 # ---------------------------------------------------------------------------
 # The data
@@ -93,6 +135,13 @@ class DataServer(object):
         return self.train[rows], self.train_targets[rows]
 
 
+# %% [markdown]
+# ## The model
+# Symbolic inputs, two ReLU layers and a sigmoid output; the cost, its gradients
+# from `theano.tensor.grad`, the SGD updates, and the two compiled functions:
+# `train_batch` applies the updates, `evaluate` only predicts.
+
+# %%
 # ---------------------------------------------------------------------------
 # The model: a symbolic graph, its cost, the SGD updates, two compiled functions
 # ---------------------------------------------------------------------------
@@ -159,6 +208,12 @@ class Model(object):
         return sum(param.get_value(borrow=True).size for param in self.params)
 
 
+# %% [markdown]
+# ## Training
+# NUM_UPDATES steps of SGD on random batches, with the test accuracy every EVAL_STEP,
+# then the shape and dtype of every parameter.
+
+# %%
 # ---------------------------------------------------------------------------
 # Training: NUM_UPDATES steps of SGD, an evaluation on the test set every EVAL_STEP
 # ---------------------------------------------------------------------------
@@ -205,6 +260,12 @@ def report(model, train_seconds, num_updates, stand_in, log=print, baseline=None
             "`make data` downloads them (README \"The data\").")
 
 
+# %% [markdown]
+# ## The options, the data file, and the run
+# What the command line offers (`python genre_mlp.py --help`), which data file is
+# used, and `run`: the pictures, the training and the report, in order.
+
+# %%
 # ---------------------------------------------------------------------------
 # main: the command line
 # ---------------------------------------------------------------------------
@@ -242,6 +303,8 @@ def parse_args(argv):
                       "a tied vote going the way of the middle 3 s")
     keep.add_argument("--curve", metavar="CURVE.csv", help="write every evaluation to this CSV file")
     keep.add_argument("--plot", metavar="CURVE.png", help="draw the learning curve (needs matplotlib)")
+    keep.add_argument("--plot-samples", metavar="SAMPLES.png",
+                      help="draw random training excerpts of each class (needs matplotlib)")
     args = parser.parse_args(argv)
 
     if args.predict is not None:
@@ -256,15 +319,16 @@ def parse_args(argv):
     if args.updates and args.eval_step > args.updates:
         parser.error("--eval-step %d is larger than --updates %d: only the final evaluation "
                      "would run; give a smaller --eval-step" % (args.eval_step, args.updates))
-    for option in ("save", "curve", "plot"):
+    for option in ("save", "curve", "plot", "plot_samples"):
         try:
             if getattr(args, option):
                 check_writable(getattr(args, option))  # now, not after the whole training
         except WriteError as error:
-            parser.error("--%s: %s" % (option, error))
-    if args.plot and importlib.util.find_spec("matplotlib") is None:
-        parser.error("--plot needs matplotlib, which is not installed; "
-                     "pip install -r tools/requirements.txt")
+            parser.error("--%s: %s" % (option.replace("_", "-"), error))
+    for option in ("plot", "plot_samples"):
+        if getattr(args, option) and importlib.util.find_spec("matplotlib") is None:
+            parser.error("--%s needs matplotlib, which is not installed; "
+                         "pip install -r tools/requirements.txt" % option.replace("_", "-"))
     return args
 
 
@@ -293,23 +357,32 @@ def device_name():
     return "cpu"
 
 
-def main(argv=None):
+def main(argv=None, inline=False):
+    """The script's command line (argv: its options); inline=True also shows the pictures in a notebook."""
     args = parse_args(argv)
     try:
         if args.predict:
             from tools.predict import classify_files  # needs the tools' packages (soundfile)
             model = model_from_saved(Model, read_model_file(args.predict[0]), LEARNING_RATE)
             sys.exit(1 if classify_files(model, args.predict[1:]) else 0)
-        run(args)
+        run(args, inline)
     except (DataError, ModelFileError, WriteError) as error:
         sys.exit("error: %s" % error)
 
 
-def run(args):
-    """Train (or only evaluate), report, and write what was asked for."""
+def run(args, inline=False):
+    """Train (or only evaluate), report, and write and show what was asked for."""
     arrays = read_model_file(args.load) if args.load else None  # before the data: a bad file fails fast
     data, stand_in = open_data(args.data, args.seed)
     print("Theano %s on %s, floatX=%s, BLAS: %s" % (theano.__version__, device_name(), FLOATX, BLAS_NAME))
+    pictures = inline and importlib.util.find_spec("matplotlib") is not None
+    if inline and not pictures:
+        print("No pictures: matplotlib is not installed (pip install -r tools/requirements.txt).")
+    if args.plot_samples or pictures:
+        # Before the network, as in the lesson: what the excerpts of each class look like.
+        draw(samples_figure(data.train, data.train_targets, args.seed), args.plot_samples, pictures)
+        if args.plot_samples:
+            print("Drew random excerpts of each class in %s." % args.plot_samples)
 
     if arrays:
         model = model_from_saved(Model, arrays, args.learning_rate, args.loss, args.seed, data.get_test())
@@ -336,10 +409,20 @@ def run(args):
     if args.curve:
         write_curve(args.curve, history)
         print("Wrote the learning curve to %s." % args.curve)
-    if args.plot:
-        plot_curve(args.plot, history, model.loss)
-        print("Drew the learning curve in %s." % args.plot)
+    if args.plot or pictures:
+        draw(curve_figure(history, model.loss), args.plot, pictures)
+        if args.plot:
+            print("Drew the learning curve in %s." % args.plot)
 
 
+# %% [markdown]
+# ## Run the lesson
+# On the stand-in data this takes about half a minute on a CPU. For a shorter run, set
+# NOTEBOOK_ARGS above (or `make notebook ARGS="--updates 1000"`).
+
+# %%
 if __name__ == "__main__":
-    main()
+    if IN_NOTEBOOK:
+        main(NOTEBOOK_ARGS, inline=True)
+    else:
+        main()

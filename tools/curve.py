@@ -1,4 +1,4 @@
-"""The learning curve: `genre_mlp.py --curve` (CSV) and `--plot` (PNG, needs matplotlib).
+"""The learning curve: `genre_mlp.py --curve` (CSV) and the figure `--plot` draws (needs matplotlib).
 
 `history` is what genre_mlp.train returns: one (update, train loss, test loss,
 test accuracy) per evaluation.
@@ -17,12 +17,12 @@ def write_curve(path, history):
     write_atomically(path, lambda stream: stream.write(("\n".join(lines) + "\n").encode()))
 
 
-def plot_curve(path, history, loss):
-    import matplotlib
-    matplotlib.use("Agg")  # files only, no screen needed
-    import matplotlib.pyplot as plt
+def curve_figure(history, loss):
+    """Test accuracy beside the train and test loss, one point per evaluation."""
+    from matplotlib.figure import Figure  # no pyplot: see tools/pictures.py
     updates, train_loss, test_loss, accuracy = (np.array(column, dtype=float) for column in zip(*history))
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    figure = Figure(figsize=(10, 4), layout="tight")
+    left, right = figure.subplots(1, 2)
     left.plot(updates, 100 * accuracy, "o-", label="test accuracy")
     left.axhline(100 * LESSON_ACCURACY, color="gray", linestyle="--", label="the lesson's 83% (real data)")
     left.set(xlabel="update", ylabel="test accuracy (%)", title="Accuracy", ylim=(40, 100))
@@ -32,8 +32,4 @@ def plot_curve(path, history, loss):
     for axes in (left, right):
         axes.grid(alpha=0.3)
         axes.legend()
-    figure.tight_layout()
-    try:
-        write_atomically(path, lambda stream: figure.savefig(stream, format="png", dpi=100))
-    finally:
-        plt.close(figure)
+    return figure

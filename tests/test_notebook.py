@@ -1,0 +1,277 @@
+"""The lesson as a notebook: genre_mlp.ipynb made from genre_mlp.py, run in a real Jupyter kernel."""
+import base64
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import venv
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, run_script
+
+from tools import lesson_notebook, notebook, pictures
+
+NOTEBOOK = os.path.join(ROOT, "genre_mlp.ipynb")
+SCRIPT = os.path.join(ROOT, "genre_mlp.py")
+SHORT_RUN = ["--updates", "200", "--eval-step", "100"]
+
+
+def accuracy_lines(text):
+    """The progress lines without their times, which differ from run to run."""
+    return [re.sub(r"\s+\(\d+\.\d s\)$", "", line) for line in text.splitlines() if line.startswith("Accuracy after")]
+
+
+def outputs(executed):
+    """Each output of the executed notebook, in order: ("text", str) or ("png", bytes)."""
+    found = []
+    for cell in executed.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                found.append(("text", output.text))
+            elif "image/png" in output.get("data", {}):
+                found.append(("png", base64.b64decode(output.data["image/png"])))
+            elif output.output_type == "error":
+                found.append(("error", "%s: %s" % (output.ename, output.evalue)))
+    return found
+
+
+def png_shape(data):
+    import matplotlib.image
+    return matplotlib.image.imread(io.BytesIO(data), format="png").shape
+
+
+# ---------------------------------------------------------------------------
+# One source: the script's cells and the committed notebook
+# ---------------------------------------------------------------------------
+def test_committed_notebook_is_made_from_the_script():
+    with open(NOTEBOOK) as text:
+        committed = text.read()
+    assert committed == lesson_notebook.notebook_text(), "genre_mlp.ipynb is out of date: run `make ipynb`"
+
+
+def test_committed_notebook_has_no_outputs():
+    with open(NOTEBOOK) as text:
+        cells = json.load(text)["cells"]
+    code = [cell for cell in cells if cell["cell_type"] == "code"]
+    assert code and all(cell["outputs"] == [] and cell["execution_count"] is None for cell in code)
+
+
+def test_notebook_turns_back_into_the_very_script():
+    # jupytext comments out magics and reflows nothing: the round trip must give every byte back,
+    # so no line of the script (a comment that looks like a magic, say) changes in the notebook.
+    import jupytext
+    with open(SCRIPT) as text:
+        script = text.read()
+    assert jupytext.writes(jupytext.read(NOTEBOOK), fmt="py:percent") == script
+
+
+def test_cells_follow_the_lessons_steps():
+    import jupytext
+    cells = jupytext.read(SCRIPT, fmt="py:percent").cells
+    headings = [cell.source.splitlines()[0] for cell in cells if cell.cell_type == "markdown"]
+    assert headings == ["# Music genre prediction using Theano", "## The lesson's constants", "## The data",
+                        "## The model", "## Training", "## The options, the data file, and the run",
+                        "## Run the lesson"]
+    code = [cell.source for cell in cells if cell.cell_type == "code"]
+    assert code[0].startswith('"""Music genre prediction') and "install_missing_packages()" in code[0]
+    assert "IN_FILE = " in code[1] and "class DataServer" in code[3] and "class Model" in code[4]
+    assert "def train(" in code[5] and "def main(" in code[6]
+    assert code[-1].startswith('if __name__ == "__main__":')
+    parameters = [cell for cell in cells if "parameters" in cell.metadata.get("tags", [])]
+    assert len(parameters) == 1 and parameters[0].source.endswith("NOTEBOOK_ARGS = []")
+
+
+def test_parameters_cell_gets_the_options_after_it():
+    import nbformat
+    original = nbformat.read(NOTEBOOK, as_version=4)
+    changed = lesson_notebook.with_arguments(original, ["--updates", "10"])
+    tagged = next(index for index, cell in enumerate(changed.cells) if "parameters" in cell.metadata.get("tags", []))
+    assert changed.cells[tagged + 1].source.startswith("NOTEBOOK_ARGS = ['--updates', '10']")
+    assert len(changed.cells) == len(original.cells) + 1  # the notebook read stays as it was
+    assert lesson_notebook.with_arguments(original, []).cells == original.cells
+
+
+def test_the_script_never_installs_or_reads_notebook_args(genre_mlp):
+    assert genre_mlp.IN_NOTEBOOK is False
+    assert genre_mlp.HERE == ROOT and genre_mlp.NOTEBOOK_ARGS == []
+
+
+# ---------------------------------------------------------------------------
+# The notebook run in a kernel of this Python, as `make notebook` does
+# ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    from conftest import separable, write_npz
+    folder = tmp_path_factory.mktemp("notebook")
+    data = write_npz(folder / "small.npz", train=separable(400, 1), test=separable(100, 2))
+    output = folder / "executed.ipynb"
+    arguments = SHORT_RUN + ["--data", data]
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "lesson_notebook.py"), "run",
+                             "--output", str(output), "--"] + arguments,
+                            capture_output=True, text=True, cwd=folder, timeout=600)
+    return result, output, arguments
+
+
+def test_make_notebook_runs_the_lesson_in_a_kernel(executed):
+    result, output, _ = executed
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Ran the notebook; its outputs are in %s." % os.path.relpath(output, output.parent)
+    assert "WARNING" not in result.stderr  # no kernel chatter on the terminal
+
+
+def test_notebook_prints_what_the_script_prints(executed):
+    import nbformat
+    result, output, arguments = executed
+    found = outputs(nbformat.read(str(output), as_version=4))
+    text = "".join(value for kind, value in found if kind == "text")
+    script = run_script(*arguments)
+    assert script.returncode == 0, script.stderr
+    assert accuracy_lines(text) == accuracy_lines(script.stdout)
+    assert len(accuracy_lines(text)) == 2
+    assert "Installing" not in text and "lacks" not in text  # this kernel had the packages
+
+
+def test_notebook_shows_the_excerpts_before_training_and_the_curve_after(executed):
+    import nbformat
+    found = outputs(nbformat.read(str(executed[1]), as_version=4))
+    kinds = [kind for kind, value in found]
+    assert "error" not in kinds
+    pngs = [index for index, kind in enumerate(kinds) if kind == "png"]
+    first_accuracy = next(index for index, (kind, value) in enumerate(found)
+                          if kind == "text" and "Accuracy after" in value)
+    assert len(pngs) == 2 and pngs[0] < first_accuracy < pngs[1]
+    assert png_shape(found[pngs[0]][1])[:2] == (680, 1000)  # 10 x 6.8 inches at 100 dpi
+    assert png_shape(found[pngs[1]][1])[:2] == (400, 1000)
+
+
+def test_a_bad_option_in_the_notebook_is_one_line(tmp_path):
+    output = tmp_path / "executed.ipynb"
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "lesson_notebook.py"), "run",
+                             "--output", str(output), "--", "--updates", "-3"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: the notebook stopped: --updates must be greater than 0 (0 only evaluates a model given "
+        "with --load); see genre_mlp.py --help (cell cell-15); its outputs are in %s" % output]
+    assert output.exists()  # what ran is kept, to look at
+
+
+def test_a_missing_notebook_is_one_line(tmp_path):
+    with pytest.raises(lesson_notebook.NotebookError, match="run `make ipynb`"):
+        lesson_notebook.run([], path=str(tmp_path / "none.ipynb"), output=str(tmp_path / "out.ipynb"))
+
+
+# ---------------------------------------------------------------------------
+# The pictures
+# ---------------------------------------------------------------------------
+def test_samples_figure_draws_random_excerpts_of_each_class():
+    rng = np.random.RandomState(5)
+    excerpts = rng.standard_normal((40, 1200)).astype(np.float32)
+    targets = np.repeat([0.0, 1.0], 20).astype(np.float32)
+    figure = pictures.samples_figure(excerpts, targets, seed=3)
+    grid = np.array(figure.axes).reshape(4, 2)
+    assert [grid[0, 0].get_title(), grid[0, 1].get_title()] == ["classical", "rock"]
+    drawn = {0: [], 1: []}
+    for axes in figure.axes:
+        (line,) = axes.get_lines()
+        seconds, values = line.get_data()
+        np.testing.assert_allclose(seconds, np.arange(1200) / 400.0)  # 3 s at 400 Hz
+        row = int(axes.texts[0].get_text().split()[-1])
+        np.testing.assert_array_equal(values, excerpts[row])  # the excerpt named, as it is
+        drawn[int(targets[row])].append(axes)
+    # Four of each class, each in its own column, none twice.
+    assert sorted(len(column) for column in drawn.values()) == [4, 4]
+    assert all(axes in grid[:, label] for label, column in drawn.items() for axes in column)
+    rows = [int(axes.texts[0].get_text().split()[-1]) for axes in figure.axes]
+    assert len(set(rows)) == 8
+    again = [int(axes.texts[0].get_text().split()[-1]) for axes in pictures.samples_figure(excerpts, targets, 3).axes]
+    assert again == rows  # one seed, one picture
+    other = [int(axes.texts[0].get_text().split()[-1]) for axes in pictures.samples_figure(excerpts, targets, 4).axes]
+    assert other != rows
+
+
+def test_plot_samples_writes_a_png_and_leaves_training_alone(small_file, tmp_path):
+    path = tmp_path / "samples.png"
+    with_picture = run_script("--data", small_file, *SHORT_RUN, "--plot-samples", str(path))
+    without = run_script("--data", small_file, *SHORT_RUN)
+    assert with_picture.returncode == 0, with_picture.stderr
+    assert "Drew random excerpts of each class in %s." % path in with_picture.stdout
+    assert png_shape(path.read_bytes())[:2] == (680, 1000)
+    assert accuracy_lines(with_picture.stdout) == accuracy_lines(without.stdout)  # same batches, same numbers
+    assert sorted(os.listdir(tmp_path)) == ["samples.png", "small.npz"]  # no temporary file left
+
+
+@pytest.mark.parametrize("option", ["--plot-samples", "--plot"])
+def test_pictures_without_matplotlib_are_one_line(genre_mlp, monkeypatch, capsys, small_file, tmp_path, option):
+    real = genre_mlp.importlib.util.find_spec
+    monkeypatch.setattr(genre_mlp.importlib.util, "find_spec",
+                        lambda name, *rest: None if name == "matplotlib" else real(name, *rest))
+    with pytest.raises(SystemExit) as raised:
+        genre_mlp.parse_args(["--data", small_file, option, str(tmp_path / "picture.png")])
+    assert raised.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: %s needs matplotlib, which is not installed; pip install -r tools/requirements.txt; "
+        "see genre_mlp.py --help" % option]
+
+
+# ---------------------------------------------------------------------------
+# A kernel without the lesson's packages (a hosted notebook)
+# ---------------------------------------------------------------------------
+def test_install_needs_the_projects_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(notebook, "missing", lambda names=notebook.NEEDED: ["theano"])
+    with pytest.raises(notebook.InstallError) as raised:
+        notebook.install_missing_packages(folder=str(tmp_path), python="/some/python")
+    assert str(raised.value) == ("error: /some/python lacks theano, and %s has no requirements.txt: open the "
+                                 "notebook from the project's folder (on Colab, git clone it and %%cd into it "
+                                 "first)" % tmp_path)
+
+
+def test_install_does_nothing_where_the_packages_are(monkeypatch):
+    calls = []
+    monkeypatch.setattr(notebook, "pip", lambda *args, **kwargs: calls.append(args))
+    assert notebook.install_missing_packages() is False and calls == []
+
+
+def test_pins_come_from_the_requirements_files(tmp_path):
+    (tmp_path / "r.txt").write_text("# a comment\nsetuptools==75.8.0\nnumpy==2.3.5; python_version < \"3.12\"\n")
+    assert notebook.pinned(str(tmp_path / "r.txt"), "setuptools") == "setuptools==75.8.0"
+    assert notebook.pinned(str(tmp_path / "r.txt"), "numpy") == "numpy==2.3.5"
+    with pytest.raises(notebook.InstallError, match="pins no matplotlib"):
+        notebook.pinned(str(tmp_path / "r.txt"), "matplotlib")
+
+
+def requirement(name):
+    with open(os.path.join(ROOT, "tools", "requirements.txt")) as lines:
+        return next(line.strip() for line in lines if line.startswith(name + "=="))
+
+
+@pytest.mark.skipif(not os.environ.get("GENRE_MLP_FRESH_KERNEL"),
+                    reason="a few minutes and PyPI: GENRE_MLP_FRESH_KERNEL=1 runs it (CI does)")
+def test_a_fresh_kernel_gets_the_packages_from_the_first_cell(tmp_path):
+    # A new venv of this Python with nothing but a kernel and nbclient: the notebook's first
+    # code cell must install the rest into the kernel's own Python, and the lesson then runs.
+    fresh = tmp_path / "fresh"
+    venv.EnvBuilder(with_pip=True).create(str(fresh))
+    python = str(fresh / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    requirement("ipykernel"), requirement("nbclient")], check=True, timeout=600)
+    probe = "import importlib.util as u; print([n for n in ('numpy', 'theano', 'matplotlib') if u.find_spec(n)])"
+    assert subprocess.run([python, "-c", probe], capture_output=True, text=True).stdout.strip() == "[]"
+    output = tmp_path / "executed.ipynb"
+    result = subprocess.run([python, os.path.join(ROOT, "tools", "lesson_notebook.py"), "run",
+                             "--output", str(output), "--"] + SHORT_RUN,
+                            capture_output=True, text=True, timeout=1800, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    import nbformat
+    found = outputs(nbformat.read(str(output), as_version=4))
+    text = "".join(value for kind, value in found if kind == "text")
+    assert "lacks numpy, scipy, theano, matplotlib: installing the lesson's packages" in text
+    assert "Installed; the lesson goes on." in text
+    assert "BLAS: OpenBLAS (scipy-openblas32 wheel)" in text
+    assert len(accuracy_lines(text)) == 2 and sum(kind == "png" for kind, value in found) == 2
+    assert subprocess.run([python, "-c", probe], capture_output=True, text=True).stdout.strip() == \
+        "['numpy', 'theano', 'matplotlib']"
