@@ -5,8 +5,8 @@
     python tools/get_blis.py VENV blis      # BLIS (again)
     python tools/get_blis.py VENV openblas  # the scipy-openblas32 wheel (requirements.txt)
 
-On the lesson's update BLIS is about 10% faster than the wheel's OpenBLAS (README
-"How fast"). PyPI has no BLIS wheel, so this fetches one pinned file, Debian 12's
+On the lesson's update BLIS is about 10% faster than the wheel's OpenBLAS
+(docs/speed.md, "BLIS against the OpenBLAS wheel"). PyPI has no BLIS wheel, so this fetches one pinned file, Debian 12's
 libblis4-serial_0.9.0-1_amd64.deb (4.5 MB; it needs only glibc 2.29, so Debian 12,
 Debian 13 and Ubuntu 24.04 all get this same file), checks its sha256, unpacks it
 with dpkg-deb and keeps the library (12 MB) and its copyright file in VENV/lib/blis,
