@@ -42,22 +42,69 @@ def saved(genre_mlp, model, tmp_path):
     return path
 
 
-def test_truncated_foreign_and_misshapen_models_are_refused(genre_mlp, saved, tmp_path):
+def with_nan(array, where=0, value=np.nan):
+    array = array.astype(array.dtype, copy=True)
+    array.flat[where] = value
+    return array
+
+
+def zero_hidden_unit(good):
+    """A file whose arrays agree with a second hidden layer of 0 units: only hidden_sizes can refuse it."""
+    return dict(hidden_sizes=np.array([256, 0]), W2=np.zeros((256, 0), np.float32),
+                B2=np.zeros(0, np.float32), W3=np.zeros((0, 1), np.float32))
+
+
+# Each breaks one rule of read_model_file: (file name, what changes from a good file, the message)
+BROKEN_MODELS = [
+    ("no_format.npz", lambda good: dict(format=None), "is not a genre_mlp model file"),
+    ("number_format.npz", lambda good: dict(format=np.array(1)), "is not a genre_mlp model file"),
+    ("format_2.npz", lambda good: dict(format=np.array("genre_mlp model 2")),
+     "its format marker is 'genre_mlp model 2', not 'genre_mlp model 1'"),
+    ("no_sizes.npz", lambda good: dict(hidden_sizes=None), "hidden_sizes is missing or not a list of positive"),
+    ("float_sizes.npz", lambda good: dict(hidden_sizes=np.array([256.5, 64])), "hidden_sizes is missing or not"),
+    ("flat_sizes.npz", lambda good: dict(hidden_sizes=np.array([[256, 64]])), "hidden_sizes is missing or not"),
+    ("zero_units.npz", zero_hidden_unit, "hidden_sizes is missing or not a list of positive whole numbers"),
+    ("no_loss.npz", lambda good: dict(loss=None), "loss is missing, not one of bce, mse"),
+    ("hinge.npz", lambda good: dict(loss=np.array("hinge")), "loss is 'hinge', not one of bce, mse"),
+    ("no_w1.npz", lambda good: dict(W1=None), "W1 is missing"),
+    ("misshapen.npz", lambda good: dict(W2=good["W2"][:100]), "W2 has shape (100, 64), not (256, 64)"),
+    ("b3_matrix.npz", lambda good: dict(B3=good["B3"][None]), "B3 has shape (1, 1), not (1,)"),
+    ("integer_w1.npz", lambda good: dict(W1=np.ones((1200, 256), np.int32)),
+     "W1 holds int32 values, not floating-point weights"),
+    ("nan_w3.npz", lambda good: dict(W3=with_nan(good["W3"], 5)), "W3 holds 1 NaN or infinite weights"),
+    ("inf_b1.npz", lambda good: dict(B1=with_nan(with_nan(good["B1"], 0, np.inf), 255, -np.inf)),
+     "B1 holds 2 NaN or infinite weights"),
+]
+
+
+@pytest.mark.parametrize("name, changes, message", BROKEN_MODELS, ids=[case[0] for case in BROKEN_MODELS])
+def test_a_model_file_breaking_one_rule_is_refused(saved, tmp_path, name, changes, message):
+    good = dict(np.load(saved))
+    arrays = dict(good, **changes(good))
+    path = write_npz(tmp_path / name, **{key: value for key, value in arrays.items() if value is not None})
+    with pytest.raises(model_file.ModelFileError) as error:
+        model_file.read_model_file(path)
+    text = str(error.value)
+    assert text.startswith(path)
+    assert message in text and text.endswith("; give a file written by `genre_mlp.py --save`")
+    assert "\n" not in text
+
+
+def test_the_good_file_those_are_made_from_is_read(saved):
+    arrays = model_file.read_model_file(saved)  # so each case above fails by its one change alone
+    assert model_file.hidden_sizes(arrays) == (256, 64) and str(arrays["loss"]) == "bce"
+
+
+def test_truncated_foreign_and_missing_models_are_refused(genre_mlp, saved, tmp_path):
     truncated = tmp_path / "truncated.npz"
     truncated.write_bytes(open(saved, "rb").read()[:50000])
     data_file = write_npz(tmp_path / "data.npz", train=separable(20), test=separable(20))
-    good = dict(np.load(saved))
-
-    def altered(name, **changes):
-        arrays = dict(good, **changes)
-        return write_npz(tmp_path / name, **{key: value for key, value in arrays.items() if value is not None})
+    folder = tmp_path / "models"
+    folder.mkdir()
     cases = [(str(truncated), "is not a .npz file, or is cut short"),
              (data_file, "is not a genre_mlp model file"),
-             (altered("misshapen.npz", W2=good["W2"][:100]), "W2 is missing, damaged or not of shape (256, 64)"),
-             (altered("no_sizes.npz", hidden_sizes=None), "hidden_sizes is missing or not a list of positive"),
-             (altered("float_sizes.npz", hidden_sizes=np.array([256.5, 64])), "hidden_sizes is missing or not"),
-             (altered("no_loss.npz", loss=None), "loss is missing, not one of bce, mse"),
-             (altered("hinge.npz", loss=np.array("hinge")), "loss is 'hinge', not one of bce, mse")]
+             (str(tmp_path / "absent.npz"), "absent.npz not found"),
+             (str(folder), "%s is a folder, not a file" % folder)]
     for path, message in cases:
         with pytest.raises(model_file.ModelFileError) as error:
             model_file.read_model_file(path)
@@ -66,6 +113,62 @@ def test_truncated_foreign_and_misshapen_models_are_refused(genre_mlp, saved, tm
         result = run_script("--load", path, "--updates", "0")
         assert result.returncode == 1 and result.stderr.count("\n") == 1
         assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--load", "{folder}", "--updates", "0"],
+                                  ["--predict", "{folder}", "song.wav"]])
+def test_a_folder_given_as_the_model_says_so(genre_mlp, tmp_path, args):
+    # It used to say "DIR not found" of a folder that is there.
+    args = [arg.format(folder=tmp_path) for arg in args]
+    with pytest.raises(SystemExit) as stop:
+        genre_mlp.main(args)
+    assert stop.value.code == ("error: %s is a folder, not a file; give a file written by "
+                               "`genre_mlp.py --save`" % tmp_path)
+
+
+SMALL_SHAPES = [(1200, 8), (8,), (8, 4), (4,), (4, 1), (1,)]
+
+
+def small_model_file(path, loss, seed=11):
+    """A model file with hidden sizes 8 and 4, written here with np.savez, not by save_model."""
+    random = np.random.RandomState(seed)
+    params = [(0.1 * random.standard_normal(shape)).astype(np.float32) for shape in SMALL_SHAPES]
+    names = ["W1", "B1", "W2", "B2", "W3", "B3"]
+    write_npz(path, format=np.array("genre_mlp model 1"), hidden_sizes=np.array([8, 4]), loss=np.array(loss),
+              test_accuracy=np.array(0.5), **dict(zip(names, params)))
+    return str(path), params
+
+
+@pytest.mark.parametrize("file_loss, option, expected", [("bce", ["--loss", "mse"], "mse"),
+                                                         ("mse", [], "mse"),
+                                                         ("mse", ["--loss", "bce"], "bce")])
+def test_load_with_options_that_override_the_file(genre_mlp, small_file, tmp_path, file_loss, option, expected):
+    # One update from the file's parameters with the options' loss, step, batch size and seed,
+    # against NumPy: the file gives the sizes and the start, the options the rest.
+    path, params = small_model_file(tmp_path / "start.npz", file_loss)
+    out = str(tmp_path / "out.npz")
+    genre_mlp.main(["--data", small_file, "--load", path, "--updates", "1", "--eval-step", "1",
+                    "--learning-rate", "0.5", "--batch-size", "8", "--seed", "7", "--save", out] + option)
+    reference = NumpyMLP(params, learning_rate=0.5, loss=expected)
+    reference.train_batch(*genre_mlp.DataServer(small_file, seed=7).get_train_sample(8))
+    with np.load(out) as saved:
+        assert str(saved["loss"]) == expected and saved["hidden_sizes"].tolist() == [8, 4]
+        for name, value, start in zip(["W1", "B1", "W2", "B2", "W3", "B3"], reference.params, params):
+            np.testing.assert_allclose(saved[name], value, atol=1e-6, err_msg=name)
+            assert not np.array_equal(saved[name], start), name  # it did move
+
+
+def test_load_evaluates_with_the_loss_asked_for(genre_mlp, small_file, tmp_path, capsys):
+    path, params = small_model_file(tmp_path / "start.npz", "bce")
+    genre_mlp.main(["--data", small_file, "--load", path, "--updates", "0", "--loss", "mse"])
+    with np.load(small_file) as data:
+        test = data["test"]
+    probability = NumpyMLP(params).predict(test)[0]
+    rock = np.arange(len(test)) >= len(test) // 2
+    squared_error = np.mean((probability - rock) ** 2)  # not the cross-entropy the file was trained on
+    line = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Accuracy of the loaded")][0]
+    assert line == "Accuracy of the loaded model: %.2f%%  test loss %.4f" % (
+        100 * np.mean((probability > 0.5) == rock), squared_error)
 
 
 def test_failed_save_leaves_the_old_file_untouched(genre_mlp, model, tmp_path, monkeypatch):
