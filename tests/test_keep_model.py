@@ -384,3 +384,73 @@ def test_predict_decides_on_the_middle_3_s(trained, tmp_path):
     assert verdicts["tie_classical_middle.wav"].startswith("classical (")
     assert verdicts["tie_classical_middle.wav"].endswith(
         "vote over 4 windows of 3 s: classical (2 say rock, a tie: the middle 3 s decide)")
+
+
+ROCK_LEVEL, CLASSICAL_LEVEL = 0.9, 0.2  # samples of a rock window, of a classical one
+
+
+def probability_for(mean):
+    """What the network set by `loudness_decides` says of an excerpt with this mean (above 0)."""
+    return 1 / (1 + np.exp(-(50 * mean - 25)))
+
+
+@pytest.fixture
+def loudness_decides(model):
+    """The compiled network with weights that make it say rock exactly when an excerpt's mean is above 0.5:
+    logit = 50 * relu(relu(mean)) - 25, so each window's verdict is known by hand."""
+    shapes = [param.get_value(borrow=True).shape for param in model.params]
+    values = [np.zeros(shape, np.float32) for shape in shapes]
+    values[0][:, 0] = 1 / 1200  # W1: unit 0 is the excerpt's mean
+    values[2][0, 0] = 1          # W2: passed on
+    values[4][0, 0] = 50         # W3
+    values[5][0] = -25           # B3
+    for param, value in zip(model.params, values):
+        param.set_value(value)
+    return model
+
+
+def classify(model, tmp_path, signals):
+    """classify_files on 400-Hz recordings of these samples; returns ({name: line}, failures)."""
+    from tools.predict import classify_files
+    paths = []
+    for name, samples in signals.items():
+        soundfile.write(str(tmp_path / name), np.asarray(samples, np.float32), 400, subtype="FLOAT")
+        paths.append(str(tmp_path / name))
+    lines = []
+    failures = classify_files(model, paths, log=lines.append)
+    return {line.split(": ", 1)[0][len(str(tmp_path)) + 1:]: line.split(": ", 1)[1] for line in lines}, failures
+
+
+# windows in order (r rock, c classical), the middle 3 s's mean, the vote, and whether it is a tie
+VOTES = [("rc", 0.55, "rock", True), ("cr", 0.55, "rock", True),
+         ("rccr", CLASSICAL_LEVEL, "classical", True), ("crrc", ROCK_LEVEL, "rock", True),
+         ("rrrccc", 0.55, "rock", True), ("rcc", CLASSICAL_LEVEL, "classical", False),
+         ("ccr", CLASSICAL_LEVEL, "classical", False), ("rrc", ROCK_LEVEL, "rock", False),
+         ("rrcrr", CLASSICAL_LEVEL, "rock", False), ("ccccr", CLASSICAL_LEVEL, "classical", False),
+         ("ccrcc", ROCK_LEVEL, "classical", False)]
+
+
+def test_the_vote_and_the_tie_note_only_on_a_real_tie(loudness_decides, tmp_path):
+    level = {"r": ROCK_LEVEL, "c": CLASSICAL_LEVEL}
+    signals = {pattern + ".wav": np.concatenate([np.full(1200, level[w]) for w in pattern])
+               for pattern, _, _, _ in VOTES}
+    verdicts, failures = classify(loudness_decides, tmp_path, signals)
+    assert failures == 0
+    for pattern, middle, vote_says, tie in VOTES:
+        probability = probability_for(middle)
+        expected = "%s (probability of rock %.2f); vote over %d windows of 3 s: %s (%d say rock%s)" % (
+            "rock" if middle > 0.5 else "classical", probability, len(pattern), vote_says, pattern.count("r"),
+            ", a tie: the middle 3 s decide" if tie else "")
+        assert verdicts[pattern + ".wav"] == expected, pattern
+
+
+def test_the_shortest_file_with_a_vote_gets_one(loudness_decides, tmp_path, capsys):
+    # 6 s at 400 Hz is 2400 samples: two whole 3-s windows. One sample less leaves one, and no vote.
+    verdicts, failures = classify(loudness_decides, tmp_path, {
+        "six_s.wav": np.full(2400, ROCK_LEVEL), "one_sample_short.wav": np.full(2399, ROCK_LEVEL),
+        "three_s.wav": np.full(1200, CLASSICAL_LEVEL), "too_short.wav": np.full(1199, ROCK_LEVEL)})
+    assert verdicts == {"six_s.wav": "rock (probability of rock 1.00); vote over 2 windows of 3 s: rock (2 say rock)",
+                        "one_sample_short.wav": "rock (probability of rock 1.00)",
+                        "three_s.wav": "classical (probability of rock 0.00)"}
+    # one sample short of 3 s: the message must not round it up to the 3 s it asks for
+    assert failures == 1 and "too_short.wav: it lasts 2.99 s, shorter than one excerpt" in capsys.readouterr().err
