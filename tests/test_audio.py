@@ -74,6 +74,7 @@ def test_stereo_is_mixed_by_the_mean_of_the_channels():
 def test_middle_excerpt_and_windows_cut_where_they_say():
     x = np.arange(5000, dtype=np.float32)
     assert np.array_equal(audio.middle_excerpt(x), x[1900:3100])
+    assert np.array_equal(audio.middle_excerpt(np.arange(1203.0)), np.arange(1, 1201))  # 3 left over: 1 before
     parts = audio.windows(np.arange(3700, dtype=np.float32))
     assert parts.shape == (3, audio.WIDTH) and parts.dtype == np.float32
     assert parts[0, 0] == 50 and np.array_equal(parts.ravel(), np.arange(50, 3650))
