@@ -1,6 +1,8 @@
 """After the lesson: --save / --load, --predict on audio files, --curve and --plot."""
+import csv
 import errno
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -11,7 +13,7 @@ import scipy.signal
 import soundfile
 
 from conftest import run_script, separable, stderr_lines, write_npz
-from tools import files, model_file
+from tools import curve, files, model_file
 from tools.predict import vote
 from tools.reference import NumpyMLP
 
@@ -166,9 +168,11 @@ def test_load_evaluates_with_the_loss_asked_for(genre_mlp, small_file, tmp_path,
     probability = NumpyMLP(params).predict(test)[0]
     rock = np.arange(len(test)) >= len(test) // 2
     squared_error = np.mean((probability - rock) ** 2)  # not the cross-entropy the file was trained on
-    line = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Accuracy of the loaded")][0]
-    assert line == "Accuracy of the loaded model: %.2f%%  test loss %.4f" % (
-        100 * np.mean((probability > 0.5) == rock), squared_error)
+    out = capsys.readouterr().out.splitlines()
+    line = [line for line in out if line.startswith("Accuracy of the loaded")][0]
+    accuracy = 100 * np.mean((probability > 0.5) == rock)
+    assert line == "Accuracy of the loaded model: %.2f%%  test loss %.4f" % (accuracy, squared_error)
+    assert out[-1].startswith("Test accuracy: the network %.2f%%, loudness alone " % accuracy)
 
 
 def test_failed_save_leaves_the_old_file_untouched(genre_mlp, model, tmp_path, monkeypatch):
@@ -245,7 +249,12 @@ def test_saved_accuracy_is_the_last_evaluations(genre_mlp, tmp_path, capsys):
         accuracy = float(saved["test_accuracy"])
         params = [saved[name] for name in ("W1", "B1", "W2", "B2", "W3", "B3")]
     assert accuracy == pytest.approx(rows[-1, 3], abs=1e-6)
-    assert "Accuracy after update 130/130: %.2f%%" % (100 * accuracy) in capsys.readouterr().out
+    out = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("Accuracy after update 130/130: %.2f%%" % (100 * accuracy)) for line in out)
+    # the loudness line quotes the network as it ends, not an earlier evaluation (all three differ)
+    baseline = [line for line in out if line.startswith("Test accuracy: ")]
+    assert len(baseline) == 1 and baseline[0].startswith("Test accuracy: the network %.2f%%, loudness alone "
+                                                         % (100 * rows[-1, 3]))
     # and it is the accuracy of the parameters saved beside it (NumPy; one excerpt may sit at 0.5)
     rock = NumpyMLP(params).predict(test)[0] > 0.5
     assert abs(np.mean(rock == (np.arange(200) >= 100)) - accuracy) <= 1 / 200
@@ -263,14 +272,34 @@ def trained(tmp_path_factory):
     return folder, result.stdout
 
 
+def test_curve_csv_columns_read_back_by_name(tmp_path):
+    history = [(50, 0.5, 0.25, 0.75), (100, 0.125, 0.0625, 0.875), (0, float("nan"), 0.3, 0.8)]
+    curve.write_curve(str(tmp_path / "curve.csv"), history)
+    with open(tmp_path / "curve.csv", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert rows == [{"update": "50", "train_loss": "0.500000", "test_loss": "0.250000", "test_accuracy": "0.750000"},
+                    {"update": "100", "train_loss": "0.125000", "test_loss": "0.062500", "test_accuracy": "0.875000"},
+                    {"update": "0", "train_loss": "nan", "test_loss": "0.300000", "test_accuracy": "0.800000"}]
+
+
+PRINTED = re.compile(r"Accuracy after update (\d+)/\d+: ([\d.]+)%  test loss ([\d.]+)  train loss ([\d.]+)  \(")
+
+
 def test_curve_csv_has_one_row_per_evaluation(trained):
     folder, stdout = trained
-    rows = (folder / "curve.csv").read_text().splitlines()
-    assert rows[0] == "update,train_loss,test_loss,test_accuracy"
-    values = np.array([[float(x) for x in row.split(",")] for row in rows[1:]])
-    assert list(values[:, 0]) == [50, 100, 150, 200]
-    printed = [line for line in stdout.splitlines() if line.startswith("Accuracy after update")]
-    assert len(printed) == 4 and "%.2f%%" % (100 * values[-1, 3]) in printed[-1]
+    with open(folder / "curve.csv", newline="") as stream:
+        reader = csv.DictReader(stream)
+        assert reader.fieldnames == ["update", "train_loss", "test_loss", "test_accuracy"]
+        rows = list(reader)
+    printed = [PRINTED.match(line).groups() for line in stdout.splitlines() if line.startswith("Accuracy after")]
+    assert [row["update"] for row in rows] == [update for update, _, _, _ in printed] == ["50", "100", "150", "200"]
+    for row, (update, accuracy, test_loss, train_loss) in zip(rows, printed):
+        # each column, by its name, holds what the line of that evaluation printed
+        assert "%.2f" % (100 * float(row["test_accuracy"])) == accuracy, update
+        assert abs(float(row["test_loss"]) - float(test_loss)) <= 5.1e-5, update  # 6 digits against 4
+        assert abs(float(row["train_loss"]) - float(train_loss)) <= 5.1e-5, update
+    # a swap of the two losses would show
+    assert any(abs(float(test_loss) - float(train_loss)) > 2e-4 for _, _, test_loss, train_loss in printed)
     assert "Wrote the learning curve to" in stdout and "Saved the model to" in stdout
     umask = os.umask(0)
     os.umask(umask)
