@@ -69,6 +69,31 @@ def test_later_file_name_is_used(script_copy):
     assert "stand-in" not in result.stdout
 
 
+def test_the_lessons_name_wins_over_the_later_one(genre_mlp, tmp_path, monkeypatch):
+    # Both beside the script, told apart by their sizes: the lesson's own name is the one used.
+    monkeypatch.setattr(genre_mlp, "HERE", str(tmp_path))
+    monkeypatch.setattr(genre_mlp, "IN_FILE", str(tmp_path / "sample_3s_400Hz.npz"))
+    write_npz(tmp_path / "classical_vs_rock.npz", train=separable(60), test=separable(20))
+    said = []
+    data, stand_in = genre_mlp.open_data(None, 5, log=said.append)
+    assert (len(data.train), stand_in) == (60, False) and len(said) == 1 and "later name" in said[0]
+    write_npz(tmp_path / "sample_3s_400Hz.npz", train=separable(40), test=separable(20))
+    said = []
+    data, stand_in = genre_mlp.open_data(None, 5, log=said.append)
+    assert (len(data.train), stand_in, said) == (40, False, [])
+
+
+def test_a_folder_given_as_the_data_says_so(genre_mlp, tmp_path):
+    # It used to say "DIR not found" of a folder that is there.
+    with pytest.raises(SystemExit) as stop:
+        genre_mlp.main(["--data", str(tmp_path), "--updates", "10", "--eval-step", "5"])
+    assert stop.value.code == ("error: %s is a folder, not a file; give the lesson's data file "
+                               "(README \"The data\")" % tmp_path)
+    result = run_script("--data", str(tmp_path), "--updates", "10", "--eval-step", "5")
+    assert result.returncode == 1 and result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr == stop.value.code + "\n"
+
+
 @pytest.mark.parametrize("args, message", [
     (["--data", "absent.npz"], "absent.npz not found; give the lesson's data file"),
     (["--batch-size", "0"], "--batch-size: must be a whole number greater than 0, not 0"),
