@@ -20,7 +20,6 @@ import argparse
 import concurrent.futures
 import csv
 import importlib.util
-import os
 import re
 import shlex
 import shutil
