@@ -65,6 +65,9 @@ def test_a_path_naming_a_folder_is_refused(tmp_path, monkeypatch, path):
         files.check_writable(path, "model.npz")
     assert str(error.value) == "%s is a folder, not a file; give a file name, e.g. %s" % (
         path, os.path.join(path, "model.npz"))
+    with pytest.raises(files.WriteError) as error:
+        files.check_writable(path)  # a caller with no name to suggest (tools/bench.py --json)
+    assert str(error.value) == "%s is a folder, not a file; give a file name" % path
 
 
 def test_a_file_replaced_by_a_folder_during_training_gets_the_folders_advice(tmp_path):

@@ -38,8 +38,8 @@ def check_writable(path, example=None):
     """
     if os.path.isdir(path) or path.endswith(("/", os.sep)):
         # abspath would drop a trailing "/", and the folder above would pass the check
-        inside = os.path.join(path, example) if example else "a file name inside it"
-        raise WriteError("%s is a folder, not a file; give a file name, e.g. %s" % (path, inside))
+        advice = "give a file name, e.g. %s" % os.path.join(path, example) if example else "give a file name"
+        raise WriteError("%s is a folder, not a file; %s" % (path, advice))
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise WriteError("%s: its folder does not exist; create it first" % path)
