@@ -256,10 +256,10 @@ def parse_args(argv):
     if args.updates and args.eval_step > args.updates:
         parser.error("--eval-step %d is larger than --updates %d: only the final evaluation "
                      "would run; give a smaller --eval-step" % (args.eval_step, args.updates))
-    for option, example in (("save", "model.npz"), ("curve", "curve.csv"), ("plot", "curve.png")):
+    for option in ("save", "curve", "plot"):
         try:
             if getattr(args, option):
-                check_writable(getattr(args, option), example)  # now, not after the whole training
+                check_writable(getattr(args, option))  # now, not after the whole training
         except WriteError as error:
             parser.error("--%s: %s" % (option, error))
     if args.plot and importlib.util.find_spec("matplotlib") is None:

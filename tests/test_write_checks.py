@@ -11,7 +11,6 @@ import pytest
 from conftest import ROOT
 from tools import files
 
-OPTIONS = [("--save", "model.npz"), ("--curve", "curve.csv"), ("--plot", "curve.png")]
 TRAIN = ["--updates", "10", "--eval-step", "5"]
 
 
@@ -45,15 +44,15 @@ def test_relative_paths_are_taken_from_the_current_folder(genre_mlp, tmp_path, m
                        "see genre_mlp.py --help")
 
 
-@pytest.mark.parametrize("option, example", OPTIONS)
-def test_an_existing_folder_is_refused_before_training(genre_mlp, small_file, tmp_path, capsys, option, example):
+@pytest.mark.parametrize("option", ["--save", "--curve", "--plot"])
+def test_an_existing_folder_is_refused_before_training(genre_mlp, small_file, tmp_path, capsys, option):
     # It used to pass the check (its parent can be written), train, then fail with "Is a directory;
     # free some space".
     folder = tmp_path / "results"
     folder.mkdir()
     message = refused(genre_mlp, capsys, ["--data", small_file, option, str(folder)] + TRAIN)
-    assert message == ("error: %s: %s is a folder, not a file; give a file name, e.g. %s; see genre_mlp.py --help"
-                       % (option, folder, os.path.join(str(folder), example)))
+    assert message == "error: %s: %s is a folder, not a file; give a file name; see genre_mlp.py --help" % (
+        option, folder)
     assert os.listdir(folder) == []
 
 
