@@ -74,13 +74,21 @@ def test_stereo_is_mixed_by_the_mean_of_the_channels():
 def test_middle_excerpt_and_windows_cut_where_they_say():
     x = np.arange(5000, dtype=np.float32)
     assert np.array_equal(audio.middle_excerpt(x), x[1900:3100])
+    assert np.array_equal(audio.middle_excerpt(np.arange(1203.0)), np.arange(1, 1201))  # 3 left over: 1 before
     parts = audio.windows(np.arange(3700, dtype=np.float32))
     assert parts.shape == (3, audio.WIDTH) and parts.dtype == np.float32
     assert parts[0, 0] == 50 and np.array_equal(parts.ravel(), np.arange(50, 3650))
-    assert np.array_equal(parts[1], audio.middle_excerpt(np.arange(3700, dtype=np.float32)))
+    # the middle window is the middle excerpt: (3700 - 1200) // 2 = 1250 samples in, worked out by hand
+    assert np.array_equal(parts[1], np.arange(1250, 2450))
+    # two whole windows from 2400 samples (6 s), one from a sample less, each in the middle
+    assert np.array_equal(audio.windows(np.arange(2400.0)), np.arange(2400.0).reshape(2, 1200))
+    assert np.array_equal(audio.windows(np.arange(2399.0)), np.arange(599.0, 1799.0)[None])
     for cut in (audio.middle_excerpt, audio.windows):
-        with pytest.raises(audio.AudioError, match="at least 3 s"):
+        with pytest.raises(audio.AudioError) as error:
             cut(np.ones(1199, dtype=np.float32))
+        # rounded down: a sample short of 3 s must not read "3.00 s"
+        assert str(error.value) == ("it lasts 2.99 s, shorter than one excerpt; "
+                                    "use a recording of at least 3 s")
 
 
 def test_offset_and_duration_decode_only_that_part(tmp_path):
@@ -115,7 +123,11 @@ def test_unusable_files_raise_a_one_line_audio_error(tmp_path):
     assert "2.50 s" in one_line_error(short) and "3 s" in one_line_error(short)
     assert "NaN" in one_line_error(broken)
     one_line_error(corrupt)
-    one_line_error(tmp_path / "missing.wav")
+    assert "no such file" in one_line_error(tmp_path / "missing.wav")
+    folder = tmp_path / "album"
+    folder.mkdir()
+    assert one_line_error(folder) == ("%s: it is a folder; give the audio files in it (WAV, FLAC, OGG, MP3)"
+                                      % folder)
 
 
 def test_without_ffmpeg_an_unknown_format_says_ffmpeg_is_needed(tmp_path, monkeypatch):

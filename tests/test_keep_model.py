@@ -1,6 +1,8 @@
 """After the lesson: --save / --load, --predict on audio files, --curve and --plot."""
+import csv
 import errno
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -11,7 +13,7 @@ import scipy.signal
 import soundfile
 
 from conftest import run_script, separable, stderr_lines, write_npz
-from tools import files, model_file
+from tools import curve, files, model_file
 from tools.predict import vote
 from tools.reference import NumpyMLP
 
@@ -42,22 +44,69 @@ def saved(genre_mlp, model, tmp_path):
     return path
 
 
-def test_truncated_foreign_and_misshapen_models_are_refused(genre_mlp, saved, tmp_path):
+def with_nan(array, where=0, value=np.nan):
+    array = array.astype(array.dtype, copy=True)
+    array.flat[where] = value
+    return array
+
+
+def zero_hidden_unit(good):
+    """A file whose arrays agree with a second hidden layer of 0 units: only hidden_sizes can refuse it."""
+    return dict(hidden_sizes=np.array([256, 0]), W2=np.zeros((256, 0), np.float32),
+                B2=np.zeros(0, np.float32), W3=np.zeros((0, 1), np.float32))
+
+
+# Each breaks one rule of read_model_file: (file name, what changes from a good file, the message)
+BROKEN_MODELS = [
+    ("no_format.npz", lambda good: dict(format=None), "is not a genre_mlp model file"),
+    ("number_format.npz", lambda good: dict(format=np.array(1)), "is not a genre_mlp model file"),
+    ("format_2.npz", lambda good: dict(format=np.array("genre_mlp model 2")),
+     "its format marker is 'genre_mlp model 2', not 'genre_mlp model 1'"),
+    ("no_sizes.npz", lambda good: dict(hidden_sizes=None), "hidden_sizes is missing or not a list of positive"),
+    ("float_sizes.npz", lambda good: dict(hidden_sizes=np.array([256.5, 64])), "hidden_sizes is missing or not"),
+    ("flat_sizes.npz", lambda good: dict(hidden_sizes=np.array([[256, 64]])), "hidden_sizes is missing or not"),
+    ("zero_units.npz", zero_hidden_unit, "hidden_sizes is missing or not a list of positive whole numbers"),
+    ("no_loss.npz", lambda good: dict(loss=None), "loss is missing, not one of bce, mse"),
+    ("hinge.npz", lambda good: dict(loss=np.array("hinge")), "loss is 'hinge', not one of bce, mse"),
+    ("no_w1.npz", lambda good: dict(W1=None), "W1 is missing"),
+    ("misshapen.npz", lambda good: dict(W2=good["W2"][:100]), "W2 has shape (100, 64), not (256, 64)"),
+    ("b3_matrix.npz", lambda good: dict(B3=good["B3"][None]), "B3 has shape (1, 1), not (1,)"),
+    ("integer_w1.npz", lambda good: dict(W1=np.ones((1200, 256), np.int32)),
+     "W1 holds int32 values, not floating-point weights"),
+    ("nan_w3.npz", lambda good: dict(W3=with_nan(good["W3"], 5)), "W3 holds 1 NaN or infinite weights"),
+    ("inf_b1.npz", lambda good: dict(B1=with_nan(with_nan(good["B1"], 0, np.inf), 255, -np.inf)),
+     "B1 holds 2 NaN or infinite weights"),
+]
+
+
+@pytest.mark.parametrize("name, changes, message", BROKEN_MODELS, ids=[case[0] for case in BROKEN_MODELS])
+def test_a_model_file_breaking_one_rule_is_refused(saved, tmp_path, name, changes, message):
+    good = dict(np.load(saved))
+    arrays = dict(good, **changes(good))
+    path = write_npz(tmp_path / name, **{key: value for key, value in arrays.items() if value is not None})
+    with pytest.raises(model_file.ModelFileError) as error:
+        model_file.read_model_file(path)
+    text = str(error.value)
+    assert text.startswith(path)
+    assert message in text and text.endswith("; give a file written by `genre_mlp.py --save`")
+    assert "\n" not in text
+
+
+def test_the_good_file_those_are_made_from_is_read(saved):
+    arrays = model_file.read_model_file(saved)  # so each case above fails by its one change alone
+    assert model_file.hidden_sizes(arrays) == (256, 64) and str(arrays["loss"]) == "bce"
+
+
+def test_truncated_foreign_and_missing_models_are_refused(genre_mlp, saved, tmp_path):
     truncated = tmp_path / "truncated.npz"
     truncated.write_bytes(open(saved, "rb").read()[:50000])
     data_file = write_npz(tmp_path / "data.npz", train=separable(20), test=separable(20))
-    good = dict(np.load(saved))
-
-    def altered(name, **changes):
-        arrays = dict(good, **changes)
-        return write_npz(tmp_path / name, **{key: value for key, value in arrays.items() if value is not None})
+    folder = tmp_path / "models"
+    folder.mkdir()
     cases = [(str(truncated), "is not a .npz file, or is cut short"),
              (data_file, "is not a genre_mlp model file"),
-             (altered("misshapen.npz", W2=good["W2"][:100]), "W2 is missing, damaged or not of shape (256, 64)"),
-             (altered("no_sizes.npz", hidden_sizes=None), "hidden_sizes is missing or not a list of positive"),
-             (altered("float_sizes.npz", hidden_sizes=np.array([256.5, 64])), "hidden_sizes is missing or not"),
-             (altered("no_loss.npz", loss=None), "loss is missing, not one of bce, mse"),
-             (altered("hinge.npz", loss=np.array("hinge")), "loss is 'hinge', not one of bce, mse")]
+             (str(tmp_path / "absent.npz"), "absent.npz not found"),
+             (str(folder), "%s is a folder, not a file" % folder)]
     for path, message in cases:
         with pytest.raises(model_file.ModelFileError) as error:
             model_file.read_model_file(path)
@@ -66,6 +115,64 @@ def test_truncated_foreign_and_misshapen_models_are_refused(genre_mlp, saved, tm
         result = run_script("--load", path, "--updates", "0")
         assert result.returncode == 1 and result.stderr.count("\n") == 1
         assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--load", "{folder}", "--updates", "0"],
+                                  ["--predict", "{folder}", "song.wav"]])
+def test_a_folder_given_as_the_model_says_so(genre_mlp, tmp_path, args):
+    # It used to say "DIR not found" of a folder that is there.
+    args = [arg.format(folder=tmp_path) for arg in args]
+    with pytest.raises(SystemExit) as stop:
+        genre_mlp.main(args)
+    assert stop.value.code == ("error: %s is a folder, not a file; give a file written by "
+                               "`genre_mlp.py --save`" % tmp_path)
+
+
+SMALL_SHAPES = [(1200, 8), (8,), (8, 4), (4,), (4, 1), (1,)]
+
+
+def small_model_file(path, loss, seed=11):
+    """A model file with hidden sizes 8 and 4, written here with np.savez, not by save_model."""
+    random = np.random.RandomState(seed)
+    params = [(0.1 * random.standard_normal(shape)).astype(np.float32) for shape in SMALL_SHAPES]
+    names = ["W1", "B1", "W2", "B2", "W3", "B3"]
+    write_npz(path, format=np.array("genre_mlp model 1"), hidden_sizes=np.array([8, 4]), loss=np.array(loss),
+              test_accuracy=np.array(0.5), **dict(zip(names, params)))
+    return str(path), params
+
+
+@pytest.mark.parametrize("file_loss, option, expected", [("bce", ["--loss", "mse"], "mse"),
+                                                         ("mse", [], "mse"),
+                                                         ("mse", ["--loss", "bce"], "bce")])
+def test_load_with_options_that_override_the_file(genre_mlp, small_file, tmp_path, file_loss, option, expected):
+    # One update from the file's parameters with the options' loss, step, batch size and seed,
+    # against NumPy: the file gives the sizes and the start, the options the rest.
+    path, params = small_model_file(tmp_path / "start.npz", file_loss)
+    out = str(tmp_path / "out.npz")
+    genre_mlp.main(["--data", small_file, "--load", path, "--updates", "1", "--eval-step", "1",
+                    "--learning-rate", "0.5", "--batch-size", "8", "--seed", "7", "--save", out] + option)
+    reference = NumpyMLP(params, learning_rate=0.5, loss=expected)
+    reference.train_batch(*genre_mlp.DataServer(small_file, seed=7).get_train_sample(8))
+    with np.load(out) as saved:
+        assert str(saved["loss"]) == expected and saved["hidden_sizes"].tolist() == [8, 4]
+        for name, value, start in zip(["W1", "B1", "W2", "B2", "W3", "B3"], reference.params, params):
+            np.testing.assert_allclose(saved[name], value, atol=1e-6, err_msg=name)
+            assert not np.array_equal(saved[name], start), name  # it did move
+
+
+def test_load_evaluates_with_the_loss_asked_for(genre_mlp, small_file, tmp_path, capsys):
+    path, params = small_model_file(tmp_path / "start.npz", "bce")
+    genre_mlp.main(["--data", small_file, "--load", path, "--updates", "0", "--loss", "mse"])
+    with np.load(small_file) as data:
+        test = data["test"]
+    probability = NumpyMLP(params).predict(test)[0]
+    rock = np.arange(len(test)) >= len(test) // 2
+    squared_error = np.mean((probability - rock) ** 2)  # not the cross-entropy the file was trained on
+    out = capsys.readouterr().out.splitlines()
+    line = [line for line in out if line.startswith("Accuracy of the loaded")][0]
+    accuracy = 100 * np.mean((probability > 0.5) == rock)
+    assert line == "Accuracy of the loaded model: %.2f%%  test loss %.4f" % (accuracy, squared_error)
+    assert out[-1].startswith("Test accuracy: the network %.2f%%, loudness alone " % accuracy)
 
 
 def test_failed_save_leaves_the_old_file_untouched(genre_mlp, model, tmp_path, monkeypatch):
@@ -142,7 +249,12 @@ def test_saved_accuracy_is_the_last_evaluations(genre_mlp, tmp_path, capsys):
         accuracy = float(saved["test_accuracy"])
         params = [saved[name] for name in ("W1", "B1", "W2", "B2", "W3", "B3")]
     assert accuracy == pytest.approx(rows[-1, 3], abs=1e-6)
-    assert "Accuracy after update 130/130: %.2f%%" % (100 * accuracy) in capsys.readouterr().out
+    out = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("Accuracy after update 130/130: %.2f%%" % (100 * accuracy)) for line in out)
+    # the loudness line quotes the network as it ends, not an earlier evaluation (all three differ)
+    baseline = [line for line in out if line.startswith("Test accuracy: ")]
+    assert len(baseline) == 1 and baseline[0].startswith("Test accuracy: the network %.2f%%, loudness alone "
+                                                         % (100 * rows[-1, 3]))
     # and it is the accuracy of the parameters saved beside it (NumPy; one excerpt may sit at 0.5)
     rock = NumpyMLP(params).predict(test)[0] > 0.5
     assert abs(np.mean(rock == (np.arange(200) >= 100)) - accuracy) <= 1 / 200
@@ -160,14 +272,34 @@ def trained(tmp_path_factory):
     return folder, result.stdout
 
 
+def test_curve_csv_columns_read_back_by_name(tmp_path):
+    history = [(50, 0.5, 0.25, 0.75), (100, 0.125, 0.0625, 0.875), (0, float("nan"), 0.3, 0.8)]
+    curve.write_curve(str(tmp_path / "curve.csv"), history)
+    with open(tmp_path / "curve.csv", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert rows == [{"update": "50", "train_loss": "0.500000", "test_loss": "0.250000", "test_accuracy": "0.750000"},
+                    {"update": "100", "train_loss": "0.125000", "test_loss": "0.062500", "test_accuracy": "0.875000"},
+                    {"update": "0", "train_loss": "nan", "test_loss": "0.300000", "test_accuracy": "0.800000"}]
+
+
+PRINTED = re.compile(r"Accuracy after update (\d+)/\d+: ([\d.]+)%  test loss ([\d.]+)  train loss ([\d.]+)  \(")
+
+
 def test_curve_csv_has_one_row_per_evaluation(trained):
     folder, stdout = trained
-    rows = (folder / "curve.csv").read_text().splitlines()
-    assert rows[0] == "update,train_loss,test_loss,test_accuracy"
-    values = np.array([[float(x) for x in row.split(",")] for row in rows[1:]])
-    assert list(values[:, 0]) == [50, 100, 150, 200]
-    printed = [line for line in stdout.splitlines() if line.startswith("Accuracy after update")]
-    assert len(printed) == 4 and "%.2f%%" % (100 * values[-1, 3]) in printed[-1]
+    with open(folder / "curve.csv", newline="") as stream:
+        reader = csv.DictReader(stream)
+        assert reader.fieldnames == ["update", "train_loss", "test_loss", "test_accuracy"]
+        rows = list(reader)
+    printed = [PRINTED.match(line).groups() for line in stdout.splitlines() if line.startswith("Accuracy after")]
+    assert [row["update"] for row in rows] == [update for update, _, _, _ in printed] == ["50", "100", "150", "200"]
+    for row, (update, accuracy, test_loss, train_loss) in zip(rows, printed):
+        # each column, by its name, holds what the line of that evaluation printed
+        assert "%.2f" % (100 * float(row["test_accuracy"])) == accuracy, update
+        assert abs(float(row["test_loss"]) - float(test_loss)) <= 5.1e-5, update  # 6 digits against 4
+        assert abs(float(row["train_loss"]) - float(train_loss)) <= 5.1e-5, update
+    # a swap of the two losses would show
+    assert any(abs(float(test_loss) - float(train_loss)) > 2e-4 for _, _, test_loss, train_loss in printed)
     assert "Wrote the learning curve to" in stdout and "Saved the model to" in stdout
     umask = os.umask(0)
     os.umask(umask)
@@ -281,3 +413,73 @@ def test_predict_decides_on_the_middle_3_s(trained, tmp_path):
     assert verdicts["tie_classical_middle.wav"].startswith("classical (")
     assert verdicts["tie_classical_middle.wav"].endswith(
         "vote over 4 windows of 3 s: classical (2 say rock, a tie: the middle 3 s decide)")
+
+
+ROCK_LEVEL, CLASSICAL_LEVEL = 0.9, 0.2  # samples of a rock window, of a classical one
+
+
+def probability_for(mean):
+    """What the network set by `loudness_decides` says of an excerpt with this mean (above 0)."""
+    return 1 / (1 + np.exp(-(50 * mean - 25)))
+
+
+@pytest.fixture
+def loudness_decides(model):
+    """The compiled network with weights that make it say rock exactly when an excerpt's mean is above 0.5:
+    logit = 50 * relu(relu(mean)) - 25, so each window's verdict is known by hand."""
+    shapes = [param.get_value(borrow=True).shape for param in model.params]
+    values = [np.zeros(shape, np.float32) for shape in shapes]
+    values[0][:, 0] = 1 / 1200  # W1: unit 0 is the excerpt's mean
+    values[2][0, 0] = 1          # W2: passed on
+    values[4][0, 0] = 50         # W3
+    values[5][0] = -25           # B3
+    for param, value in zip(model.params, values):
+        param.set_value(value)
+    return model
+
+
+def classify(model, tmp_path, signals):
+    """classify_files on 400-Hz recordings of these samples; returns ({name: line}, failures)."""
+    from tools.predict import classify_files
+    paths = []
+    for name, samples in signals.items():
+        soundfile.write(str(tmp_path / name), np.asarray(samples, np.float32), 400, subtype="FLOAT")
+        paths.append(str(tmp_path / name))
+    lines = []
+    failures = classify_files(model, paths, log=lines.append)
+    return {line.split(": ", 1)[0][len(str(tmp_path)) + 1:]: line.split(": ", 1)[1] for line in lines}, failures
+
+
+# windows in order (r rock, c classical), the middle 3 s's mean, the vote, and whether it is a tie
+VOTES = [("rc", 0.55, "rock", True), ("cr", 0.55, "rock", True),
+         ("rccr", CLASSICAL_LEVEL, "classical", True), ("crrc", ROCK_LEVEL, "rock", True),
+         ("rrrccc", 0.55, "rock", True), ("rcc", CLASSICAL_LEVEL, "classical", False),
+         ("ccr", CLASSICAL_LEVEL, "classical", False), ("rrc", ROCK_LEVEL, "rock", False),
+         ("rrcrr", CLASSICAL_LEVEL, "rock", False), ("ccccr", CLASSICAL_LEVEL, "classical", False),
+         ("ccrcc", ROCK_LEVEL, "classical", False)]
+
+
+def test_the_vote_and_the_tie_note_only_on_a_real_tie(loudness_decides, tmp_path):
+    level = {"r": ROCK_LEVEL, "c": CLASSICAL_LEVEL}
+    signals = {pattern + ".wav": np.concatenate([np.full(1200, level[w]) for w in pattern])
+               for pattern, _, _, _ in VOTES}
+    verdicts, failures = classify(loudness_decides, tmp_path, signals)
+    assert failures == 0
+    for pattern, middle, vote_says, tie in VOTES:
+        probability = probability_for(middle)
+        expected = "%s (probability of rock %.2f); vote over %d windows of 3 s: %s (%d say rock%s)" % (
+            "rock" if middle > 0.5 else "classical", probability, len(pattern), vote_says, pattern.count("r"),
+            ", a tie: the middle 3 s decide" if tie else "")
+        assert verdicts[pattern + ".wav"] == expected, pattern
+
+
+def test_the_shortest_file_with_a_vote_gets_one(loudness_decides, tmp_path, capsys):
+    # 6 s at 400 Hz is 2400 samples: two whole 3-s windows. One sample less leaves one, and no vote.
+    verdicts, failures = classify(loudness_decides, tmp_path, {
+        "six_s.wav": np.full(2400, ROCK_LEVEL), "one_sample_short.wav": np.full(2399, ROCK_LEVEL),
+        "three_s.wav": np.full(1200, CLASSICAL_LEVEL), "too_short.wav": np.full(1199, ROCK_LEVEL)})
+    assert verdicts == {"six_s.wav": "rock (probability of rock 1.00); vote over 2 windows of 3 s: rock (2 say rock)",
+                        "one_sample_short.wav": "rock (probability of rock 1.00)",
+                        "three_s.wav": "classical (probability of rock 0.00)"}
+    # one sample short of 3 s: the message must not round it up to the 3 s it asks for
+    assert failures == 1 and "too_short.wav: it lasts 2.99 s, shorter than one excerpt" in capsys.readouterr().err

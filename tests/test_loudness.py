@@ -24,6 +24,11 @@ def brute_force(train_rms, train_rock, test_rms, test_rock):
     return threshold, direction, hits / len(train_rms), test_hits / len(test_rms)
 
 
+def plain_rms(rows):
+    """Each row's RMS in float64, written out here rather than taken from loudness.rms."""
+    return np.sqrt((np.asarray(rows, dtype=np.float64) ** 2).sum(axis=1) / np.shape(rows)[1])
+
+
 def excerpts(rng, num_rows, classical_level, rock_level, quantum=None):
     """Noise whose loudness is drawn per row, classical around one level and rock around another."""
     levels = np.where(np.arange(num_rows) < num_rows // 2, classical_level, rock_level)
@@ -55,10 +60,14 @@ def test_matches_brute_force(classical_level, rock_level, quantum):
     train_targets = (np.arange(300) >= 150).astype(np.float32)
     test_targets = (np.arange(120) >= 60).astype(np.float32)
 
+    assert train.dtype == np.float32  # the rows as the script hands them over (floatX)
     test_accuracy, threshold, direction, train_accuracy = loudness.baseline(
         train, train_targets, test, test_targets)
-    expected = brute_force(loudness.rms(train), train_targets > 0.5, loudness.rms(test), test_targets > 0.5)
+    expected = brute_force(plain_rms(train), train_targets > 0.5, plain_rms(test), test_targets > 0.5)
     assert (threshold, direction, train_accuracy, test_accuracy) == expected
+    # float32 rows give the float64 copy's answer, to the last bit of the threshold
+    assert loudness.baseline(train.astype(np.float64), train_targets, test.astype(np.float64),
+                             test_targets) == (test_accuracy, threshold, direction, train_accuracy)
     if classical_level != rock_level:
         assert direction == (1 if rock_level > classical_level else -1)
         assert train_accuracy > 0.75
@@ -73,11 +82,23 @@ def test_perfectly_separated_and_one_class():
     assert loudness.best_threshold([0.5, 0.5], np.array([True, True])) == (-math.inf, 1, 1.0)
 
 
+def constant_rows(levels):
+    """float32 rows whose RMS is the level itself (every sample equal to it)."""
+    return np.repeat(np.array(levels, np.float32)[:, None], 1200, axis=1)
+
+
 def test_summary_line():
-    rng = np.random.default_rng(3)
-    train, test = excerpts(rng, 200, 0.03, 0.1), excerpts(rng, 100, 0.03, 0.1)
-    targets = lambda n: (np.arange(n) >= n // 2).astype(np.float32)
-    test_accuracy, threshold, _, _ = loudness.baseline(train, targets(200), test, targets(100))
-    line = loudness.summary_line(train, targets(200), test, targets(100), 0.8125)
-    assert line == ("Test accuracy: the network 81.25%%, loudness alone %.2f%% (rock when RMS > %.4f, "
-                    "the best threshold on the training set)" % (100 * test_accuracy, threshold))
+    # Worked out by hand. Training: classical at 0.01, 0.02, 0.03, rock at 0.04, 0.05, 0.06, so
+    # "rock when RMS > 0.03" is right on all six. Test: classical 0.02 (right), 0.05 (wrong); rock
+    # 0.04 (right), 0.01 (wrong): 50%.
+    train, test = constant_rows([0.01, 0.02, 0.03, 0.04, 0.05, 0.06]), constant_rows([0.02, 0.05, 0.04, 0.01])
+    halves = lambda n: (np.arange(n) >= n // 2).astype(np.float32)
+    assert loudness.summary_line(train, halves(6), test, halves(4), 0.8125) == (
+        "Test accuracy: the network 81.25%, loudness alone 50.00% (rock when RMS > 0.0300, "
+        "the best threshold on the training set)")
+    # Louder classical: the rule turns round. Test: 0.05 and 0.04 classical (right), 0.02 rock (right),
+    # 0.06 rock (wrong): 75%.
+    train, test = constant_rows([0.06, 0.05, 0.04, 0.03, 0.02, 0.01]), constant_rows([0.05, 0.04, 0.02, 0.06])
+    assert loudness.summary_line(train, halves(6), test, halves(4), 0.5) == (
+        "Test accuracy: the network 50.00%, loudness alone 75.00% (rock when RMS <= 0.0300, "
+        "the best threshold on the training set)")

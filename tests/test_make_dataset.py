@@ -1,5 +1,6 @@
 """tools/make_dataset.py: the builder's three commands, offline. A fake fetch command serves
 recordings made here for given YouTube ids; every excerpt carries a marker at its segment's middle."""
+import errno
 import os
 import shlex
 import signal
@@ -348,3 +349,48 @@ def test_a_kill_during_the_final_write_leaves_the_old_file(tmp_path):
     assert out.read_bytes() == b"the file from yesterday"  # the half-written file never took its name
     leftovers = [path for path in tmp_path.iterdir() if path.name.startswith(".mine.npz.")]
     assert len(leftovers) == 1 and leftovers[0].stat().st_size > 1000  # though the write had begun
+
+
+def test_the_excerpt_cache_never_holds_a_partial_file_under_its_name(library, tmp_path, monkeypatch):
+    folder, fetch = library
+    work = tmp_path / "work"
+    (work / "excerpts").mkdir(parents=True)
+    segment = make_dataset.Segment("rock0000001", *SEGMENT, 1)
+    final = work / "excerpts" / f"{segment.key}.npz"
+    real_savez, seen = np.savez, []
+
+    def savez_then_interrupted(file, **arrays):
+        real_savez(file, **arrays)
+        if isinstance(file, (str, os.PathLike)):  # written straight to a name
+            os.truncate(file, os.path.getsize(file) // 2)
+        else:
+            file.flush()
+            file.truncate(file.tell() // 2)
+        seen.append(final.exists())  # half the excerpt is written: is any of it under the final name?
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", savez_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        make_dataset.fetch_excerpt(segment, work, shlex.split(fetch))
+    assert seen == [False] and not final.exists()
+    assert os.listdir(work / "excerpts") == [] and os.listdir(work / "downloads") == []  # nothing left over
+    assert make_dataset.load_cached(segment, work) is None  # so a rerun fetches it again
+
+    monkeypatch.setattr(np, "savez", real_savez)
+    excerpt, start = make_dataset.fetch_excerpt(segment, work, shlex.split(fetch))
+    cached_excerpt, cached_start = make_dataset.load_cached(segment, work)
+    assert np.array_equal(cached_excerpt, excerpt) and cached_start == start == 7.5
+    assert os.listdir(work / "excerpts") == [final.name]
+
+
+def test_a_full_disk_under_the_cache_stops_the_build_in_one_line(library, tmp_path, monkeypatch, capsys):
+    # The disk's fault, not the videos': none of them is listed as failed, to be skipped for ever.
+    def full_disk(stream, **arrays):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(np, "savez", full_disk)
+    assert build_audioset(library, tmp_path / "set.npz", "--jobs", "2", "--per-class", "2") == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("error: the excerpt cache in %s: cannot write " % (tmp_path / "set.work"))
+    assert last.endswith("(No space left on device); free some space or choose a folder you can write to")
+    assert not (tmp_path / "set.npz").exists() and not (tmp_path / "set.work" / "failed.tsv").exists()

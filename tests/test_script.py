@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, USERS_THEANO_FLAGS, run_script, separable, stderr_lines, write_npz
-from tools import loudness, theano_setup
+from test_loudness import brute_force, plain_rms
+from tools import theano_setup
 from tools.reference import NumpyMLP
 
 
@@ -29,11 +30,11 @@ def test_trains_end_to_end_on_a_file(genre_mlp, small_file):
         # This process has imported genre_mlp: what it gave Theano must not have leaked into
         # THEANO_FLAGS, or the child would take our BLAS for the user's.
         assert lines[0].endswith("BLAS: " + theano_setup.blas_ldflags()[1]), lines[0]
-    # The loudness baseline, on this file's own arrays: these classes are equally loud, so the
-    # network beats it by far.
+    # The loudness baseline, on this file's own arrays, by brute force (tests/test_loudness.py): these
+    # classes are equally loud, so the network beats it by far.
     with np.load(small_file) as arrays:
         halves = lambda n: np.arange(n) >= n // 2
-        expected = loudness.baseline(arrays["train"], halves(400), arrays["test"], halves(100))[0]
+        expected = brute_force(plain_rms(arrays["train"]), halves(400), plain_rms(arrays["test"]), halves(100))[3]
     network = evaluations[-1].split(":")[1].split("%")[0].strip()
     assert lines[-1].startswith("Test accuracy: the network %s%%, loudness alone %.2f%% (rock when RMS "
                                 % (network, 100 * expected))
@@ -66,6 +67,31 @@ def test_later_file_name_is_used(script_copy):
     assert result.returncode == 0, result.stderr
     assert "classical_vs_rock.npz (the lesson's data file under its later name)" in result.stdout
     assert "stand-in" not in result.stdout
+
+
+def test_the_lessons_name_wins_over_the_later_one(genre_mlp, tmp_path, monkeypatch):
+    # Both beside the script, told apart by their sizes: the lesson's own name is the one used.
+    monkeypatch.setattr(genre_mlp, "HERE", str(tmp_path))
+    monkeypatch.setattr(genre_mlp, "IN_FILE", str(tmp_path / "sample_3s_400Hz.npz"))
+    write_npz(tmp_path / "classical_vs_rock.npz", train=separable(60), test=separable(20))
+    said = []
+    data, stand_in = genre_mlp.open_data(None, 5, log=said.append)
+    assert (len(data.train), stand_in) == (60, False) and len(said) == 1 and "later name" in said[0]
+    write_npz(tmp_path / "sample_3s_400Hz.npz", train=separable(40), test=separable(20))
+    said = []
+    data, stand_in = genre_mlp.open_data(None, 5, log=said.append)
+    assert (len(data.train), stand_in, said) == (40, False, [])
+
+
+def test_a_folder_given_as_the_data_says_so(genre_mlp, tmp_path):
+    # It used to say "DIR not found" of a folder that is there.
+    with pytest.raises(SystemExit) as stop:
+        genre_mlp.main(["--data", str(tmp_path), "--updates", "10", "--eval-step", "5"])
+    assert stop.value.code == ("error: %s is a folder, not a file; give the lesson's data file "
+                               "(README \"The data\")" % tmp_path)
+    result = run_script("--data", str(tmp_path), "--updates", "10", "--eval-step", "5")
+    assert result.returncode == 1 and result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr == stop.value.code + "\n"
 
 
 @pytest.mark.parametrize("args, message", [
@@ -204,7 +230,7 @@ def test_an_unwritable_folder_is_refused_before_training(genre_mlp, capsys, tmp_
         genre_mlp.main(["--updates", "10", "--eval-step", "5", option, os.path.join(folder, "out")])
     message = capsys.readouterr().err.strip().splitlines()[-1]
     assert stop.value.code == 2 and "Accuracy" not in capsys.readouterr().out
-    # sysfs says "Permission denied", or "Read-only file system" where it is mounted so
-    assert re.search(r"error: %s: cannot write %s/out \((Permission denied|Read-only file system)\); "
-                     r"free some space or choose a folder you can write to; see genre_mlp.py --help$" % (option, folder),
-                     message), message
+    # sysfs says "Permission denied", or "Read-only file system" where it is mounted so; each its own advice
+    assert re.search(r"error: %s: cannot write %s/out \((Permission denied\); choose a folder you can write to|"
+                     r"Read-only file system\); that disk is mounted read-only; choose a folder on another one); "
+                     r"see genre_mlp.py --help$" % (option, folder), message), message

@@ -41,6 +41,8 @@ def load_audio(path, offset=0.0, duration=None):
     a part, so a long video's segment is decoded without decoding the rest.
     """
     path = Path(path)
+    if path.is_dir():
+        raise AudioError(f"{path}: it is a folder; give the audio files in it (WAV, FLAC, OGG, MP3)")
     if not path.is_file():
         raise AudioError(f"{path}: no such file; check the path")
     try:
@@ -84,7 +86,8 @@ def to_mono_400hz(samples, rate):
 
 
 def too_short(x):
-    return AudioError(f"it lasts {len(x) / RATE:.2f} s, shorter than one excerpt; "
+    seconds = math.floor(100 * len(x) / RATE) / 100  # rounded down: 1199 samples must not read "3.00 s"
+    return AudioError(f"it lasts {seconds:.2f} s, shorter than one excerpt; "
                       f"use a recording of at least {WIDTH / RATE:g} s")
 
 

@@ -24,6 +24,8 @@ class DataError(Exception):
 
 def read_npz(path, error=DataError, fix="give the lesson's data file (README \"The data\")"):
     """Every array in a .npz file, as a dict; `error` (one line, ending in `fix`) if it is not one."""
+    if os.path.isdir(path):
+        raise error("%s is a folder, not a file; %s" % (path, fix))
     if not os.path.isfile(path):
         raise error("%s not found; %s" % (path, fix))
     if not zipfile.is_zipfile(path):

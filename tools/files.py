@@ -1,4 +1,5 @@
 """Writing the user's files safely: all or nothing, with the permissions any new file gets."""
+import errno
 import os
 import tempfile
 
@@ -7,10 +8,17 @@ class WriteError(Exception):
     """A file cannot be written; the message is one line naming the path, the reason and the fix."""
 
 
+# The fix that fits each cause; anything else gets the last one.
+ADVICE = {errno.ENOSPC: "free some space or choose a folder you can write to",
+          errno.EDQUOT: "free some space or choose a folder you can write to",
+          errno.EROFS: "that disk is mounted read-only; choose a folder on another one",
+          errno.EISDIR: "that is a folder; give a file name",
+          None: "choose a folder you can write to"}
+
+
 def _failed(path, error):
     reason = error.strerror or str(error)
-    return WriteError("cannot write %s (%s); free some space or choose a folder you can write to"
-                      % (path, reason))
+    return WriteError("cannot write %s (%s); %s" % (path, reason, ADVICE.get(error.errno, ADVICE[None])))
 
 
 def new_file_mode(path):
@@ -23,8 +31,15 @@ def new_file_mode(path):
         return 0o666 & ~umask
 
 
-def check_writable(path):
-    """Raise WriteError now if `path` could not be written later (so a long run is not wasted)."""
+def check_writable(path, example=None):
+    """Raise WriteError now if `path` could not be written later (so a long run is not wasted).
+
+    `example` is a file name to suggest when `path` names a folder.
+    """
+    if os.path.isdir(path) or path.endswith(("/", os.sep)):
+        # abspath would drop a trailing "/", and the folder above would pass the check
+        advice = "give a file name, e.g. %s" % os.path.join(path, example) if example else "give a file name"
+        raise WriteError("%s is a folder, not a file; %s" % (path, advice))
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise WriteError("%s: its folder does not exist; create it first" % path)

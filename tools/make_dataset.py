@@ -20,7 +20,6 @@ import argparse
 import concurrent.futures
 import csv
 import importlib.util
-import os
 import re
 import shlex
 import shutil
@@ -211,9 +210,11 @@ def fetch_excerpt(segment, work, fetch_command):
         x = audio.load_mono_400hz(fetched[0], segment.start, segment.end - segment.start)
         (excerpt,), (offset,) = cut_excerpts(x, 1, "the segment")
         cache_path = work / "excerpts" / f"{segment.key}.npz"
-        temporary = cache_path.with_suffix(".tmp.npz")
-        np.savez(temporary, excerpt=excerpt, start=segment.start + offset)
-        os.replace(temporary, cache_path)  # only finished excerpts ever carry the real name
+        try:  # only finished excerpts ever carry the real name; a cut write leaves no temporary
+            write_atomically(str(cache_path), lambda stream: np.savez(stream, excerpt=excerpt,
+                                                                      start=segment.start + offset))
+        except WriteError as error:
+            raise InputError(f"the excerpt cache in {work}: {error}") from None  # the disk's fault, not the video's
         return excerpt, segment.start + offset
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -36,8 +36,13 @@ def hidden_sizes(arrays):
 def read_model_file(path):
     """The arrays of a model file written by --save, checked against the network's shapes."""
     arrays = read_npz(path, ModelFileError, FIX)
-    if str(arrays.get("format")) != MODEL_FORMAT:
+    marker = arrays.get("format")
+    if marker is None or marker.ndim != 0 or marker.dtype.kind != "U":
         raise ModelFileError("%s is not a genre_mlp model file; %s" % (path, FIX))
+    if str(marker) != MODEL_FORMAT:
+        # a marker of another kind or version: say which, shortened to keep the message one line
+        raise ModelFileError("%s: its format marker is %r, not %r; %s"
+                             % (path, " ".join(str(marker).split())[:40], MODEL_FORMAT, FIX))
     sizes = hidden_sizes(arrays)
     if sizes is None:
         raise ModelFileError("%s: hidden_sizes is missing or not a list of positive whole numbers; %s"
@@ -51,10 +56,17 @@ def read_model_file(path):
     for layer, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:]), start=1):
         for name, shape in (("W%d" % layer, (fan_in, fan_out)), ("B%d" % layer, (fan_out,))):
             value = arrays.get(name)
-            if (value is None or value.shape != shape or not np.issubdtype(value.dtype, np.floating)
-                    or not np.isfinite(value).all()):
-                raise ModelFileError("%s: %s is missing, damaged or not of shape %s; %s"
-                                     % (path, name, shape, FIX))
+            if value is None:
+                problem = "is missing"
+            elif value.shape != shape:
+                problem = "has shape %s, not %s" % (value.shape, shape)
+            elif not np.issubdtype(value.dtype, np.floating):
+                problem = "holds %s values, not floating-point weights" % value.dtype
+            elif not np.isfinite(value).all():
+                problem = "holds %d NaN or infinite weights" % (value.size - np.count_nonzero(np.isfinite(value)))
+            else:
+                continue
+            raise ModelFileError("%s: %s %s; %s" % (path, name, problem, FIX))
     return arrays
 
 
