@@ -11,9 +11,9 @@ import scipy.signal
 import soundfile
 
 from conftest import run_script, separable, stderr_lines, write_npz
-from tools import files, model_file
-from tools.predict import vote
-from tools.reference import NumpyMLP
+from lesson_helpers import files, model_file
+from lesson_helpers.predict import vote
+from benchmark.reference import NumpyMLP
 
 
 def test_save_then_load_gives_identical_predictions(genre_mlp, model, tmp_path):
