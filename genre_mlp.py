@@ -35,16 +35,16 @@ import time
 # A notebook's cells run with no __file__, and the script always has one.
 IN_NOTEBOOK = "__file__" not in globals()
 if IN_NOTEBOOK:
-    from tools.notebook import install_missing_packages
+    from lesson_helpers.notebook import install_missing_packages
     install_missing_packages()  # only where the kernel cannot import them yet
 
 # ---------------------------------------------------------------------------
-# Theano 1.0.5 on today's Python. tools/theano_setup.py sets the flags, the NumPy
+# Theano 1.0.5 on today's Python. theano_today/theano_setup.py sets the flags, the NumPy
 # aliases and the BLAS threads it needs, before anything loads NumPy or Theano;
 # nothing in it is part of the lesson.
 # ---------------------------------------------------------------------------
-from tools import theano_setup
-from tools.theano_setup import SetupError, import_theano
+from theano_today import theano_setup
+from theano_today.theano_setup import SetupError, import_theano
 
 import numpy as np
 
@@ -54,17 +54,17 @@ except SetupError as error:
     sys.exit("error: %s" % error)
 import theano.tensor
 
-# What is not the lesson lives in tools/: the data file's rules, the stand-in data,
+# What is not the lesson lives in lesson_helpers/: the data file's rules, the stand-in data,
 # model files, prediction on audio files, the learning curve and the pictures, the
 # weights' alignment.
-from tools import cli, data_file
-from tools.data_file import DataError, load_data_file
-from tools.files import WriteError, check_writable
-from tools.model_file import LOSSES, ModelFileError, model_from_saved, read_model_file, save_model
-from tools.curve import curve_figure, write_curve
-from tools.stand_in import make_stand_in
-from tools.aligned import aligned
-from tools.pictures import draw, samples_figure
+from lesson_helpers import cli, data_file
+from lesson_helpers.data_file import DataError, load_data_file
+from lesson_helpers.files import WriteError, check_writable
+from lesson_helpers.model_file import LOSSES, ModelFileError, model_from_saved, read_model_file, save_model
+from lesson_helpers.curve import curve_figure, write_curve
+from lesson_helpers.stand_in import make_stand_in
+from lesson_helpers.aligned import aligned
+from lesson_helpers.pictures import draw, samples_figure
 
 # %% [markdown]
 # ## The lesson's constants
@@ -119,7 +119,7 @@ class DataServer(object):
     """Hands out the test set whole and the training set one random batch at a time."""
 
     def __init__(self, path=IN_FILE, seed=SEED, arrays=None):
-        # load_data_file checks the file (tools/data_file.py) and converts it to floatX.
+        # load_data_file checks the file (lesson_helpers/data_file.py) and converts it to floatX.
         self.train, self.test = arrays if arrays is not None else load_data_file(path, FLOATX)
         self.train_targets = labels_by_halves(len(self.train))
         self.test_targets = labels_by_halves(len(self.test))
@@ -160,7 +160,7 @@ class Model(object):
         sizes = (SAMPLE_WIDTH,) + tuple(hidden_sizes) + (1,)
         self.params = []
         for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-            # borrow=True: Theano keeps these very arrays, aligned for the BLAS (tools/aligned.py).
+            # borrow=True: Theano keeps these very arrays, aligned for the BLAS (lesson_helpers/aligned.py).
             for name, shape in (("W%d" % layer, (fan_in, fan_out)), ("B%d" % layer, (fan_out,))):
                 self.params.append(theano.shared(aligned(init_values(shape, random)), name=name, borrow=True))
 
@@ -254,7 +254,7 @@ def report(model, train_seconds, num_updates, stand_in, log=print, baseline=None
             train_seconds, num_updates, 1e6 * train_seconds / num_updates)
     log(line)
     if baseline:
-        log(baseline)  # what loudness alone achieves, beside the network (tools/loudness.py)
+        log(baseline)  # what loudness alone achieves, beside the network (lesson_helpers/loudness.py)
     if stand_in:
         log("Trained on the generated stand-in, not the lesson's recordings: "
             "`make data` downloads them (README \"The data\").")
@@ -312,7 +312,7 @@ def parse_args(argv):
             parser.error("--predict needs a model file and at least one audio file")
         if importlib.util.find_spec("soundfile") is None:
             parser.error("--predict needs soundfile, which is not installed; "
-                         "pip install -r tools/requirements.txt")
+                         "pip install -r lesson_helpers/requirements.txt")
         return args
     if args.updates < 0 or (args.updates == 0 and not args.load):
         parser.error("--updates must be greater than 0 (0 only evaluates a model given with --load)")
@@ -328,7 +328,7 @@ def parse_args(argv):
     for option in ("plot", "plot_samples"):
         if getattr(args, option) and importlib.util.find_spec("matplotlib") is None:
             parser.error("--%s needs matplotlib, which is not installed; "
-                         "pip install -r tools/requirements.txt" % option.replace("_", "-"))
+                         "pip install -r lesson_helpers/requirements.txt" % option.replace("_", "-"))
     return args
 
 
@@ -362,7 +362,7 @@ def main(argv=None, inline=False):
     args = parse_args(argv)
     try:
         if args.predict:
-            from tools.predict import classify_files  # needs the tools' packages (soundfile)
+            from lesson_helpers.predict import classify_files  # needs soundfile (lesson_helpers/requirements.txt)
             model = model_from_saved(Model, read_model_file(args.predict[0]), LEARNING_RATE)
             sys.exit(1 if classify_files(model, args.predict[1:]) else 0)
         run(args, inline)
@@ -377,7 +377,7 @@ def run(args, inline=False):
     print("Theano %s on %s, floatX=%s, BLAS: %s" % (theano.__version__, device_name(), FLOATX, BLAS_NAME))
     pictures = inline and importlib.util.find_spec("matplotlib") is not None
     if inline and not pictures:
-        print("No pictures: matplotlib is not installed (pip install -r tools/requirements.txt).")
+        print("No pictures: matplotlib is not installed (pip install -r lesson_helpers/requirements.txt).")
     if args.plot_samples or pictures:
         # Before the network, as in the lesson: what the excerpts of each class look like.
         draw(samples_figure(data.train, data.train_targets, args.seed), args.plot_samples, pictures)
@@ -398,7 +398,7 @@ def run(args, inline=False):
         history = [(0, float("nan"), test_loss, accuracy)]
         print("Accuracy of the loaded model: %.2f%%  test loss %.4f" % (100 * accuracy, test_loss))
     train_seconds = time.time() - started
-    from tools import loudness  # NumPy only: the best threshold on each excerpt's RMS
+    from lesson_helpers import loudness  # NumPy only: the best threshold on each excerpt's RMS
     baseline = loudness.summary_line(data.train, data.train_targets, data.test, data.test_targets,
                                      history[-1][3])
     report(model, train_seconds, args.updates, stand_in, baseline=baseline)

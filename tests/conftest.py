@@ -1,6 +1,7 @@
 """Shared fixtures: Theano compiles the lesson's network once per test session."""
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 
@@ -23,7 +24,7 @@ def pytest_configure(config):
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # The GPU venv of the Python running the tests (make gpu-venv PYTHON=...), once
-# tools/make_gpu_venv.sh has marked it ready; GENRE_MLP_GPU_PYTHON names another.
+# gpu_route/make_gpu_venv.sh has marked it ready; GENRE_MLP_GPU_PYTHON names another.
 GPU_VENV = os.path.join(ROOT, ".venv-gpu-%d.%d" % sys.version_info[:2])
 GPU_PYTHON = os.environ.get("GENRE_MLP_GPU_PYTHON", os.path.join(GPU_VENV, "bin", "python"))
 GPU_READY = os.path.exists(GPU_PYTHON if "GENRE_MLP_GPU_PYTHON" in os.environ else os.path.join(GPU_VENV, ".ready"))
@@ -70,6 +71,19 @@ def write_npz(path, **arrays):
 @pytest.fixture
 def small_file(tmp_path):
     return write_npz(tmp_path / "small.npz", train=separable(400, 1), test=separable(100, 2))
+
+
+# The project's packages genre_mlp.py imports as it runs (the rest are tools around it).
+LESSON_PACKAGES = ("lesson_helpers", "theano_today", "gpu_route")
+
+
+def copy_lesson(folder):
+    """genre_mlp.py and the packages it imports, alone in `folder` (no data file beside them)."""
+    shutil.copy(os.path.join(ROOT, "genre_mlp.py"), folder)
+    for package in LESSON_PACKAGES:
+        shutil.copytree(os.path.join(ROOT, package), os.path.join(str(folder), package),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
 
 
 def run_script(*args, env=None, cwd=ROOT, script=None):

@@ -1,4 +1,4 @@
-"""tools/bench.py: its peers, run by their own venv's python on its orders; its floor; its --json figures.
+"""benchmark/bench.py: its peers, run by their own venv's python on its orders; its floor; its --json figures.
 
 Nothing here asserts a time: only that figures exist, are positive and agree with one another."""
 import json
@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from tools import bench
-from tools.reference import NumpyMLP
+from benchmark import bench
+from benchmark.reference import NumpyMLP
 
 
 @pytest.fixture(scope="module")
@@ -112,4 +112,4 @@ def test_a_floor_that_cannot_be_built_says_why(tmp_path, monkeypatch):
     floor = bench.Floor(str(tmp_path), 16, (1200, 256, 64, 1))
     floor()
     assert floor.figures() is None
-    assert floor.error.startswith("gcc could not build tools/sgemm_floor.c: ") and "no_such_blas" in floor.error
+    assert floor.error.startswith("gcc could not build benchmark/sgemm_floor.c: ") and "no_such_blas" in floor.error

@@ -14,7 +14,8 @@ import sys
 import pytest
 
 from conftest import GPU_PYTHON, GPU_READY, ROOT
-from tools import cuda_libs, theano_setup
+from gpu_route import cuda_libs
+from theano_today import theano_setup
 
 NVRTC_DIR = os.path.join(ROOT, ".nvrtc")
 
@@ -140,7 +141,7 @@ def test_bare_names_resolve_through_the_runpath_and_nvrtc_compiles(nvrtc_path, t
                     "-ldl", "-Wl,--enable-new-dtags,-rpath," + str(links)], check=True)
     code = ("import ctypes, sys\n"
             "sys.path.insert(0, %r)\n"
-            "from tools import cuda_libs\n"
+            "from gpu_route import cuda_libs\n"
             "opener = ctypes.CDLL(%r)\n"
             "print(opener.can_open(b'libnvrtc.so'), opener.can_open(b'libcublas.so'))\n"
             "nvrtc = cuda_libs.load_nvrtc(%r)\n"
@@ -205,7 +206,7 @@ def kernel_check(nvrtc_path, tmp_path_factory):
     need("the GPU venv (make gpu-venv)", GPU_READY)
     need("an OpenCL driver (apt-get install pocl-opencl-icd)", glob.glob("/etc/OpenCL/vendors/*.icd"))
     saved = str(tmp_path_factory.mktemp("kernels") / "kernels.json")
-    result = subprocess.run([GPU_PYTHON, os.path.join(ROOT, "tools", "cuda_check.py"),
+    result = subprocess.run([GPU_PYTHON, os.path.join(ROOT, "gpu_route", "cuda_check.py"),
                              "--nvrtc-dir", NVRTC_DIR, "--save", saved],
                             capture_output=True, text=True, timeout=900)
     return result, saved
@@ -231,7 +232,7 @@ def test_a_broken_kernel_fails_the_check(kernel_check, tmp_path):
     broken["source"] = broken["source"].replace("{", "{ undeclared_name = 1;", 1)
     with open(tmp_path / "broken.json", "w") as stream:
         json.dump(found, stream)
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "cuda_check.py"), "--nvrtc-dir",
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "gpu_route", "cuda_check.py"), "--nvrtc-dir",
                              NVRTC_DIR, "--kernels", str(tmp_path / "broken.json")],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 1
@@ -242,8 +243,8 @@ def test_a_broken_kernel_fails_the_check(kernel_check, tmp_path):
 
 
 def test_gpu_check_reads_the_lessons_lines():
-    # tools/gpu_check.py parses genre_mlp.py's output; on the CPU here, as it does for each device.
-    from tools import gpu_check
+    # gpu_route/gpu_check.py parses genre_mlp.py's output; on the CPU here, as it does for each device.
+    from gpu_route import gpu_check
     first, accuracy, per_update = gpu_check.run_lesson("cpu", 20, 7, "")
     assert first.startswith("Theano 1.0.5 on cpu, floatX=float32")
     assert 0 <= accuracy <= 100 and per_update > 0

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, separable, write_npz
-from tools.stand_in import TWO_PI_T, make_stand_in, overtone_polynomials, play
+from lesson_helpers.stand_in import TWO_PI_T, make_stand_in, overtone_polynomials, play
 
 
 def test_server_shapes_dtype_and_labels_by_halves(genre_mlp, small_file):
@@ -70,15 +70,15 @@ def test_bad_files_give_one_line_and_check_says_the_same(genre_mlp, tmp_path, ca
     with pytest.raises(genre_mlp.DataError) as error:
         genre_mlp.DataServer(path)
     assert message in str(error.value) and "\n" not in str(error.value)
-    # tools/make_dataset.py check applies the same rules (tools/data_file.py)
-    from tools import make_dataset
+    # dataset_builder/make_dataset.py check applies the same rules (lesson_helpers/data_file.py)
+    from dataset_builder import make_dataset
     assert make_dataset.check(path) is False
     verdict = capsys.readouterr().out.strip().splitlines()[-1]
     assert verdict.startswith("verdict   genre_mlp.py CANNOT train on this file: ") and message in verdict
 
 
 def test_the_rules_need_no_theano():
-    code = "import sys; import tools.make_dataset; print('theano' in sys.modules, 'genre_mlp' in sys.modules)"
+    code = "import sys; import dataset_builder.make_dataset; print('theano' in sys.modules, 'genre_mlp' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False"]

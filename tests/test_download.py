@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, separable
-from tools import make_dataset
+from dataset_builder import make_dataset
 
 MANUAL_LINK = "https://drive.google.com/file/d/1pwIqmpiNLdN_DfhJB48uLHVRBYNgzY-o/view"
 
@@ -158,7 +158,7 @@ def test_an_existing_file_is_kept_without_force(server, tmp_path, capsys):
     requests_before = len(server.log)
     status, _, err = run(capsys, "--url", server.url + "/good/c.npz", "-o", str(dest))
     assert status == 1
-    assert one_error_line(err) == ("error: %s already exists; check it with `python tools/make_dataset.py "
+    assert one_error_line(err) == ("error: %s already exists; check it with `python dataset_builder/make_dataset.py "
                                    "check %s`, or add --force to download it again and replace it" % (dest, dest))
     assert dest.read_bytes() == b"my own file" and len(server.log) == requests_before
 
@@ -178,7 +178,7 @@ def test_a_web_page_instead_of_the_file(server, tmp_path, capsys, kind, what):
     assert status == 1
     assert one_error_line(err) == (
         "error: %s %s instead of the data file; download it by hand from %s and check it with "
-        "`python tools/make_dataset.py check FILE`, or try again later" % (url, what, MANUAL_LINK))
+        "`python dataset_builder/make_dataset.py check FILE`, or try again later" % (url, what, MANUAL_LINK))
     assert leftovers(tmp_path, dest) == [] and not dest.exists()
 
 
@@ -313,7 +313,7 @@ def test_a_file_size_limit(server, tmp_path):
     kernel refuse the write (EFBIG). SIGXFSZ is ignored, as it would otherwise kill the process."""
     dest = tmp_path / "lesson.npz"
     limited = ['bash', '-c', 'trap "" XFSZ; ulimit -f 100; exec "$0" "$@"', sys.executable,
-               os.path.join(ROOT, "tools", "make_dataset.py"), "download",
+               os.path.join(ROOT, "dataset_builder", "make_dataset.py"), "download",
                "--url", server.url + "/good/k.npz", "-o", str(dest), "--retries", "0"]
     result = subprocess.run(limited, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
@@ -449,5 +449,5 @@ def test_google_drive_pages(drive, tmp_path, capsys, mode, what):
     assert status == 1
     assert one_error_line(err) == (
         "error: %s instead of the data file; download it by hand from %s and check it with "
-        "`python tools/make_dataset.py check FILE`, or try again later" % (what, MANUAL_LINK))
+        "`python dataset_builder/make_dataset.py check FILE`, or try again later" % (what, MANUAL_LINK))
     assert leftovers(tmp_path, dest) == [] and not dest.exists()

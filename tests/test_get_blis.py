@@ -1,6 +1,6 @@
-"""tools/get_blis.py (make setup's BLAS) against a web server on 127.0.0.1 started here, with
+"""theano_today/get_blis.py (make setup's BLAS) against a web server on 127.0.0.1 started here, with
 small .deb packages that dpkg-deb builds here: a working one, one whose library computes
-wrong products; then the link flags tools/theano_setup.py gives Theano for what it installed."""
+wrong products; then the link flags theano_today/theano_setup.py gives Theano for what it installed."""
 import functools
 import hashlib
 import http.server
@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from conftest import ROOT
-from tools import get_blis, theano_setup
+from theano_today import get_blis, theano_setup
 
 pytestmark = pytest.mark.skipif(
     platform.machine() != "x86_64" or shutil.which("dpkg-deb") is None or shutil.which("gcc") is None,
@@ -190,7 +190,7 @@ def test_openblas_chosen_stays_chosen(server, venv, capsys):
 
 def test_the_command_line_as_make_runs_it(venv):
     # A choice that is not offered stops make, in one line; the venv is left alone.
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "get_blis.py"), str(venv), "mkl"],
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "theano_today", "get_blis.py"), str(venv), "mkl"],
                             capture_output=True, text=True)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr == "error: BLAS=mkl is not offered: BLAS=blis (the default) or BLAS=openblas\n"
@@ -218,9 +218,9 @@ def test_make_passes_a_choice_from_its_command_line_only(tmp_path):
                                  "%s/.blas" % venv] + list(args), capture_output=True, text=True,
                                 env=dict(os.environ, **env))
         assert result.returncode == 0, result.stderr
-        return [line.strip() for line in result.stdout.splitlines() if "tools/get_blis.py" in line]
+        return [line.strip() for line in result.stdout.splitlines() if "theano_today/get_blis.py" in line]
 
-    script = "%s/bin/python tools/get_blis.py %s" % (venv, venv)
+    script = "%s/bin/python theano_today/get_blis.py %s" % (venv, venv)
     assert planned("BLAS=openblas") == [script + " openblas"]
     # BLAS in the environment means other things to other builds (a library's path): not a choice.
     assert planned(BLAS="/usr/lib/libblas.so.3") == [script]

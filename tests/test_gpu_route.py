@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import GPU_PYTHON, GPU_READY, GPU_VENV, ROOT, run_script, separable, write_npz
-from tools.reference import NumpyMLP
+from benchmark.reference import NumpyMLP
 
 OPENCL = {"THEANO_FLAGS": "device=opencl0:0"}
 UPDATES = 40
@@ -112,7 +112,7 @@ def evaluations(stdout):
 
 
 # Host data that pygpu must convert before its copy to the device: on NumPy 2 its
-# numpy.array(..., copy=False) would refuse each of these (tools/make_gpu_venv.sh).
+# numpy.array(..., copy=False) would refuse each of these (gpu_route/make_gpu_venv.sh).
 HOST_TO_DEVICE = r"""
 import json
 import numpy as np
@@ -146,12 +146,12 @@ def test_host_data_is_converted_on_its_way_to_the_device(gpu_python):
 
 
 # The same values through Theano's own conversion, GpuArrayType.filter, as a shared
-# variable's set_value or a function's input takes them (tools/theano_numpy2.py).
+# variable's set_value or a function's input takes them (theano_today/theano_numpy2.py).
 FILTER_TO_DEVICE = """
 import json, sys
 import numpy as np
 sys.path.insert(0, sys.argv[1])
-from tools.theano_setup import import_theano
+from theano_today.theano_setup import import_theano
 theano, _ = import_theano()
 from theano.gpuarray.type import GpuArrayType
 kind = GpuArrayType("float32", (False, False))
@@ -197,7 +197,7 @@ def test_gpu_venv_refuses_another_python_in_one_line(tmp_path, version):
     fake.write_text("#!/bin/sh\necho %s\n" % version)
     fake.chmod(0o755)
     venv = tmp_path / "venv"
-    result = subprocess.run(["bash", os.path.join(ROOT, "tools", "make_gpu_venv.sh"), str(fake), str(venv)],
+    result = subprocess.run(["bash", os.path.join(ROOT, "gpu_route", "make_gpu_venv.sh"), str(fake), str(venv)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and result.stdout == "" and not venv.exists()
     assert result.stderr.startswith("error: make_gpu_venv: %s is Python %s; the GPU route needs 3.11 to 3.15 ("

@@ -13,9 +13,9 @@ import scipy.signal
 import soundfile
 
 from conftest import run_script, separable, stderr_lines, write_npz
-from tools import curve, files, model_file
-from tools.predict import vote
-from tools.reference import NumpyMLP
+from lesson_helpers import curve, files, model_file
+from lesson_helpers.predict import vote
+from benchmark.reference import NumpyMLP
 
 
 def test_save_then_load_gives_identical_predictions(genre_mlp, model, tmp_path):
@@ -440,7 +440,7 @@ def loudness_decides(model):
 
 def classify(model, tmp_path, signals):
     """classify_files on 400-Hz recordings of these samples; returns ({name: line}, failures)."""
-    from tools.predict import classify_files
+    from lesson_helpers.predict import classify_files
     paths = []
     for name, samples in signals.items():
         soundfile.write(str(tmp_path / name), np.asarray(samples, np.float32), 400, subtype="FLOAT")

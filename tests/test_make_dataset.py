@@ -1,4 +1,4 @@
-"""tools/make_dataset.py: the builder's three commands, offline. A fake fetch command serves
+"""dataset_builder/make_dataset.py: the builder's three commands, offline. A fake fetch command serves
 recordings made here for given YouTube ids; every excerpt carries a marker at its segment's middle."""
 import errno
 import os
@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from tools import make_dataset
+from dataset_builder import make_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILDER = ROOT / "tools" / "make_dataset.py"
+BUILDER = ROOT / "dataset_builder" / "make_dataset.py"
 CLASSICAL, ROCK = "/m/0ggq0m", "/m/06by7"
 
 FAKE_FETCH = '''
@@ -326,7 +326,7 @@ def test_a_run_of_failed_fetches_stops_the_build(library, tmp_path, capsys):
 KILLED_DURING_THE_WRITE = '''
 import os, signal, sys
 import numpy as np
-from tools import make_dataset
+from dataset_builder import make_dataset
 real_savez = np.savez
 def savez_then_killed(stream, **arrays):
     real_savez(stream, **arrays)

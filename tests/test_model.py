@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from tools.reference import NumpyMLP
+from benchmark.reference import NumpyMLP
 from conftest import separable
 
 
@@ -17,7 +17,7 @@ def test_parameters_are_the_lessons(model):
 
 
 def test_aligned_copies_keep_values_and_start_on_64_bytes():
-    from tools.aligned import aligned
+    from lesson_helpers.aligned import aligned
     for shape, dtype in [((1200, 256), np.float32), ((256,), np.float32), ((3, 5), np.float64), ((7,), np.int8)]:
         for _ in range(8):  # several allocations: NumPy's own land on 16-byte boundaries at random
             values = np.arange(np.prod(shape)).reshape(shape).astype(dtype)
@@ -28,7 +28,7 @@ def test_aligned_copies_keep_values_and_start_on_64_bytes():
 
 
 def test_weights_stay_aligned_where_theano_updates_them(genre_mlp, model):
-    from tools.model_file import load_parameters
+    from lesson_helpers.model_file import load_parameters
     addresses = [p.get_value(borrow=True).ctypes.data for p in model.params]
     assert all(address % 64 == 0 for address in addresses)
     model.train_batch(separable(16), np.ones(16, np.float32))

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import ROOT, run_script
 
-from tools import lesson_notebook, notebook, pictures
+from lesson_helpers import lesson_notebook, notebook, pictures
 
 NOTEBOOK = os.path.join(ROOT, "genre_mlp.ipynb")
 SCRIPT = os.path.join(ROOT, "genre_mlp.py")
@@ -110,7 +110,7 @@ def executed(tmp_path_factory):
     data = write_npz(folder / "small.npz", train=separable(400, 1), test=separable(100, 2))
     output = folder / "executed.ipynb"
     arguments = SHORT_RUN + ["--data", data]
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "lesson_notebook.py"), "run",
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "lesson_helpers", "lesson_notebook.py"), "run",
                              "--output", str(output), "--"] + arguments,
                             capture_output=True, text=True, cwd=folder, timeout=600)
     return result, output, arguments
@@ -150,7 +150,7 @@ def test_notebook_shows_the_excerpts_before_training_and_the_curve_after(execute
 
 def test_a_bad_option_in_the_notebook_is_one_line(tmp_path):
     output = tmp_path / "executed.ipynb"
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "lesson_notebook.py"), "run",
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "lesson_helpers", "lesson_notebook.py"), "run",
                              "--output", str(output), "--", "--updates", "-3"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 1
@@ -214,7 +214,7 @@ def test_pictures_without_matplotlib_are_one_line(genre_mlp, monkeypatch, capsys
         genre_mlp.parse_args(["--data", small_file, option, str(tmp_path / "picture.png")])
     assert raised.value.code == 2
     assert capsys.readouterr().err.splitlines() == [
-        "error: %s needs matplotlib, which is not installed; pip install -r tools/requirements.txt; "
+        "error: %s needs matplotlib, which is not installed; pip install -r lesson_helpers/requirements.txt; "
         "see genre_mlp.py --help" % option]
 
 
@@ -245,7 +245,7 @@ def test_pins_come_from_the_requirements_files(tmp_path):
 
 
 def requirement(name):
-    with open(os.path.join(ROOT, "tools", "requirements.txt")) as lines:
+    with open(os.path.join(ROOT, "lesson_helpers", "requirements.txt")) as lines:
         return next(line.strip() for line in lines if line.startswith(name + "=="))
 
 
@@ -262,7 +262,7 @@ def test_a_fresh_kernel_gets_the_packages_from_the_first_cell(tmp_path):
     probe = "import importlib.util as u; print([n for n in ('numpy', 'theano', 'matplotlib') if u.find_spec(n)])"
     assert subprocess.run([python, "-c", probe], capture_output=True, text=True).stdout.strip() == "[]"
     output = tmp_path / "executed.ipynb"
-    result = subprocess.run([python, os.path.join(ROOT, "tools", "lesson_notebook.py"), "run",
+    result = subprocess.run([python, os.path.join(ROOT, "lesson_helpers", "lesson_notebook.py"), "run",
                              "--output", str(output), "--"] + SHORT_RUN,
                             capture_output=True, text=True, timeout=1800, cwd=ROOT)
     assert result.returncode == 0, result.stderr

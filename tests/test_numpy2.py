@@ -1,4 +1,4 @@
-"""Theano's own NumPy 2 and Python 3.13 breaks (tools/theano_numpy2.py): each mended piece, against NumPy.
+"""Theano's own NumPy 2 and Python 3.13 breaks (theano_today/theano_numpy2.py): each mended piece, against NumPy.
 
 Each test fails without its piece, on the Python and NumPy that need it. The
 graphs are tiny; FAST_COMPILE runs Theano's Python code and compiles no C, so
@@ -9,7 +9,7 @@ import io
 import numpy as np
 import pytest
 
-from tools import theano_numpy2
+from theano_today import theano_numpy2
 
 VALUES = np.array([[0.5, -2.0, 3.0], [7.0, 0.25, -1.5]], dtype=np.float32)
 

@@ -9,15 +9,15 @@ import types
 
 import pytest
 
-from conftest import ROOT
-from tools import theano_setup
+from conftest import ROOT, copy_lesson
+from theano_today import theano_setup
 
-FIND_PYTHON = os.path.join(ROOT, "tools", "find_python.sh")
+FIND_PYTHON = os.path.join(ROOT, "theano_today", "find_python.sh")
 THIS_VERSION = "%d.%d" % sys.version_info[:2]
 
 
 def find_python(*args, path, tmp_path):
-    """tools/find_python.sh on a machine whose PATH is `path` alone, with no pyenv and no uv."""
+    """theano_today/find_python.sh on a machine whose PATH is `path` alone, with no pyenv and no uv."""
     env = {"PATH": path, "HOME": str(tmp_path), "PYENV_ROOT": str(tmp_path / "no-pyenv")}
     return subprocess.run([shutil.which("bash"), FIND_PYTHON] + list(args), capture_output=True, text=True, env=env)
 
@@ -146,7 +146,7 @@ def test_shims_only_where_python_lacks_the_module(genre_mlp):
 
 def test_removed_modules_are_put_back_where_missing():
     # In a fresh process, before Theano: what this Python and NumPy lack, and nothing else.
-    code = ("from tools import theano_setup\nprint(' '.join(theano_setup.removed_modules()))\n"
+    code = ("from theano_today import theano_setup\nprint(' '.join(theano_setup.removed_modules()))\n"
             "import numpy.distutils.misc_util, numpy\nprint(numpy.distutils.misc_util.get_numpy_include_dirs()"
             " == [numpy.get_include()])")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
@@ -165,7 +165,7 @@ def test_build_shim_reads_a_setup_cfg_as_theanos_versioneer_does(tmp_path):
             "with open('setup.cfg') as f:\n"
             "    parser.readfp(f)\n"
             "print(parser.get('versioneer', 'VCS'), parser.get('versioneer', 'style'))\n")
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tools", "build_shims"))
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "theano_today", "build_shims"))
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -209,9 +209,7 @@ def test_same_accuracy_and_loudness_lines_on_every_python(tmp_path):
         pytest.fail("CI must compare Pythons %s side by side, but there is no .venv-%s (make setup PYTHON=%s)"
                     % (", ".join(CI_SIDE_BY_SIDE), missing[0], missing[0]))
     # A copy with no data file beside it: all train on the stand-in made from the same seed.
-    shutil.copy(os.path.join(ROOT, "genre_mlp.py"), tmp_path)
-    shutil.copytree(os.path.join(ROOT, "tools"), tmp_path / "tools",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    copy_lesson(tmp_path)
     lines = {version: lesson_lines(python, tmp_path) for version, python in sorted(pythons.items())}
     for version in lines:
         assert lines[version] == EXPECTED_LINES, "Python %s" % version

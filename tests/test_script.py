@@ -1,17 +1,16 @@
 """genre_mlp.py run as a learner runs it: output, options, stand-in, errors and THEANO_FLAGS."""
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, USERS_THEANO_FLAGS, run_script, separable, stderr_lines, write_npz
+from conftest import ROOT, USERS_THEANO_FLAGS, copy_lesson, run_script, separable, stderr_lines, write_npz
 from test_loudness import brute_force, plain_rms
-from tools import theano_setup
-from tools.reference import NumpyMLP
+from theano_today import theano_setup
+from benchmark.reference import NumpyMLP
 
 
 def test_trains_end_to_end_on_a_file(genre_mlp, small_file):
@@ -44,10 +43,7 @@ def test_trains_end_to_end_on_a_file(genre_mlp, small_file):
 @pytest.fixture
 def script_copy(tmp_path):
     """The script alone in a folder of its own, so that which data file sits beside it is ours to choose."""
-    shutil.copy(os.path.join(ROOT, "genre_mlp.py"), tmp_path)
-    shutil.copytree(os.path.join(ROOT, "tools"), tmp_path / "tools",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    return tmp_path
+    return copy_lesson(tmp_path)
 
 
 def test_stand_in_when_the_lessons_file_is_absent(script_copy):

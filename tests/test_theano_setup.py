@@ -8,7 +8,7 @@ import types
 import pytest
 
 from conftest import ROOT
-from tools import theano_compile, theano_setup
+from theano_today import theano_compile, theano_setup
 
 
 def test_defaults_added_when_user_sets_nothing(tmp_path):
@@ -199,7 +199,7 @@ def recording(self, args, *rest, **options):
     commands.append(" ".join(args) if isinstance(args, (list, tuple)) else str(args))
     original(self, args, *rest, **options)
 subprocess.Popen.__init__ = recording
-from tools.theano_setup import import_theano
+from theano_today.theano_setup import import_theano
 theano, _ = import_theano()
 import numpy as np
 x = theano.tensor.vector()
@@ -240,9 +240,9 @@ def recording(self, args, *rest, **options):
         builds.append("theano" if threading.current_thread() is threading.main_thread() else "pool")
     original(self, args, *rest, **options)
 subprocess.Popen.__init__ = recording
-from tools.theano_setup import import_theano
+from theano_today.theano_setup import import_theano
 theano, _ = import_theano()
-from tools import theano_compile
+from theano_today import theano_compile
 if sys.argv[1] == "broken":
     theano_compile.Job.extra = lambda job: ["-include", "/no/such/header.h"]
 import numpy as np

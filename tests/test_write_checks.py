@@ -1,4 +1,4 @@
-"""--save, --curve and --plot: the check made before training (tools/files.py check_writable), for every
+"""--save, --curve and --plot: the check made before training (lesson_helpers/files.py check_writable), for every
 kind of path a user types, and the advice that fits each cause of a failed write."""
 import ctypes
 import os
@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from tools import files
+from lesson_helpers import files
 
 TRAIN = ["--updates", "10", "--eval-step", "5"]
 
@@ -65,7 +65,7 @@ def test_a_path_naming_a_folder_is_refused(tmp_path, monkeypatch, path):
     assert str(error.value) == "%s is a folder, not a file; give a file name, e.g. %s" % (
         path, os.path.join(path, "model.npz"))
     with pytest.raises(files.WriteError) as error:
-        files.check_writable(path)  # a caller with no name to suggest (tools/bench.py --json)
+        files.check_writable(path)  # a caller with no name to suggest (benchmark/bench.py --json)
     assert str(error.value) == "%s is a folder, not a file; give a file name" % path
 
 
@@ -112,7 +112,7 @@ def test_a_folder_without_write_permission_is_refused_before_training(small_file
     assert os.listdir(folder) == []
 
 
-READ_ONLY_CHECK = "import sys; from tools.files import check_writable, WriteError\n" \
+READ_ONLY_CHECK = "import sys; from lesson_helpers.files import check_writable, WriteError\n" \
                   "try:\n    check_writable(sys.argv[1])\nexcept WriteError as error:\n    print(error)"
 
 

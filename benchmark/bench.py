@@ -1,0 +1,519 @@
+#!/usr/bin/env python3
+"""How fast does the lesson train? Theano against this machine's floor and other frameworks.
+
+    python benchmark/bench.py              # the full run, a few minutes
+    python benchmark/bench.py --quick      # about 30 s
+    python benchmark/bench.py --hidden 512 128 --updates 2000
+    python benchmark/bench.py --json figures.json   # also every figure, for comparing runs
+
+It times, interleaved (each framework trains a chunk of updates in turn, so a
+noisy neighbour slows all alike):
+- the lesson's Theano graph, imported from genre_mlp.py (not copied);
+- the same network in plain NumPy (benchmark/reference.py), in this process;
+- the same network in PyTorch (eager) and JAX (jit), each in a process of its
+  own, run by the Python of its own venv: `make peers` makes .venv-torch and
+  .venv-jax (benchmark/requirements-torch.txt, benchmark/requirements-jax.txt). They are
+  never installed into the lesson's venv, where they would move NumPy off its pin
+  and setuptools past pkg_resources, which Theano 1.0.5 needs. A peer whose venv is
+  missing is reported as not compared. benchmark/bench_peer.py trains them, on this
+  process's orders, from the same start on the same batches.
+Each framework must first match Theano's losses over 200 updates from the same
+start and batches to 1e-4, or it is reported as wrong and not timed;
+- the floor: an update's FLOPs at this machine's single-thread SGEMM peak, and
+  the update's 8 matrix products alone, both measured by benchmark/sgemm_floor.c,
+  which gcc builds with Theano's blas.ldflags (the very BLAS Theano links) and
+  which runs between rounds of chunks, so that it sees the same neighbours;
+- the data path (DataServer.get_train_sample) against an update;
+- `python genre_mlp.py` end to end with an empty and a warm compile cache.
+Peak memory is each framework's own process training the network (for a peer,
+its process, which has also run the correctness check).
+Theano and NumPy run their BLAS on one thread, as genre_mlp.py does; the peers
+run with their own default threads, as a learner would get them.
+`--json FILE` also writes every figure (written whole or not at all).
+"""
+import os
+
+PEER_ENVIRONMENT = dict(os.environ)  # the user's, for the peers: their own default threads
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before NumPy loads its BLAS, as genre_mlp.py does
+
+import argparse
+import json
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import numpy as np
+
+import genre_mlp
+from lesson_helpers import cli
+from lesson_helpers.aligned import aligned
+from lesson_helpers.files import WriteError, check_writable, write_atomically
+from benchmark.reference import NumpyMLP
+
+CHUNK = 250          # updates each framework trains before the next takes its turn
+CHECK_UPDATES = 200  # updates over which every framework must match Theano's losses
+TOLERANCE = 1e-4
+
+
+# ---------------------------------------------------------------------------
+# The same network in each framework: train_batch(x, t) -> loss, evaluate(x, t)
+# ---------------------------------------------------------------------------
+class Trainer(object):
+    def __init__(self, name, train_batch, evaluate, compile_seconds=0.0):
+        self.name, self.train_batch, self.evaluate = name, train_batch, evaluate
+        self.compile_seconds = compile_seconds
+
+
+def theano_trainer(start, hidden, learning_rate):
+    model = genre_mlp.Model(hidden, learning_rate)
+    for param, value in zip(model.params, start):
+        param.set_value(aligned(value), borrow=True)
+    return Trainer("Theano", model.train_batch, model.evaluate, model.compile_seconds)
+
+
+def numpy_trainer(start, hidden, learning_rate):
+    net = NumpyMLP(start, learning_rate)
+    return Trainer("NumPy", net.train_batch, lambda x, t: (net.predict(x)[0], net.cost(x, t)))
+
+
+FRAMEWORKS = [("theano", theano_trainer), ("numpy", numpy_trainer)]   # in this process
+PEERS = [("torch", "PyTorch eager", ".venv-torch"), ("jax", "JAX jit", ".venv-jax")]  # in their own venvs
+PEER_SCRIPT = os.path.join(ROOT, "benchmark", "bench_peer.py")
+
+
+class PeerError(Exception):
+    pass
+
+
+class Peer(object):
+    """A framework trained by benchmark/bench_peer.py in its own venv's Python, on this process's orders."""
+
+    def __init__(self, key, name, python, setup_path, log_path):
+        self.name = name
+        self.log_path = log_path
+        with open(log_path, "w") as log:
+            self.process = subprocess.Popen([python, PEER_SCRIPT, key, setup_path], cwd=ROOT, text=True,
+                                            env=PEER_ENVIRONMENT, stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, stderr=log)
+        ready = self.ask(None)
+        self.version, self.compile_seconds = ready["version"], ready["compile_seconds"]
+        self.threads = ready["threads"]
+
+    def ask(self, order):
+        if order is not None:
+            self.process.stdin.write(order + "\n")
+            self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            with open(self.log_path) as log:
+                said = [text for text in log.read().splitlines() if text.strip()]
+            raise PeerError(said[-1] if said else "it exited with status %s" % self.process.wait())
+        return json.loads(line)
+
+    def check(self):
+        return np.array(self.ask("check")["losses"])
+
+    def reset(self):
+        self.compile_seconds = self.ask("reset")["compile_seconds"]
+
+    def chunk(self, first, last):
+        answer = self.ask("chunk %d %d" % (first, last))
+        return answer["steps"], answer["evals"]
+
+    def quit(self):
+        peak_mb = self.ask("quit")["peak_kB"] / 1024.0
+        self.process.wait()
+        return peak_mb
+
+
+def start_peers(start, data, check_rows, timing_rows, eval_step, folder):
+    """The peers whose venv exists, started and ready; and a line on each one that is not."""
+    setup_path = os.path.join(folder, "setup.npz")
+    arrays = {"param%d" % i: value for i, value in enumerate(start)}
+    np.savez(setup_path, num_params=len(start), learning_rate=genre_mlp.LEARNING_RATE, eval_step=eval_step,
+             train=data.train, train_targets=data.train_targets, test=data.test, test_targets=data.test_targets,
+             check_rows=check_rows, timing_rows=timing_rows, **arrays)
+    peers, absent = [], []
+    for key, name, venv in PEERS:
+        python = os.path.join(ROOT, venv, "bin", "python")
+        if not os.path.exists(python):
+            absent.append("%s (no %s: make peers)" % (name, venv))
+            continue
+        try:
+            peers.append(Peer(key, name, python, setup_path, os.path.join(folder, key + ".log")))
+        except PeerError as error:
+            absent.append("%s (it did not start in %s: %s)" % (name, venv, error))
+    return peers, absent
+
+
+# ---------------------------------------------------------------------------
+# The floor: one update's matrix products, in C, through the BLAS Theano links
+# ---------------------------------------------------------------------------
+class FloorError(Exception):
+    pass
+
+
+def build_floor(directory):
+    """benchmark/sgemm_floor.c compiled with Theano's blas.ldflags, in `directory`; its path."""
+    ldflags = genre_mlp.theano.config.blas.ldflags
+    if not ldflags:
+        raise FloorError("Theano links no BLAS")
+    executable = os.path.join(directory, "sgemm_floor")
+    command = ["gcc", "-O2", os.path.join(ROOT, "benchmark", "sgemm_floor.c"), "-o", executable] + shlex.split(ldflags)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True)
+    except OSError as error:
+        raise FloorError("gcc could not be run: %s" % error) from None
+    if result.returncode != 0:
+        # The linker's own complaint, not collect2's "ld returned 1 exit status" after it.
+        said = [line for line in result.stderr.strip().splitlines() if not line.startswith("collect2:")]
+        raise FloorError("gcc could not build benchmark/sgemm_floor.c: %s" % (said[-1] if said else "?"))
+    return executable
+
+
+def measure_floor(executable, batch, sizes, repeats):
+    """(FLOPs of an update, seconds its products take, peak FLOP/s), from one run of the C floor."""
+    result = subprocess.run([executable, str(repeats), str(batch)] + [str(n) for n in sizes],
+                            capture_output=True, text=True)
+    try:
+        figures = dict(item.split("=") for item in result.stdout.split())
+        return float(figures["flops"]), float(figures["products_us"]) * 1e-6, float(figures["peak_gflops"]) * 1e9
+    except (ValueError, KeyError):
+        raise FloorError("benchmark/sgemm_floor.c failed (status %d): %s"
+                         % (result.returncode, (result.stdout + result.stderr).strip()[-300:])) from None
+
+
+class Floor(object):
+    """The C floor, run between rounds of chunks; its figures, or why there are none."""
+
+    def __init__(self, directory, batch, sizes, repeats=CHUNK):
+        self.batch, self.sizes, self.repeats = batch, sizes, repeats
+        self.runs, self.error = [], None
+        try:
+            self.executable = build_floor(directory)
+        except FloorError as error:
+            self.executable, self.error = None, str(error)
+
+    def __call__(self):
+        if self.executable and not self.error:
+            try:
+                self.runs.append(measure_floor(self.executable, self.batch, self.sizes, self.repeats))
+            except FloorError as error:
+                self.error = str(error)
+
+    def figures(self):
+        """(FLOPs, the median products' seconds, the best peak FLOP/s), or None."""
+        if not self.runs:
+            return None
+        # A peak is the best the machine did, busy neighbours or not; the products, a typical run.
+        return (self.runs[0][0], float(np.median([run[1] for run in self.runs])),
+                max(run[2] for run in self.runs))
+
+
+def median_seconds(call, repeats):
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+# ---------------------------------------------------------------------------
+# Whole processes: the script end to end, and each framework's peak memory
+# ---------------------------------------------------------------------------
+# Runs a script and reports its own peak memory (VmHWM). A child's rusage would not do:
+# Linux carries the forking parent's resident size, this whole benchmark's, over exec.
+PEAK_REPORTER = """import runpy, sys
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    peak = [line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")]
+    print("peak-kB", peak[0], file=sys.stderr)
+"""
+
+
+def run_measured(script_and_args, env=None):
+    """Run a Python script; returns (seconds, its peak resident MB, its output)."""
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", PEAK_REPORTER] + script_and_args, capture_output=True,
+                            text=True, env=dict(os.environ, **(env or {})), cwd=ROOT)
+    seconds = time.perf_counter() - started
+    peak = re.search(r"peak-kB (\d+)", result.stderr)
+    if result.returncode != 0 or not peak:
+        sys.exit("error: %s failed:\n%s" % (" ".join(script_and_args), (result.stdout + result.stderr)[-2000:]))
+    return seconds, int(peak.group(1)) / 1024.0, result.stdout
+
+
+def end_to_end(updates, cold):
+    """`python genre_mlp.py` on the stand-in: with an empty compile cache, then a warm one.
+
+    Without `cold`, only the warm run, in the usual cache (this process has just filled it).
+    """
+    command = [os.path.join(ROOT, "genre_mlp.py"), "--updates", str(updates),
+               "--eval-step", str(max(updates // 10, 1))]
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="theano-cache-") as cache:
+        flags = ",".join(filter(None, [os.environ.get("THEANO_FLAGS", ""), "base_compiledir=" + cache]))
+        for label in (["cold", "warm"] if cold else ["warm"]):
+            seconds, peak_mb, output = run_measured(command, {"THEANO_FLAGS": flags} if cold else None)
+            compile_seconds = float(re.search(r"compiling took ([\d.]+) s", output).group(1))
+            results[label] = (seconds, peak_mb, compile_seconds)
+    return results
+
+
+def worker(name, hidden, updates):
+    """Train one framework alone (for its peak memory): `bench.py --worker NAME`."""
+    make = dict(FRAMEWORKS)[name]
+    start, data = starting_point(hidden)
+    trainer = make(start, hidden, genre_mlp.LEARNING_RATE)
+    test_x, test_t = data.get_test()
+    for update in range(1, updates + 1):
+        trainer.train_batch(*data.get_train_sample(genre_mlp.BATCH_SIZE))
+        if update % genre_mlp.EVAL_STEP == 0:
+            trainer.evaluate(test_x, test_t)
+
+
+# ---------------------------------------------------------------------------
+# The interleaved timing
+# ---------------------------------------------------------------------------
+def starting_point(hidden):
+    """The lesson's initial weights and a data set of the lesson's shape (random rows: speed only)."""
+    sizes = (genre_mlp.SAMPLE_WIDTH,) + tuple(hidden) + (1,)
+    random = np.random.RandomState(genre_mlp.SEED)
+    start = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        start += [genre_mlp.init_values((fan_in, fan_out), random), genre_mlp.init_values((fan_out,), random)]
+    rows = np.random.RandomState(1)
+    arrays = tuple((0.1 * rows.standard_normal((n, genre_mlp.SAMPLE_WIDTH))).astype(np.float32)
+                   for n in (8000, 2000))
+    return start, genre_mlp.DataServer(arrays=arrays, seed=genre_mlp.SEED)
+
+
+def batches(data, count):
+    """The rows of `count` batches, drawn as DataServer draws them, so every framework gets the same."""
+    return data.random.randint(0, len(data.train), size=(count, genre_mlp.BATCH_SIZE))
+
+
+def check_losses(trainers, data, rows, reference):
+    """Each trainer's losses over the check's batches; returns the largest difference from the reference."""
+    losses = {}
+    for trainer in trainers:
+        if isinstance(trainer, Peer):
+            losses[trainer.name] = trainer.check()
+        else:
+            losses[trainer.name] = np.array([trainer.train_batch(data.train[r], data.train_targets[r])
+                                             for r in rows])
+    return {name: float(np.max(np.abs(value - losses[reference]))) for name, value in losses.items()}
+
+
+def chunk_here(trainer, data, rows, first, last, eval_step):
+    """Updates first..last-1 of a trainer in this process; their seconds, and the evaluations'."""
+    test_x, test_t = data.get_test()
+    steps, evals = [], []
+    for update in range(first, last):
+        x, t = data.train[rows[update]], data.train_targets[rows[update]]
+        started = time.perf_counter()
+        trainer.train_batch(x, t)
+        steps.append(time.perf_counter() - started)
+        if (update + 1) % eval_step == 0:
+            started = time.perf_counter()
+            trainer.evaluate(test_x, test_t)
+            evals.append(time.perf_counter() - started)
+    return steps, evals
+
+
+def timed_run(trainers, data, rows, eval_step, between_rounds=None):
+    """Each trainer's step and evaluation times; `between_rounds()` runs after every round of chunks."""
+    updates = len(rows)
+    step_times = {t.name: [] for t in trainers}
+    eval_times = {t.name: [] for t in trainers}
+    for first in range(0, updates, CHUNK):
+        last = min(first + CHUNK, updates)
+        for trainer in trainers:
+            if isinstance(trainer, Peer):
+                steps, evals = trainer.chunk(first, last)
+            else:
+                steps, evals = chunk_here(trainer, data, rows, first, last, eval_step)
+            step_times[trainer.name] += steps
+            eval_times[trainer.name] += evals
+        if between_rounds:
+            between_rounds()
+    return step_times, eval_times
+
+
+def main(argv=None):
+    parser = cli.Parser(description="Benchmark the lesson's training (see the docstring).")
+    parser.add_argument("--hidden", type=int, nargs="+", default=[genre_mlp.HIDDEN_1, genre_mlp.HIDDEN_2],
+                        help="hidden layer sizes (default %(default)s)")
+    parser.add_argument("--updates", type=int,
+                        help="default %d, or 1000 with --quick" % genre_mlp.NUM_UPDATES)
+    parser.add_argument("--quick", action="store_true",
+                        help="about 30 s: 1000 updates, a warm cache only, no memory runs")
+    parser.add_argument("--json", metavar="FILE", help="also write every figure to this JSON file")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    hidden = tuple(args.hidden)
+    updates = args.updates or (1000 if args.quick else genre_mlp.NUM_UPDATES)
+    if updates < 1 or min(hidden) < 1:
+        parser.error("--updates and --hidden must be positive")
+    eval_step = max(updates // 10, 1)
+    if args.worker:
+        return worker(args.worker, hidden, updates)
+    if args.json:
+        try:
+            check_writable(args.json)  # now, rather than after minutes of timing
+        except WriteError as error:
+            sys.exit("error: --json %s" % error)
+
+    start, data = starting_point(hidden)
+    print("Benchmark: %d-%s-1 network, batch %d, %d updates, %d evaluations on %d rows; Theano on %s, BLAS: %s"
+          % (genre_mlp.SAMPLE_WIDTH, "-".join(map(str, hidden)), genre_mlp.BATCH_SIZE, updates,
+             updates // eval_step, len(data.test), genre_mlp.device_name(), genre_mlp.BLAS_NAME))
+    check_rows, timing_rows = batches(starting_point(hidden)[1], CHECK_UPDATES), batches(data, updates)
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        peers, absent = start_peers(start, data, check_rows, timing_rows, eval_step, folder)
+        if absent:
+            print("Not compared: %s" % "; ".join(absent))
+        if peers:
+            print("Peers, each with its default threads on %d cores: %s" % (os.cpu_count(), ", ".join(
+                "%s %s (%s)" % (peer.name, peer.version, peer.threads) for peer in peers)))
+        try:
+            results = measure(args.quick, hidden, start, data, peers, check_rows, timing_rows, eval_step, folder)
+        finally:
+            for peer in peers:
+                peer.process.kill()
+    table = figures(results, hidden, updates, data)
+    show(table)
+    if args.json:
+        try:
+            write_atomically(args.json, lambda stream: stream.write(
+                (json.dumps(table, indent=2, allow_nan=False) + "\n").encode()))
+        except WriteError as error:
+            sys.exit("error: --json %s" % error)
+        print("Wrote every figure to %s." % args.json)
+
+
+def measure(quick, hidden, start, data, peers, check_rows, timing_rows, eval_step, folder):
+    """Every measurement, raw, in a dict; `folder` is for the C floor's build."""
+    # 1. Correctness first: the same losses from the same start and batches.
+    checked = [maker(start, hidden, genre_mlp.LEARNING_RATE) for _, maker in FRAMEWORKS] + peers
+    differences = check_losses(checked, data, check_rows, "Theano")
+    # Fresh trainers from the same start for the timing: the check has moved these ones' weights.
+    for peer in peers:
+        peer.reset()
+    trainers = [maker(start, hidden, genre_mlp.LEARNING_RATE) for _, maker in FRAMEWORKS] + peers
+    wrong = {name for name, difference in differences.items() if difference > TOLERANCE}
+    timed = [trainer for trainer in trainers if trainer.name not in wrong]
+
+    # 2. Interleaved timing, with 3. the floor in C between rounds (a noisy neighbour slows
+    # both alike), 4. the data path.
+    floor = Floor(folder, genre_mlp.BATCH_SIZE, (genre_mlp.SAMPLE_WIDTH,) + hidden + (1,))
+    step_times, eval_times = timed_run(timed, data, timing_rows, eval_step, floor)
+    sample_seconds = median_seconds(lambda: data.get_train_sample(genre_mlp.BATCH_SIZE), 2000)
+
+    # 5. Whole processes.
+    memory = {peer.name: peer.quit() for peer in peers}
+    e2e = end_to_end(len(timing_rows), cold=not quick)
+    if not quick:
+        for (key, _), trainer in zip(FRAMEWORKS, trainers):
+            memory[trainer.name] = run_measured([os.path.abspath(__file__), "--worker", key, "--updates",
+                                                 str(len(timing_rows)), "--hidden"] + [str(n) for n in hidden])[1]
+    threads = {peer.name: peer.threads for peer in peers}
+    blas_threads = os.environ["OPENBLAS_NUM_THREADS"]  # this process's, set above unless the user did
+    threads.update({trainer.name: "one BLAS thread" if blas_threads == "1" else "%s BLAS threads" % blas_threads
+                    for trainer in trainers if trainer.name not in threads})
+    return dict(names=[trainer.name for trainer in trainers], wrong=wrong, differences=differences, threads=threads,
+                compile_seconds={trainer.name: trainer.compile_seconds for trainer in trainers},
+                step_times=step_times, eval_times=eval_times, floor=floor.figures(), no_floor=floor.error,
+                sample_seconds=sample_seconds, e2e=e2e, memory=memory)
+
+
+def figures(results, hidden, updates, data):
+    """Every figure of the table and the lines below it, as --json writes them (None: not measured)."""
+    step_times, eval_times, memory = results["step_times"], results["eval_times"], results["memory"]
+    theano_us = 1e6 * float(np.median(step_times["Theano"]))
+    table = {"network": [genre_mlp.SAMPLE_WIDTH] + list(hidden) + [1], "batch": genre_mlp.BATCH_SIZE,
+             "updates": updates, "device": genre_mlp.device_name(), "blas": genre_mlp.BLAS_NAME,
+             "load_average": list(os.getloadavg()), "test_rows": len(data.test),
+             "flops_per_update": None, "peak_gflops": None, "floor_us": None, "products_us": None,
+             "no_floor": results["no_floor"], "theano_us_per_update": theano_us, "theano_x_floor": None}
+    # The floor is the issue's: an update's FLOPs at this machine's single-thread SGEMM peak.
+    if results["floor"]:
+        flops, products_seconds, peak = results["floor"]
+        floor_us = 1e6 * flops / peak
+        table.update(flops_per_update=flops, peak_gflops=peak / 1e9, floor_us=floor_us,
+                     products_us=1e6 * products_seconds, theano_x_floor=theano_us / floor_us)
+    frameworks = {}
+    for name in results["names"]:
+        if name in results["wrong"]:
+            frameworks[name] = {"wrong": True}
+            continue
+        steps = 1e6 * np.array(step_times[name])
+        us = float(np.median(steps))
+        frameworks[name] = {
+            "us_per_update": us, "p10_us": float(np.percentile(steps, 10)), "p90_us": float(np.percentile(steps, 90)),
+            "total_s": float(np.sum(step_times[name]) + np.sum(eval_times[name])),
+            "compile_s": float(results["compile_seconds"][name]), "peak_mb": memory.get(name),
+            "threads": results["threads"][name],
+            "x_theano": us / theano_us, "x_floor": us / table["floor_us"] if table["floor_us"] else None}
+    others = [row["us_per_update"] for name, row in frameworks.items() if name != "Theano" and "wrong" not in row]
+    table.update(frameworks=frameworks,
+                 theano_lead_over_fastest_other=min(others) / theano_us if others else None,
+                 evaluation_ms=1e3 * float(np.median(eval_times["Theano"])),
+                 sample_us=1e6 * results["sample_seconds"],
+                 end_to_end={label: {"seconds": seconds, "compile_seconds": compile_seconds, "peak_mb": peak_mb}
+                             for label, (seconds, peak_mb, compile_seconds) in results["e2e"].items()},
+                 loss_differences=results["differences"])
+    return table
+
+
+def show(table):
+    """The table, and the lines below it."""
+    theano_us, floor_us, products_us = table["theano_us_per_update"], table["floor_us"], table["products_us"]
+    if floor_us:
+        print("\nOne update: %.1f MFLOP. This machine's single-thread SGEMM peak is %.0f GFLOP/s, so the floor is"
+              " %.0f us; the update's 8 matrix products alone, in C through Theano's BLAS, take %.0f us (%.0f GFLOP/s)."
+              % (table["flops_per_update"] / 1e6, table["peak_gflops"], floor_us, products_us,
+                 table["flops_per_update"] / products_us / 1e3))
+    else:
+        print("\nNo floor: %s." % table["no_floor"])
+    header = "%-14s %10s %15s %9s %10s %9s %9s %10s" % (
+        "framework", "us/update", "p10-p90 us", "total s", "compile s", "peak MB", "x Theano", "x floor")
+    print(header)
+    print("-" * len(header))
+    for name, row in table["frameworks"].items():
+        if "wrong" in row:
+            print("%-14s wrong: its losses differ from Theano's by %.2g (> %g) over %d updates; not timed"
+                  % (name, table["loss_differences"][name], TOLERANCE, CHECK_UPDATES))
+            continue
+        print("%-14s %10.0f %15s %9.2f %10.2f %9s %9.2f %10s" % (
+            name, row["us_per_update"], "%.0f-%.0f" % (row["p10_us"], row["p90_us"]), row["total_s"],
+            row["compile_s"], "-" if row["peak_mb"] is None else "%.0f" % row["peak_mb"], row["x_theano"],
+            "-" if row["x_floor"] is None else "%.2f" % row["x_floor"]))
+    if floor_us:
+        updates = table["updates"]
+        for label, us in (("products (C)", products_us), ("floor (peak)", floor_us)):
+            print("%-14s %10.0f %15s %9.2f %10s %9s %9.2f %10.2f" % (
+                label, us, "-", updates * us / 1e6, "-", "-", us / theano_us, us / floor_us))
+    print("\nTheano: one evaluation on %d rows takes %.1f ms; drawing a batch takes %.1f us (%.1f%% of an update)"
+          % (table["test_rows"], table["evaluation_ms"], table["sample_us"], 100 * table["sample_us"] / theano_us))
+    if table["theano_lead_over_fastest_other"]:
+        print("Theano is %.2fx faster than the fastest other framework here." % table["theano_lead_over_fastest_other"])
+    for label, run in table["end_to_end"].items():
+        print("python genre_mlp.py --updates %d, %s compile cache: %.1f s in all (compiling %.1f s), peak %.0f MB"
+              % (table["updates"], label, run["seconds"], run["compile_seconds"], run["peak_mb"]))
+    print("Losses over the first %d updates, largest difference from Theano's: %s"
+          % (CHECK_UPDATES, ", ".join("%s %.1g" % item for item in table["loss_differences"].items()
+                                      if item[0] != "Theano")))
+
+
+if __name__ == "__main__":
+    main()

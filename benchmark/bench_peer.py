@@ -1,0 +1,160 @@
+"""The lesson's network in PyTorch or JAX, trained on benchmark/bench.py's orders (not run by hand).
+
+    .venv-torch/bin/python benchmark/bench_peer.py torch SETUP.npz
+    .venv-jax/bin/python benchmark/bench_peer.py jax SETUP.npz
+
+Each peer runs in a venv of its own (`make peers`), never in the lesson's: torch
+and jax bring a NumPy and setuptools that Theano 1.0.5 cannot live with. So this
+file imports neither Theano nor genre_mlp, only NumPy and its framework.
+
+SETUP.npz holds the starting parameters, the data, the rows of every batch and
+the settings. Orders come one per line on stdin, and each gets one JSON line:
+  check          train the correctness batches; {"losses": [...]}
+  reset          start again from the starting parameters; {"compile_seconds": s}
+  chunk A B      train updates A..B-1, evaluating every eval_step; {"steps": [s...], "evals": [s...]}
+  quit           {"peak_kB": this process's peak resident memory}
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+
+def torch_trainer(start, learning_rate, batch_size):
+    import torch
+    params = [torch.tensor(value, requires_grad=True) for value in start]
+
+    def logits(x):
+        for W, B in zip(params[0:-2:2], params[1:-2:2]):
+            x = torch.relu(x @ W + B)
+        return (x @ params[-2] + params[-1])[:, 0]
+
+    def cost(z, t):
+        return (torch.nn.functional.softplus(z) - t * z).mean()
+
+    def train_batch(x, t):
+        loss = cost(logits(torch.from_numpy(x)), torch.from_numpy(t))
+        gradients = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for param, gradient in zip(params, gradients):
+                param -= learning_rate * gradient
+        return loss.item()
+
+    def evaluate(x, t):
+        with torch.no_grad():
+            z = logits(torch.from_numpy(x))
+            return torch.sigmoid(z).numpy(), cost(z, torch.from_numpy(t)).item()
+    return train_batch, evaluate, 0.0
+
+
+def jax_trainer(start, learning_rate, batch_size):
+    import jax
+    import jax.numpy as jnp
+
+    def logits(params, x):
+        for W, B in zip(params[0:-2:2], params[1:-2:2]):
+            x = jax.nn.relu(x @ W + B)
+        return (x @ params[-2] + params[-1])[:, 0]
+
+    def cost(params, x, t):
+        z = logits(params, x)
+        return jnp.mean(jax.nn.softplus(z) - t * z)
+
+    @jax.jit
+    def step(params, x, t):
+        loss, gradients = jax.value_and_grad(cost)(params, x, t)
+        return [p - learning_rate * g for p, g in zip(params, gradients)], loss
+
+    @jax.jit
+    def predict(params, x, t):
+        return jax.nn.sigmoid(logits(params, x)), cost(params, x, t)
+
+    state = {"params": [jnp.asarray(value) for value in start]}
+
+    def train_batch(x, t):
+        state["params"], loss = step(state["params"], x, t)
+        return float(loss)  # waits for the result, as the other frameworks do
+
+    def evaluate(x, t):
+        predictions, loss = predict(state["params"], x, t)
+        return np.asarray(predictions), float(loss)
+
+    # jit compiles on the first call of each shape; time that as JAX's compile.
+    started = time.perf_counter()
+    probe = [jnp.asarray(value) for value in start]
+    step(probe, np.zeros((batch_size, start[0].shape[0]), np.float32),
+         np.zeros(batch_size, np.float32))[1].block_until_ready()
+    return train_batch, evaluate, time.perf_counter() - started
+
+
+def numpy_trainer(start, learning_rate, batch_size):
+    # benchmark/reference.py, so that the tests can drive this file without a peer's venv.
+    from reference import NumpyMLP  # this file's folder is first on sys.path
+    net = NumpyMLP(start, learning_rate)
+    return net.train_batch, lambda x, t: (net.predict(x)[0], net.cost(x, t)), 0.0
+
+
+TRAINERS = {"torch": torch_trainer, "jax": jax_trainer, "numpy": numpy_trainer}
+
+
+def threads(name):
+    """How many threads the framework computes on, as far as it says."""
+    if name == "torch":
+        import torch
+        return "%d threads" % torch.get_num_threads()
+    if name == "jax":
+        return "XLA's own thread pool"
+    return "one BLAS thread" if os.environ.get("OPENBLAS_NUM_THREADS") == "1" else "BLAS default threads"
+
+
+def peak_kb():
+    with open("/proc/self/status") as status:
+        return int([line.split()[1] for line in status if line.startswith("VmHWM")][0])
+
+
+def main(name, setup_path):
+    with np.load(setup_path) as setup:
+        setup = {key: setup[key] for key in setup.files}
+    start = [setup["param%d" % i] for i in range(int(setup["num_params"]))]
+    learning_rate, eval_step = float(setup["learning_rate"]), int(setup["eval_step"])
+    train, targets, test, test_targets = (setup[key] for key in ("train", "train_targets", "test", "test_targets"))
+
+    def make():
+        return TRAINERS[name](start, learning_rate, setup["timing_rows"].shape[1])
+
+    train_batch, evaluate, compile_seconds = make()
+    version = __import__(name).__version__
+
+    def reply(message):
+        print(json.dumps(message), flush=True)
+
+    reply({"ready": True, "version": version, "compile_seconds": compile_seconds, "threads": threads(name)})
+    for line in sys.stdin:
+        order = line.split()
+        if order[0] == "check":
+            reply({"losses": [float(train_batch(train[rows], targets[rows])) for rows in setup["check_rows"]]})
+        elif order[0] == "reset":
+            train_batch, evaluate, compile_seconds = make()
+            reply({"compile_seconds": compile_seconds})
+        elif order[0] == "chunk":
+            steps, evals = [], []
+            for update in range(int(order[1]), int(order[2])):
+                rows = setup["timing_rows"][update]
+                x, t = train[rows], targets[rows]
+                started = time.perf_counter()
+                train_batch(x, t)
+                steps.append(time.perf_counter() - started)
+                if (update + 1) % eval_step == 0:
+                    started = time.perf_counter()
+                    evaluate(test, test_targets)
+                    evals.append(time.perf_counter() - started)
+            reply({"steps": steps, "evals": evals})
+        elif order[0] == "quit":
+            reply({"peak_kB": peak_kb()})
+            return
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

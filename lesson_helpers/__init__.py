@@ -1,0 +1,9 @@
+"""What genre_mlp.py imports while it runs, and nothing else: the data file's rules
+(data_file), the generated stand-in data (stand_in), model files for --save and --load
+(model_file), --predict on audio files (predict, audio), the learning curve and the
+pictures (curve, pictures), the loudness baseline (loudness), weights on 64-byte
+boundaries (aligned), atomic writes (files), one-line option errors (cli), and the
+notebook's package install (notebook) and runner (lesson_notebook, `make notebook`).
+A reader of the lesson meets each where genre_mlp.py calls it. These modules use NumPy
+and the standard library, never Theano, and never import genre_mlp.
+"""

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""genre_mlp.ipynb: made from genre_mlp.py by jupytext, and run in a Jupyter kernel by nbclient.
+
+    python lesson_helpers/lesson_notebook.py write          # genre_mlp.py -> genre_mlp.ipynb (`make ipynb`)
+    python lesson_helpers/lesson_notebook.py run [-- ARGS]  # execute it (`make notebook ARGS=...`)
+
+genre_mlp.py is the one source of the lesson: its `# %%` lines (jupytext's percent
+format) mark the cells, so JupyterLab with jupytext, VS Code and PyCharm open it as a
+notebook as it is. genre_mlp.ipynb is the same cells for sites that take only .ipynb
+(Colab, GitHub), committed without outputs; tests/test_notebook.py fails when the two
+disagree. Cell ids are numbered rather than random, so that writing it twice gives the
+same file.
+
+`run` executes genre_mlp.ipynb in a kernel of the Python running this (the venv's, for
+`make notebook`), from the project's folder, and writes the executed copy with its
+outputs to genre_mlp.executed.ipynb (ignored by git). The lesson's options, ARGS, go in
+a cell placed after the one tagged "parameters", as papermill does: the kernel's own
+command line is not the lesson's.
+"""
+import argparse
+import copy
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)  # run as a script: the project's packages live in its folder
+
+from lesson_helpers import cli  # noqa: E402
+from lesson_helpers.files import WriteError, write_atomically  # noqa: E402
+
+SCRIPT = os.path.join(ROOT, "genre_mlp.py")
+NOTEBOOK = os.path.join(ROOT, "genre_mlp.ipynb")
+EXECUTED = os.path.join(ROOT, "genre_mlp.executed.ipynb")
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+CELL_TIMEOUT = 1800  # seconds: the training cell's 5000 updates take about 10 s here, a slow CPU more
+
+
+class NotebookError(Exception):
+    """One line: what went wrong in the notebook, and where to look."""
+
+
+def notebook_text(script=SCRIPT):
+    """genre_mlp.ipynb's text, made from the percent-format script by jupytext."""
+    import jupytext
+    notebook = jupytext.read(script, fmt="py:percent")
+    for number, cell in enumerate(notebook.cells, start=1):
+        cell["id"] = "cell-%02d" % number
+    notebook.metadata["kernelspec"] = KERNELSPEC
+    notebook.metadata["language_info"] = {"name": "python"}
+    return jupytext.writes(notebook, fmt="ipynb")
+
+
+def write(path=NOTEBOOK):
+    text = notebook_text()
+    write_atomically(path, lambda stream: stream.write(text.encode()))
+    return path
+
+
+def with_arguments(notebook, arguments):
+    """A copy of `notebook` whose parameters cell is followed by one setting NOTEBOOK_ARGS."""
+    import nbformat
+    notebook = copy.deepcopy(notebook)
+    tagged = [index for index, cell in enumerate(notebook.cells) if "parameters" in cell.metadata.get("tags", [])]
+    if len(tagged) != 1:
+        raise NotebookError("%s has %d cells tagged parameters, not 1: run `make ipynb`"
+                            % (os.path.basename(NOTEBOOK), len(tagged)))
+    if arguments:
+        cell = nbformat.v4.new_code_cell("NOTEBOOK_ARGS = %r  # from make notebook ARGS=..." % (arguments,),
+                                         metadata={"tags": ["injected-parameters"]})
+        cell["id"] = "injected-parameters"
+        notebook.cells.insert(tagged[0] + 1, cell)
+    return notebook
+
+
+def kernel_manager(folder):
+    """A kernel of this very Python, whatever kernels the user has installed elsewhere."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+    spec = os.path.join(folder, "lesson")
+    os.makedirs(spec)
+    with open(os.path.join(spec, "kernel.json"), "w") as out:
+        json.dump({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                   "display_name": "genre_mlp (%s)" % sys.executable, "language": "python"}, out)
+    # Unix sockets in `folder` rather than TCP ports on localhost: no port to collide
+    # with, nothing reachable from elsewhere, and no warning from the kernel about it.
+    return KernelManager(kernel_name="lesson", kernel_spec_manager=KernelSpecManager(kernel_dirs=[folder]),
+                         transport="ipc", ip=os.path.join(folder, "kernel"))
+
+
+def failure(notebook):
+    """The first error in the executed notebook, as one line: the lesson's own error line if it gave one."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                printed = [line for out in cell.outputs if out.get("name") == "stderr"
+                           for line in out.get("text", "").splitlines() if line.startswith("error: ")]
+                if printed:      # argparse's line (lesson_helpers/cli.py)
+                    message = printed[-1][len("error: "):]
+                elif output.ename == "SystemExit" and output.evalue.startswith("error: "):
+                    message = output.evalue[len("error: "):]   # sys.exit("error: ...")
+                else:
+                    message = "%s: %s" % (output.ename, output.evalue)
+                return "%s (cell %s)" % (message, cell.get("id"))
+    return None
+
+
+def run(arguments, path=NOTEBOOK, output=EXECUTED, timeout=CELL_TIMEOUT):
+    """Execute `path` with the lesson's options `arguments`; the executed copy goes to `output`."""
+    import nbclient
+    import nbformat
+    if not os.path.exists(path):
+        raise NotebookError("%s not found: run `make ipynb` to make it from genre_mlp.py" % path)
+    notebook = with_arguments(nbformat.read(path, as_version=4), arguments)
+    folder = tempfile.mkdtemp(prefix="genre-mlp-kernel.")
+    try:
+        manager = kernel_manager(folder)
+        client = nbclient.NotebookClient(notebook, timeout=timeout, km=manager,
+                                         resources={"metadata": {"path": ROOT}})
+        try:
+            client.execute()
+        except nbclient.exceptions.CellExecutionError:
+            pass  # the executed copy is written all the same, to show where it stopped
+        finally:
+            if manager.has_kernel:  # nbclient leaves a kernel it was given running
+                manager.shutdown_kernel()
+            write_atomically(output, lambda stream: stream.write(nbformat.writes(notebook).encode()))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    problem = failure(notebook)
+    if problem:
+        raise NotebookError("the notebook stopped: %s; its outputs are in %s" % (problem, output))
+    return notebook
+
+
+def main(argv=None):
+    parser = cli.Parser(prog="lesson_helpers/lesson_notebook.py", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("write", help="make genre_mlp.ipynb from genre_mlp.py")
+    runner = commands.add_parser("run", help="execute genre_mlp.ipynb, writing genre_mlp.executed.ipynb")
+    runner.add_argument("--output", default=EXECUTED, help="where the executed copy goes (default %(default)s)")
+    runner.add_argument("arguments", nargs=argparse.REMAINDER, help="-- then the lesson's options")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "write":
+            print("Wrote %s from %s." % (os.path.relpath(write()), os.path.relpath(SCRIPT)))
+            return
+        arguments = args.arguments[1:] if args.arguments[:1] == ["--"] else args.arguments
+        run(arguments, output=args.output)
+        print("Ran the notebook; its outputs are in %s." % os.path.relpath(args.output))
+    except ImportError as error:
+        sys.exit("error: %s is not installed for %s: pip install -r lesson_helpers/requirements.txt (make setup does)"
+                 % (error.name, sys.executable))
+    except (NotebookError, WriteError) as error:
+        sys.exit("error: %s" % error)
+    except RuntimeError as error:  # nbclient's DeadKernelError: the kernel could not start or died
+        sys.exit("error: the notebook's kernel stopped: %s" % error)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""The lesson's pictures: random excerpts of each class, and drawing any figure to a PNG
+file or inline in a notebook (`genre_mlp.py --plot-samples`, `--plot`; needs matplotlib).
+
+Figures are built with matplotlib's object interface (matplotlib.figure.Figure, no
+pyplot), so drawing one needs no screen and never changes a notebook kernel's backend.
+"""
+import io
+
+import numpy as np
+
+from lesson_helpers.files import write_atomically
+
+CLASS_NAMES = ("classical", "rock")   # target 0 and target 1
+CLASS_COLOURS = ("tab:blue", "tab:red")
+SAMPLE_RATE = 400                     # the lesson's excerpts: 1200 samples, 3 s
+EXCERPTS_PER_CLASS = 4
+
+
+def samples_figure(excerpts, targets, seed, per_class=EXCERPTS_PER_CLASS):
+    """`per_class` random excerpts of each class as waveforms over their 3 s, a column per class.
+
+    The draw has a generator of its own, so the batches the training sees stay the same.
+    """
+    from matplotlib.figure import Figure
+    random = np.random.RandomState(seed)
+    figure = Figure(figsize=(10, 1.5 * per_class + 0.8), layout="constrained")
+    grid = figure.subplots(per_class, 2, sharex=True, sharey=True, squeeze=False)
+    seconds = np.arange(excerpts.shape[1]) / SAMPLE_RATE
+    for column, (name, colour) in enumerate(zip(CLASS_NAMES, CLASS_COLOURS)):
+        rows = np.flatnonzero(targets == column)
+        chosen = np.sort(random.choice(rows, size=min(per_class, len(rows)), replace=False))
+        grid[0, column].set_title(name)
+        for axes, row in zip(grid[:, column], chosen):
+            axes.plot(seconds, excerpts[row], color=colour, linewidth=0.6)
+            axes.text(0.01, 0.95, "excerpt %d" % row, transform=axes.transAxes, va="top", fontsize=8)
+            axes.grid(alpha=0.3)
+        grid[-1, column].set_xlabel("time (s)")
+    figure.suptitle("%d random training excerpts of each class, 3 s at %d Hz" % (per_class, SAMPLE_RATE))
+    return figure
+
+
+def png_bytes(figure):
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
+def draw(figure, path=None, inline=False):
+    """Write `figure` to the PNG file `path` (atomically), show it inline, or both."""
+    png = png_bytes(figure)
+    if path:
+        write_atomically(path, lambda stream: stream.write(png))
+    if inline:
+        from IPython.display import Image, display  # in a notebook kernel, IPython is there
+        display(Image(data=png))

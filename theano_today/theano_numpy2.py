@@ -1,0 +1,195 @@
+"""Theano 1.0.5's own breaks on NumPy 2 and today's Python that a user meets beyond the lesson's graph.
+
+theano_today/theano_setup.py's import_theano() calls mend(theano) right after `import theano`.
+Each function in PIECES mends one break, says why, and runs only where that break
+exists: NumPy 2, Python 3.13 (the pickler) or 3.11 (scan's C loop).
+None of it changes what Theano computes; tests/test_numpy2.py has a test for each.
+"""
+import pickle
+import sys
+import types
+
+import numpy as np
+
+NUMPY2 = int(np.__version__.split(".")[0]) >= 2
+PY313 = sys.version_info >= (3, 13)
+
+# NumPy 2's C headers spell "all axes" NPY_RAVEL_AXIS, and with the 2.0 API target
+# that theano_setup.numpy2_c_flags sets it is the smallest C int.
+RAVEL_AXIS = int(np.iinfo(np.intc).min)
+
+
+def _cast_table():
+    """np.cast as NumPy 1 had it: np.cast[dtype](x) is x as an array of that dtype."""
+    class CastTable:
+        def __getitem__(self, key):
+            # Theano indexes it with a dtype name or with one of its types (which has .dtype).
+            dtype = np.dtype(key if isinstance(key, (str, type, np.dtype)) else key.dtype)
+            return lambda value: np.asarray(value).astype(dtype)
+    return CastTable()
+
+
+class _NumpyWithNames(types.ModuleType):
+    """NumPy for one Theano module: every NumPy name, plus the few given here."""
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+def give_numpy_names(module, **names):
+    """Let `module`'s `np` answer `names` too, leaving NumPy itself (and the user's code) as it is."""
+    if not isinstance(module.np, _NumpyWithNames):
+        module.np = _NumpyWithNames("numpy")
+    vars(module.np).update(names)
+
+
+def removed_numpy_names(theano):
+    """np.product, np.sctype2char and np.cast, gone in NumPy 2, for the Theano code that calls them.
+
+    Scalar Mul's Python code calls np.product (float16 graphs run it: the lesson with
+    floatX=float16 stops at its first update); Elemwise calls np.sctype2char for a
+    float op on integer inputs; the gradients of arcsin and its kin, and batch
+    normalization, call np.cast.
+    """
+    from theano.scalar import basic as scalar_basic
+    from theano.tensor import elemwise
+    from theano.tensor.nnet import bn
+    cast = _cast_table()
+    give_numpy_names(scalar_basic, product=np.prod, cast=cast)
+    give_numpy_names(elemwise, sctype2char=lambda dtype: np.dtype(dtype).char)
+    give_numpy_names(bn, cast=cast)
+
+
+# NumPy 1's C++ npy_complex64/128 were structs with .real and .imag, which Theano's
+# complex types inherit and use; NumPy 2's hold the two parts as _Val[2] instead.
+# The same layout under NumPy 1's names, with a conversion back to NumPy's type.
+COMPLEX_BASE = """
+struct theano_npy1_complex%(nbits)s {
+    npy_float%(half)s real, imag;
+    operator npy_complex%(nbits)s() const { npy_complex%(nbits)s z; memcpy(&z, this, sizeof z); return z; }
+};
+static_assert(sizeof(theano_npy1_complex%(nbits)s) == sizeof(npy_complex%(nbits)s), "complex layout");
+"""
+
+
+def complex_members(theano):
+    """Complex64/128 graphs compile: Theano's complex types get the .real/.imag that NumPy 2 took away."""
+    from theano.scalar.basic import Scalar
+    support_code, version = Scalar.c_support_code, Scalar.c_code_cache_version
+
+    def c_support_code(self):
+        code = support_code(self)
+        for nbits, half in ((64, 32), (128, 64)):
+            base = "public npy_complex%d" % nbits
+            if base in code:
+                code = (COMPLEX_BASE % dict(nbits=nbits, half=half)
+                        + code.replace(base, "public theano_npy1_complex%d" % nbits))
+        return code
+
+    def c_code_cache_version(self):
+        # A new key for complex types only: the lesson's modules keep theirs.
+        return version(self) + (("npy1_complex",) if self.dtype.startswith("complex") else ())
+    Scalar.c_support_code, Scalar.c_code_cache_version = c_support_code, c_code_cache_version
+
+
+def no_mapiter(theano):
+    """AdvancedIncSubtensor1 (x[idx] += y) runs its Python code: its C uses NumPy's MapIter C API, gone in NumPy 2."""
+    from theano.tensor.subtensor import AdvancedIncSubtensor1
+
+    def c_code(self, node, name, input_names, output_names, sub):
+        raise NotImplementedError("NumPy 2 has no MapIter C API")  # Theano then uses perform()
+    AdvancedIncSubtensor1.c_code = c_code
+
+
+def int_overflow_is_type_error(theano):
+    """An int input out of its dtype's range is Theano's TypeError again, not NumPy 2's OverflowError.
+
+    NumPy 1 wrapped it (300 became 44 in int8): Theano then refused it, or with
+    allow_input_downcast=True took the wrapped value. NumPy 2 refuses to wrap.
+    """
+    from theano.tensor.type import TensorType
+    filter_data = TensorType.filter
+
+    def checked_filter(self, data, strict=False, allow_downcast=None):
+        try:
+            return filter_data(self, data, strict, allow_downcast)
+        except OverflowError:
+            limits = np.iinfo(self.dtype) if np.issubdtype(self.dtype, np.integer) else None
+            held = " (%d to %d)" % (limits.min, limits.max) if limits else ""
+            raise TypeError("%s cannot store %s: it is out of the range of %s%s, and NumPy 2 no longer "
+                            "wraps it around; to wrap it, convert it first: np.array(value).astype(%r)"
+                            % (self, data, self.dtype, held, self.dtype)) from None
+    TensorType.filter = checked_filter
+
+
+class _PickleWithPurePython(types.ModuleType):
+    def __getattr__(self, name):
+        return getattr(pickle, name)
+
+
+def pure_python_pickler(theano):
+    """theano.misc.pkl_utils dump/load set persistent_id/persistent_load, which 3.13's C pickler classes refuse."""
+    from theano.misc import pkl_utils
+    pkl_utils.pickle = _PickleWithPurePython("pickle")
+    pkl_utils.pickle.Pickler, pkl_utils.pickle.Unpickler = pickle._Pickler, pickle._Unpickler
+
+
+def ravel_axis(theano):
+    """max, argmax and cumsum over all axes: Theano passes NPY_MAXDIMS, which NumPy 2 takes for an axis.
+
+    NumPy 1 read NPY_MAXDIMS (32) as "all axes"; NumPy 2 raises "axis 64 is out of
+    bounds" and spells it NPY_RAVEL_AXIS. CumOp also reads np.MAXDIMS, gone in NumPy 2.
+    """
+    from theano.tensor import basic, extra_ops, subtensor
+    give_numpy_names(extra_ops, MAXDIMS=RAVEL_AXIS)  # only CumOp's "all axes" reads it
+    for op_class in (basic.MaxAndArgmax, basic.Argmax, extra_ops.CumOp, subtensor.AdvancedSubtensor1):
+        c_code, version = op_class.c_code, op_class.c_code_cache_version
+
+        def ravel_c_code(self, *args, c_code=c_code):
+            return c_code(self, *args).replace("NPY_MAXDIMS", "NPY_RAVEL_AXIS")
+
+        def ravel_version(self, version=version):
+            kept = version(self)
+            return kept + ("npy_ravel_axis",) if kept else kept  # an unversioned op stays so
+        op_class.c_code, op_class.c_code_cache_version = ravel_c_code, ravel_version
+
+
+def python_scan(theano, modules=sys.modules):
+    """theano.scan runs its Python loop: the Cython C of its fast loop no longer compiles on Python 3.11+.
+
+    It includes longintrepr.h, which Python 3.11 moved, and g++'s error would stop
+    the function's compilation. An ImportError is what Theano falls back on.
+    """
+    modules.setdefault("theano.scan_module.scan_perform_ext", None)
+
+
+def gpu_host_copies(theano, modules=sys.modules):
+    """Host data bound for the GPU is converted (a list, another dtype): Theano asks np.array for copy=False.
+
+    NumPy 1 read copy=False as "copy only if needed"; NumPy 2 reads it as "never copy"
+    and raises. GpuArrayType.filter, which turns a user's values into device arrays,
+    is the one place that asks; copy=None is NumPy 2's "only if needed". Only where
+    Theano's gpuarray code is loaded (device=cuda or opencl): the CPU never calls it.
+    """
+    if "theano.gpuarray.type" not in modules:
+        return
+
+    def array(value, *args, copy=True, **options):
+        return np.array(value, *args, copy=None if copy is False else copy, **options)
+    give_numpy_names(modules["theano.gpuarray.type"], array=array)
+
+
+# (piece, whether this Python and NumPy need it)
+PIECES = [(removed_numpy_names, NUMPY2), (complex_members, NUMPY2), (no_mapiter, NUMPY2),
+          (int_overflow_is_type_error, NUMPY2), (ravel_axis, NUMPY2), (pure_python_pickler, PY313),
+          (python_scan, sys.version_info >= (3, 11)), (gpu_host_copies, NUMPY2)]
+
+
+def mend(theano):
+    """Apply, once per process, each piece this Python and NumPy need; returns their names."""
+    if getattr(theano, "numpy2_mended", None) is None:
+        theano.numpy2_mended = [piece.__name__ for piece, needed in PIECES if needed]
+        for piece, needed in PIECES:
+            if needed:
+                piece(theano)
+    return theano.numpy2_mended
