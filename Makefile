@@ -36,7 +36,9 @@ $(VENV)/.lesson: requirements.txt
 # (tools/get_blis.py), else the OpenBLAS wheel, with a notice. `make setup BLAS=openblas`
 # chooses the wheel, BLAS=blis BLIS again; the choice stays with the venv (in $(VENV)/.blas).
 BLAS_CHOICE := $(if $(filter command line,$(origin BLAS)),$(BLAS))
-$(VENV)/.blas: $(VENV)/.lesson tools/get_blis.py $(if $(BLAS_CHOICE),FORCE)
+# A fallback is not a choice: while the stamp records one, each make tries BLIS again.
+BLAS_RETRY := $(if $(filter openblas-fallback,$(shell cat $(VENV)/.blas 2>/dev/null)),FORCE)
+$(VENV)/.blas: $(VENV)/.lesson tools/get_blis.py $(if $(BLAS_CHOICE),FORCE) $(BLAS_RETRY)
 	$(PY) tools/get_blis.py $(VENV) $(BLAS_CHOICE)
 .PHONY: FORCE
 FORCE:
