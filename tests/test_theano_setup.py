@@ -332,9 +332,12 @@ print("pool:", builds.count("pool"), "theano:", builds.count("theano"))
 
 def pool_builds(directory, how):
     """(g++ runs in the pool, g++ runs in Theano's own path) for POOL_RUN in `directory`."""
-    env = dict(os.environ, THEANO_FLAGS="base_compiledir=%s" % directory)
+    temporary = os.path.join(str(directory) + "-tmp")  # the pool's folders for each g++ run
+    os.makedirs(temporary, exist_ok=True)
+    env = dict(os.environ, THEANO_FLAGS="base_compiledir=%s" % directory, TMPDIR=temporary)
     run = subprocess.run([sys.executable, "-c", POOL_RUN, how], cwd=ROOT, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+    assert os.listdir(temporary) == []  # none left behind, whether its g++ runs worked or failed
     assert "Compilation failed" not in run.stdout + run.stderr
     words = run.stdout.split("pool:")[1].split()
     return int(words[0]), int(words[2])
