@@ -37,7 +37,10 @@ $(VENV)/.lesson: requirements.txt
 # (theano_today/get_blis.py), else the OpenBLAS wheel, with a notice. `make setup BLAS=openblas`
 # chooses the wheel, BLAS=blis BLIS again; the choice stays with the venv (in $(VENV)/.blas).
 BLAS_CHOICE := $(if $(filter command line,$(origin BLAS)),$(BLAS))
-$(VENV)/.blas: $(VENV)/.lesson theano_today/get_blis.py $(if $(BLAS_CHOICE),FORCE)
+# A fallback is not a choice: while the stamp records one, `make setup` tries BLIS again
+# (`make run` and `make test` do not, so that a machine offline is not kept waiting).
+BLAS_RETRY := $(if $(filter setup,$(MAKECMDGOALS)),$(if $(filter openblas-fallback,$(shell cat $(VENV)/.blas 2>/dev/null)),FORCE))
+$(VENV)/.blas: $(VENV)/.lesson theano_today/get_blis.py $(if $(BLAS_CHOICE),FORCE) $(BLAS_RETRY)
 	$(PY) theano_today/get_blis.py $(VENV) $(BLAS_CHOICE)
 .PHONY: FORCE
 FORCE:

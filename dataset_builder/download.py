@@ -104,10 +104,16 @@ def page_error(source, is_drive, content):
 
 
 def looks_like_html(path):
+    """(whether the file is a web page, its first 4 kB): a page may start with a byte-order
+    mark, blank lines, a doctype or a comment, in either case."""
     with open(path, "rb") as file:
         head = file.read(4096)
-    start = head.lstrip().lower()
-    return start.startswith((b"<!doctype html", b"<html")) or b"<html" in start[:1024], head
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16: its ASCII is what counts here
+        start = head.decode("utf-16", errors="ignore").encode("ascii", errors="ignore")
+    else:
+        start = head.removeprefix(b"\xef\xbb\xbf")
+    start = start.lstrip().lower()
+    return bool(re.match(rb"<!doctype\s+html|<html", start)) or b"<html" in start[:1024], head
 
 
 class ProgressBar:

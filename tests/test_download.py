@@ -1,6 +1,7 @@
 """`make_dataset.py download` against a web server on 127.0.0.1 started here: real gdown, real
 requests, real sockets. The server serves a valid file, web pages, broken files, and connections
 cut halfway; it logs every request so that the tests see the resumed ranges."""
+import ctypes
 import hashlib
 import http.server
 import io
@@ -8,6 +9,7 @@ import os
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -17,7 +19,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, separable
-from dataset_builder import make_dataset
+from dataset_builder import download, make_dataset
 
 MANUAL_LINK = "https://drive.google.com/file/d/1pwIqmpiNLdN_DfhJB48uLHVRBYNgzY-o/view"
 
@@ -33,6 +35,8 @@ GOOD = npz_bytes(train=separable(40, 1), test=separable(20, 2))           # 288 
 BIG = npz_bytes(train=separable(400, 3), test=separable(100, 4))          # 2.4 MB
 ODD = npz_bytes(train=separable(41, 1), test=separable(20, 2))            # readable, fails the checks
 PAGE = b"<!DOCTYPE html>\n<html><head><title>Not found</title></head><body>Moved</body></html>\n"
+# A page with a UTF-8 byte-order mark and no <html> tag (HTML5 lets it be left out), sent as a file.
+BOM_PAGE = b"\xef\xbb\xbf\n<!DOCTYPE html>\n<meta charset=utf-8><title>Error 403</title><p>Forbidden</p>\n"
 SIGN_IN = (b"<html><head><title>Sign in</title></head><body><form action="
            b"\"https://accounts.google.com/ServiceLogin\">Sign in to continue</form></body></html>")
 
@@ -63,7 +67,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         first_time = self.logged()
         kind = self.path.split("/")[1]
         body = {"good": GOOD, "cut": BIG, "cut-norange": BIG, "odd": ODD,
-                "truncated": GOOD[:len(GOOD) * 2 // 3], "page": PAGE, "signin": SIGN_IN}.get(kind)
+                "truncated": GOOD[:len(GOOD) * 2 // 3], "page": PAGE, "signin": SIGN_IN,
+                "bom": BOM_PAGE}.get(kind)
         if body is None:
             self.send_error(404)
             return
@@ -171,7 +176,55 @@ def test_an_existing_file_is_kept_without_force(server, tmp_path, capsys):
     assert dest.read_bytes() == GOOD and leftovers(tmp_path, dest) == []
 
 
-@pytest.mark.parametrize("kind, what", [("page", "sent a web page (HTML)"), ("signin", "sent a sign-in or permission page")])
+class FolderEvents:
+    """The kernel's record (inotify) of what happens to the names in a folder: nothing is missed,
+    however short, unlike a thread that polls."""
+    MASKS = {0x2: "modify", 0x8: "close_write", 0x20: "open", 0x40: "moved_from", 0x80: "moved_to",
+             0x100: "create", 0x200: "delete"}
+
+    def __init__(self, folder):
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = self.libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0 or self.libc.inotify_add_watch(self.fd, str(folder).encode(), 0x3FF) < 0:
+            pytest.skip("inotify is not available here")
+
+    def of(self, name):
+        """The events that named `name` so far, in order."""
+        data = b""
+        while True:
+            try:
+                data += os.read(self.fd, 65536)
+            except BlockingIOError:
+                break
+        os.close(self.fd)
+        events, at = [], 0
+        while at < len(data):
+            _, mask, _, length = struct.unpack_from("iIII", data, at)
+            found = data[at + 16:at + 16 + length].rstrip(b"\0").decode()
+            at += 16 + length
+            events += [word for bit, word in self.MASKS.items() if mask & bit and found == name]
+        return events
+
+
+def test_the_destination_only_ever_holds_a_whole_file(server, tmp_path, capsys):
+    # Its name is written once, by the rename of the checked file: never created, opened for
+    # writing or removed on the way, so no reader ever sees a partial file (or no file) there.
+    dest = tmp_path / "lesson.npz"
+    dest.write_bytes(b"my old file")
+    events = FolderEvents(tmp_path)
+    status, _, err = run(capsys, "--url", server.url + "/cut/atomic.npz", "-o", str(dest), "--force",
+                         "--retries", "0")
+    assert status == 1 and dest.read_bytes() == b"my old file"  # cut: the old file stays
+    status, _, err = run(capsys, "--url", server.url + "/cut/atomic.npz", "-o", str(dest), "--force",
+                         "--retries", "0")
+    assert status == 0, err
+    assert dest.read_bytes() == BIG
+    seen = events.of(dest.name)
+    assert [event for event in seen if event != "open"] == ["moved_to"], seen  # reads aside
+
+
+@pytest.mark.parametrize("kind, what", [("page", "sent a web page (HTML)"), ("signin", "sent a sign-in or permission page"),
+                                        ("bom", "sent a web page (HTML)")])
 def test_a_web_page_instead_of_the_file(server, tmp_path, capsys, kind, what):
     dest, url = tmp_path / "lesson.npz", server.url + "/%s/d.npz" % kind
     status, _, err = run(capsys, "--url", url, "-o", str(dest))
@@ -180,6 +233,26 @@ def test_a_web_page_instead_of_the_file(server, tmp_path, capsys, kind, what):
         "error: %s %s instead of the data file; download it by hand from %s and check it with "
         "`python dataset_builder/make_dataset.py check FILE`, or try again later" % (url, what, MANUAL_LINK))
     assert leftovers(tmp_path, dest) == [] and not dest.exists()
+
+
+@pytest.mark.parametrize("start", [
+    b"<!DOCTYPE html>\n<head><title>x</title>", b"  <!DOCTYPE html>\n<head>", b"\n\n<html lang=en>",
+    b"<HTML><BODY>Moved</BODY></HTML>", b"\t\r\n<!DocType HTML>\n<title>x</title>", b"<!doctype\nhtml><p>x",
+    b"\xef\xbb\xbf<!DOCTYPE html><meta charset=utf-8>", b"\xef\xbb\xbf\r\n  <Html>",
+    b"<!-- saved page -->\n<html>", b"<?xml version='1.0'?>\n<!DOCTYPE html PUBLIC '-//W3C//DTD XHTML 1.0//EN'>\n<html>",
+    "<!DOCTYPE html><title>x</title>".encode("utf-16"), b"\xfe\xff" + "\n<HTML>".encode("utf-16-be"),
+])
+def test_a_web_page_is_recognised_however_it_starts(tmp_path, start):
+    page = tmp_path / "page"
+    page.write_bytes(start + b"<p>" + b"x" * 5000)
+    assert download.looks_like_html(page)[0]
+
+
+@pytest.mark.parametrize("content", [GOOD, b"PK\x03\x04 html <head>", b"plain text about <b>html</b>", b""])
+def test_other_files_are_not_taken_for_web_pages(tmp_path, content):
+    other = tmp_path / "other"
+    other.write_bytes(content)
+    assert not download.looks_like_html(other)[0]
 
 
 @pytest.mark.parametrize("kind, problem", [

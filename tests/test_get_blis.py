@@ -37,8 +37,9 @@ void sgemm_(const char *ta, const char *tb, const int *m, const int *n, const in
 """
 
 
-def build_deb(folder, name, off):
-    """A libblis4-serial look-alike whose sgemm_ adds `off` to every product; its bytes."""
+def build_deb(folder, name, off, library=True):
+    """A libblis4-serial look-alike whose sgemm_ adds `off` to every product (without its library:
+    `library` False); its bytes."""
     tree = folder / (name + "-tree")
     lib = tree / os.path.dirname(get_blis.LIBRARY)
     doc = tree / os.path.dirname(get_blis.COPYRIGHT)
@@ -49,8 +50,9 @@ def build_deb(folder, name, off):
         "Description: a stand-in for the tests\n" % get_blis.DEB_VERSION)
     (doc / "copyright").write_text("the tests' copyright file\n")
     (folder / "sgemm.c").write_text(SGEMM)
-    subprocess.run(["gcc", "-shared", "-fPIC", "-O1", "-DOFF=%d" % off, "-Wl,-soname,libblis.so.4",
-                    str(folder / "sgemm.c"), "-o", str(tree / get_blis.LIBRARY)], check=True)
+    if library:
+        subprocess.run(["gcc", "-shared", "-fPIC", "-O1", "-DOFF=%s" % off, "-Wl,-soname,libblis.so.4",
+                        str(folder / "sgemm.c"), "-o", str(tree / get_blis.LIBRARY)], check=True)
     deb = folder / name
     subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(tree), str(deb)], check=True,
                    capture_output=True)
@@ -61,7 +63,12 @@ def build_deb(folder, name, off):
 def server(tmp_path_factory):
     """Serves good.deb and wrong.deb; `requests` counts the GETs."""
     folder = tmp_path_factory.mktemp("debs")
-    debs = {"good.deb": build_deb(folder, "good.deb", 0), "wrong.deb": build_deb(folder, "wrong.deb", 1)}
+    debs = {"good.deb": build_deb(folder, "good.deb", 0), "wrong.deb": build_deb(folder, "wrong.deb", 1),
+            # sgemm_ reads address 0: the check's process dies of SIGSEGV
+            "crash.deb": build_deb(folder, "crash.deb", "(*(volatile float *)0)"),
+            "nolib.deb": build_deb(folder, "nolib.deb", 0, library=False),
+            "broken.deb": b"!<arch>\nnot a Debian package, whatever its name\n"}
+    (folder / "broken.deb").write_bytes(debs["broken.deb"])
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
@@ -157,6 +164,86 @@ def test_a_library_that_computes_wrong_products_is_not_used(server, venv, capsys
     assert blis_files(venv) == []
 
 
+@pytest.mark.parametrize("name, why", [
+    ("crash.deb", "the library does not work here: exit status -11"),
+    ("nolib.deb", "the package has no %s" % get_blis.LIBRARY),
+    ("broken.deb", "dpkg-deb -x failed: "),
+])
+def test_a_package_that_cannot_be_used_keeps_the_wheel(server, venv, capsys, name, why):
+    status, out, err = fetch(capsys, venv, "--url", server.url + name, "--sha256", server.sha256[name])
+    assert status == 0 and out == []
+    assert len(err) == 1 and err[0].startswith("notice: BLIS was not installed (" + why), err
+    assert err[0].endswith("); Theano will use the OpenBLAS wheel instead, about 10% slower per update "
+                           "(make setup BLAS=blis tries again)")
+    assert blis_files(venv) == [] and (venv / ".blas").read_text() == "openblas-fallback\n"
+    assert [name for name in os.listdir(venv / "lib") if name.startswith(".")] == []  # no work folder left
+
+
+def test_a_file_system_error_while_installing_keeps_the_wheel(server, venv, capsys, monkeypatch):
+    # A venv on a file system without symbolic links: the error is an OSError, not a Failed.
+    def no_links(*args):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(os, "symlink", no_links)
+    status, out, err = fetch(capsys, venv, "--url", server.url + "good.deb", "--sha256", server.sha256["good.deb"])
+    assert status == 0 and out == []
+    one_notice(err, "[Errno 1] Operation not permitted")
+    assert blis_files(venv) == [] and (venv / ".blas").read_text() == "openblas-fallback\n"
+
+
+def serve_once(answer):
+    """A TCP server on 127.0.0.1 that reads a request and sends `answer` (bytes), then closes; its URL."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def answer_all():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(65536)
+                connection.sendall(answer)
+    threading.Thread(target=answer_all, daemon=True).start()
+    return "http://127.0.0.1:%d/blis.deb" % listener.getsockname()[1], listener
+
+
+@pytest.mark.parametrize("answer, why", [
+    # Content-Length promises 4.5 MB; 5 bytes come, then the connection closes.
+    (b"HTTP/1.0 200 OK\r\nContent-Length: 4500000\r\n\r\nhello", "the connection broke off after 5 of 4500000 bytes"),
+    (b"SSH-2.0-OpenSSH_9.2\r\n", "the answer is not HTTP (BadStatusLine: SSH-2.0-OpenSSH_9.2)"),
+])
+def test_a_broken_transfer_keeps_the_wheel(venv, capsys, answer, why):
+    url, listener = serve_once(answer)
+    with listener:
+        status, out, err = fetch(capsys, venv, "--url", url, "--sha256", "0" * 64)
+    assert status == 0 and out == []
+    one_notice(err, "could not download %s: %s" % (url, why))
+    assert (venv / ".blas").read_text() == "openblas-fallback\n"
+
+
+def test_a_url_urllib_cannot_fetch_keeps_the_wheel(venv, capsys):
+    status, out, err = fetch(capsys, venv, "--url", "deb.debian.org/blis.deb")
+    assert status == 0 and out == []
+    one_notice(err, "could not download deb.debian.org/blis.deb: unknown url type: 'deb.debian.org/blis.deb'")
+
+
+def test_a_fallback_is_tried_again_by_the_next_setup(server, venv, capsys):
+    good = ["--url", server.url + "good.deb", "--sha256", server.sha256["good.deb"]]
+    fetch(capsys, venv, "--url", server.url + "good.deb", "--sha256", "0" * 64)
+    assert (venv / ".blas").read_text() == "openblas-fallback\n"
+    stamp = (venv / ".blas").stat().st_mtime_ns
+    # Still failing: the stamp is left as it was, so make does not redo the steps after it.
+    status, _, err = fetch(capsys, venv, "--url", server.url + "good.deb", "--sha256", "0" * 64)
+    assert status == 0 and len(err) == 1 and (venv / ".blas").stat().st_mtime_ns == stamp
+    # The next setup with no choice (make's plain run) fetches BLIS: a fallback is not a choice.
+    before = server.requests
+    status, out, err = fetch(capsys, venv, *good)
+    assert status == 0 and err == [] and out[0].startswith("BLAS: BLIS ") and server.requests > before
+    assert (venv / ".blas").read_text() == "blis\n" and "libblis.so.4" in blis_files(venv)
+
+
 def test_not_x86_64(server, venv, capsys, monkeypatch):
     monkeypatch.setattr(platform, "machine", lambda: "aarch64")
     before = server.requests
@@ -224,3 +311,21 @@ def test_make_passes_a_choice_from_its_command_line_only(tmp_path):
     assert planned("BLAS=openblas") == [script + " openblas"]
     # BLAS in the environment means other things to other builds (a library's path): not a choice.
     assert planned(BLAS="/usr/lib/libblas.so.3") == [script]
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+@pytest.mark.parametrize("stamp, goal, runs", [("openblas-fallback", "setup", True), ("openblas-fallback", "run", False),
+                                               ("blis", "setup", False), ("openblas", "setup", False)])
+def test_make_tries_blis_again_after_a_fallback_only(tmp_path, stamp, goal, runs):
+    # A set-up venv (its stamps newer than everything they depend on): `make setup` runs the
+    # script again only while the stamp records a fallback; `make run` never waits on a retry.
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    for name, text in ((".lesson", ""), (".blas", stamp + "\n"), (".extras", "")):
+        (venv / name).write_text(text)
+        os.utime(venv / name, (2 ** 31 + 1000, 2 ** 31 + 1000))  # 2038: after any checkout
+    result = subprocess.run(["make", "-n", "-C", ROOT, "PYTHON=" + sys.executable, "VENV=%s" % venv, goal],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    planned = [line.strip() for line in result.stdout.splitlines() if "theano_today/get_blis.py" in line]
+    assert planned == (["%s/bin/python theano_today/get_blis.py %s" % (venv, venv)] if runs else [])

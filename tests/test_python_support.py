@@ -108,19 +108,39 @@ def test_make_stops_in_one_line_before_pip(tmp_path):
     assert "PYTHON=3.10 is not supported: use 3.11 to 3.15" in lines[0]
 
 
-def test_requirements_pin_the_numpy_that_setup_errors_name():
+def numpy_pin_in_requirements(version):
+    """The NumPy that pip installs from requirements.txt on Python `version` ("3.14"), by its markers."""
     from packaging.requirements import Requirement
-    pins = {}
+    pins = []
     for line in open(os.path.join(ROOT, "requirements.txt")):
         if line.startswith("numpy=="):
             requirement = Requirement(line.strip())
-            for minor in range(11, 16):
-                if requirement.marker.evaluate({"python_version": "3.%d" % minor}):
-                    assert (3, minor) not in pins, "two NumPy pins for 3.%d" % minor
-                    pins[3, minor] = str(requirement.specifier).lstrip("=")
-    assert pins == theano_setup.NUMPY_PINS
-    assert all(pin.startswith("2.") for pin in pins.values())  # one stack: NumPy 2 everywhere
-    assert "NumPy %s on Python %s" % (pins[sys.version_info[:2]], THIS_VERSION) in theano_setup.install_hint()
+            if requirement.marker is None or requirement.marker.evaluate(
+                    {"python_version": version, "python_full_version": version + ".0"}):
+                pins.append(str(requirement.specifier).lstrip("="))
+    assert len(pins) == 1, "requirements.txt pins NumPy %d times for Python %s" % (len(pins), version)
+    return pins[0]
+
+
+def test_requirements_pin_numpy_2_for_every_python():
+    # One stack: NumPy 2 everywhere; 3.14 and 3.15 are not on every machine, their markers are.
+    assert all(numpy_pin_in_requirements(version).startswith("2.") for version in SUPPORTED)
+
+
+@pytest.mark.parametrize("version", ["3.11", "3.12", "3.13", "3.14", "3.15"])
+def test_the_install_hint_names_the_numpy_pin_of_each_python(version):
+    hint = theano_setup.install_hint(tuple(map(int, version.split("."))))
+    assert hint == ("run `make run`, or pip install -r requirements.txt (NumPy %s on Python %s)"
+                    % (numpy_pin_in_requirements(version), version))
+
+
+def test_the_install_hint_of_the_python_in_use():
+    pin = numpy_pin_in_requirements(THIS_VERSION)
+    assert theano_setup.install_hint().endswith("(NumPy %s on Python %s)" % (pin, THIS_VERSION))
+    assert importlib.metadata.version("numpy") == pin  # what make setup installed here
+    assert theano_setup.install_hint((3, 10)) == ("Python 3.10 is not supported: use 3.11 to 3.15 "
+                                                  "(`make run` finds one)")
+    assert theano_setup.install_hint((3, 16)) == "run `make run`, or pip install -r requirements.txt"
 
 
 # NumPy 2 ships numpy.distutils for Python 3.11 only, NumPy 2.4 no numpy.linalg.linalg at all;

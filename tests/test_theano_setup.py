@@ -11,24 +11,44 @@ from conftest import ROOT
 from theano_today import theano_compile, theano_setup
 
 
+# What numpy2_c_flags must give on NumPy 2 (the only NumPy requirements.txt installs), written out.
+NUMPY2_FLAGS = ("-DNPY_PY3K=1 -DNPY_TARGET_VERSION=NPY_2_0_API_VERSION -DPyInt_AsLong=PyLong_AsLong "
+                "-DPyInt_Check=PyLong_Check -DPyInt_FromLong=PyLong_FromLong")
+
+
+def venv_blas():
+    """(blas.ldflags, name) for this venv, worked out from its files: BLIS if make setup put it
+    there, else the scipy-openblas32 wheel's library with the routines' names mapped."""
+    blis = os.path.join(sys.prefix, "lib", "blis")
+    if os.path.isfile(os.path.join(blis, "libblis.so")):
+        with open(os.path.join(blis, "VERSION")) as text:
+            version = text.read().split("-")[0]
+        return ("-L%s -lblis -Xlinker -rpath=%s" % (blis, blis),
+                "BLIS %s (Debian's libblis4-serial, in the venv)" % version)
+    import scipy_openblas32
+    lib = os.path.join(os.path.dirname(scipy_openblas32.__file__), "lib")
+    names = ("sgemm", "dgemm", "sgemv", "dgemv", "sger", "dger", "sdot", "ddot")
+    return (" ".join(["-L" + lib, "-lscipy_openblas", "-Xlinker", "-rpath=" + lib]
+                     + ["-D%s_=scipy_%s_" % (name, name) for name in names]),
+            "OpenBLAS (scipy-openblas32 wheel)")
+
+
 def test_defaults_added_when_user_sets_nothing(tmp_path):
     flags, blas = theano_setup.merged_flags({"THEANORC": str(tmp_path / "none")})
-    parsed = theano_setup.parse_flags(flags)
-    assert parsed["floatX"] == "float32" and parsed["allow_gc"] == "False"
-    # The venv's BLIS when make setup could fetch it, else the OpenBLAS wheel (tests/test_get_blis.py).
-    assert (parsed["blas.ldflags"], blas) == theano_setup.blas_ldflags()
-    assert "blis" in parsed["blas.ldflags"] or "scipy_openblas" in parsed["blas.ldflags"]
-    assert "," not in parsed["blas.ldflags"]  # Theano would split it there
+    assert theano_setup.parse_flags(flags) == {"floatX": "float32", "blas.ldflags": venv_blas()[0],
+                                               "allow_gc": "False", "gcc.cxxflags": NUMPY2_FLAGS}
+    assert blas == venv_blas()[1]
+    assert "," not in venv_blas()[0]  # Theano would split it there
 
 
 def test_user_flags_are_kept_and_win(tmp_path):
     user = "floatX=float64,blas.ldflags=-lmyblas,optimizer=fast_compile,allow_gc=True"
     flags, blas = theano_setup.merged_flags({"THEANO_FLAGS": user, "THEANORC": str(tmp_path / "none")})
     # Later keys win in Theano, so the user's come last; only NumPy 2's C flags follow them.
-    assert flags.endswith(user + ",gcc.cxxflags=" + " ".join(theano_setup.numpy2_c_flags()))
+    assert flags.endswith(user + ",gcc.cxxflags=" + NUMPY2_FLAGS)
     parsed = theano_setup.parse_flags(flags)
     assert parsed == {"floatX": "float64", "blas.ldflags": "-lmyblas", "optimizer": "fast_compile",
-                      "allow_gc": "True", "gcc.cxxflags": " ".join(theano_setup.numpy2_c_flags())}
+                      "allow_gc": "True", "gcc.cxxflags": NUMPY2_FLAGS}
     assert blas == "as set by you"
 
 
@@ -36,8 +56,61 @@ def test_theanorc_settings_are_not_overridden(tmp_path):
     rc = tmp_path / "theanorc"
     rc.write_text("[global]\nfloatX = float64\nallow_gc = True\n[blas]\nldflags = -lblas\n")
     flags, _ = theano_setup.merged_flags({"THEANORC": str(rc), "THEANO_FLAGS": "device=cpu"})
-    assert theano_setup.parse_flags(flags) == {"device": "cpu",
-                                               "gcc.cxxflags": " ".join(theano_setup.numpy2_c_flags())}
+    assert theano_setup.parse_flags(flags) == {"device": "cpu", "gcc.cxxflags": NUMPY2_FLAGS}
+
+
+def test_blas_ldflags_in_the_home_theanorc_wins(tmp_path, monkeypatch):
+    # No THEANORC: Theano reads ~/.theanorc, so must the set-up.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".theanorc").write_text("[blas]\nldflags = -lmyblas\n")
+    flags, blas = theano_setup.merged_flags({"THEANO_FLAGS": "device=cpu"})
+    assert theano_setup.parse_flags(flags) == {"floatX": "float32", "allow_gc": "False", "device": "cpu",
+                                               "gcc.cxxflags": NUMPY2_FLAGS}
+    assert blas == "as set by you"
+
+
+# Theano itself, started as the script starts it, with a ~/.theanorc of the user's in a new HOME.
+USERS_THEANORC = """
+import os, sys
+from theano_today.theano_setup import import_theano
+theano, blas = import_theano()
+print(theano.config.blas.ldflags)
+print(blas)
+print(os.environ.get("THEANO_FLAGS", "unset"))
+"""
+
+
+def test_theano_uses_the_blas_ldflags_of_the_home_theanorc(tmp_path):
+    # The venv's own BLAS, with one more folder to search, so that it links and is told apart.
+    mine = venv_blas()[0] + " -L" + str(tmp_path)
+    (tmp_path / ".theanorc").write_text("[global]\nbase_compiledir = %s\n[blas]\nldflags = %s\n"
+                                        % (os.path.expanduser("~/.theano"), mine))  # a warm cache
+    env = {key: value for key, value in os.environ.items() if key not in ("THEANO_FLAGS", "THEANORC")}
+    result = subprocess.run([sys.executable, "-c", USERS_THEANORC], cwd=ROOT, capture_output=True, text=True,
+                            env=dict(env, HOME=str(tmp_path)))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [mine, "as set by you", "unset"]
+
+
+OPENBLAS_THREADS = """
+import ctypes, os
+from theano_today import theano_setup  # before NumPy loads its OpenBLAS, as in genre_mlp.py
+import numpy
+library = next(line.split()[-1] for line in open("/proc/self/maps") if "openblas" in line)
+print(os.environ.get("OPENBLAS_NUM_THREADS"), ctypes.CDLL(library).scipy_openblas_get_num_threads64_())
+"""
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="OpenBLAS runs no more threads than there are cores")
+@pytest.mark.parametrize("users, expected", [(None, "1 1"), ("2", "2 2")])
+def test_openblas_threads_are_one_unless_the_user_sets_them(users, expected):
+    env = {key: value for key, value in os.environ.items() if key != "OPENBLAS_NUM_THREADS"}
+    if users:
+        env["OPENBLAS_NUM_THREADS"] = users
+    result = subprocess.run([sys.executable, "-c", OPENBLAS_THREADS], cwd=ROOT, capture_output=True, text=True,
+                            env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected  # the variable, and the threads NumPy's OpenBLAS runs
 
 
 def test_only_the_unset_key_is_added(tmp_path):
@@ -57,8 +130,7 @@ def test_users_own_cxxflags_are_kept_after_numpy2s(tmp_path, where):
         rc.write_text("[gcc]\ncxxflags = -O1 -Wall\n")
     flags, _ = theano_setup.merged_flags(environ)
     # The last gcc.cxxflags is the one Theano keeps: NumPy 2's definitions, then the user's.
-    assert flags.rsplit(",", 1)[1] == "gcc.cxxflags=-DNPY_PY3K=1 -DNPY_TARGET_VERSION=NPY_2_0_API_VERSION " \
-        "-DPyInt_AsLong=PyLong_AsLong -DPyInt_Check=PyLong_Check -DPyInt_FromLong=PyLong_FromLong -O1 -Wall"
+    assert flags.rsplit(",", 1)[1] == "gcc.cxxflags=" + NUMPY2_FLAGS + " -O1 -Wall"
 
 
 def test_numpy2_c_flags_only_on_numpy_2():
@@ -120,7 +192,7 @@ def test_theano_flags_are_given_back_after_the_import(genre_mlp, tmp_path, befor
     environ = dict(before, THEANORC=str(tmp_path / "none"))
     theano, blas = theano_setup.import_theano(environ)
     assert environ == dict(before, THEANORC=str(tmp_path / "none"))
-    assert blas == theano_setup.blas_ldflags()[1] and theano is genre_mlp.theano
+    assert blas == venv_blas()[1] and theano is genre_mlp.theano
 
 
 def test_numpy_aliases_restored_only_where_missing():
@@ -260,9 +332,12 @@ print("pool:", builds.count("pool"), "theano:", builds.count("theano"))
 
 def pool_builds(directory, how):
     """(g++ runs in the pool, g++ runs in Theano's own path) for POOL_RUN in `directory`."""
-    env = dict(os.environ, THEANO_FLAGS="base_compiledir=%s" % directory)
+    temporary = os.path.join(str(directory) + "-tmp")  # the pool's folders for each g++ run
+    os.makedirs(temporary, exist_ok=True)
+    env = dict(os.environ, THEANO_FLAGS="base_compiledir=%s" % directory, TMPDIR=temporary)
     run = subprocess.run([sys.executable, "-c", POOL_RUN, how], cwd=ROOT, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+    assert os.listdir(temporary) == []  # none left behind, whether its g++ runs worked or failed
     assert "Compilation failed" not in run.stdout + run.stderr
     words = run.stdout.split("pool:")[1].split()
     return int(words[0]), int(words[2])

@@ -22,6 +22,7 @@ setup goes on. VENV/.blas records the outcome; it is the Makefile's stamp.
 """
 import argparse
 import hashlib
+import http.client
 import os
 import platform
 import shutil
@@ -56,15 +57,27 @@ def download(url, sha256, folder):
     """The file at `url`, checked against `sha256`, saved in `folder`; its path."""
     path = os.path.join(folder, "blis.deb")
     digest = hashlib.sha256()
+    received, expected = 0, None
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT) as response, open(path, "wb") as out:
+            expected = response.headers.get("Content-Length")
             for block in iter(lambda: response.read(1 << 16), b""):
                 digest.update(block)
                 out.write(block)
+                received += len(block)
     except OSError as error:  # URLError, HTTPError, timeouts, a full disk
         reason = getattr(error, "reason", None) or error
         reason = getattr(reason, "strerror", None) or reason  # "Connection refused", not "[Errno 111] ..."
         raise Failed("could not download %s: %s" % (url, reason))
+    except http.client.HTTPException as error:  # a server that does not speak HTTP
+        raise Failed("could not download %s: the answer is not HTTP (%s: %s)"
+                     % (url, type(error).__name__, str(error).strip()[:80]))
+    except ValueError as error:  # not a URL urllib can fetch
+        raise Failed("could not download %s: %s" % (url, error))
+    # read() ends quietly when the connection drops: the length says whether all of it came.
+    if expected and expected.isdigit() and received < int(expected):
+        raise Failed("could not download %s: the connection broke off after %d of %s bytes"
+                     % (url, received, expected))
     if digest.hexdigest() != sha256:
         raise Failed("%s has sha256 %s, not the pinned %s" % (url, digest.hexdigest(), sha256))
     return path
@@ -139,8 +152,12 @@ def installed_version(venv):
 
 
 def record(venv, outcome):
-    """VENV/.blas: blis, openblas (chosen) or openblas-fallback; the Makefile's stamp."""
+    """VENV/.blas: blis, openblas (chosen) or openblas-fallback (the Makefile then tries BLIS again
+    at every make); the Makefile's stamp."""
     path = os.path.join(venv, ".blas")
+    if outcome == "openblas-fallback" and previous_choice(venv) == outcome:
+        # Left as it was: make tries again while it says so, without redoing what depends on it.
+        return
     with open(path + ".part", "w") as out:
         out.write(outcome + "\n")
     os.replace(path + ".part", path)

@@ -60,22 +60,45 @@ def write_file_atomically(path, data):
         raise OSError(str(error)) from None
 
 
-def cpu_identity():
-    """What -march=native depends on: the CPU's model and feature flags."""
+# The lines of /proc/cpuinfo that -march=native's answer follows: x86's model and feature
+# flags, ARM's implementer, part and features; not the clock, which changes between reads.
+CPU_KEYS = ("vendor_id", "cpu family", "model", "model name", "flags",
+            "CPU implementer", "CPU architecture", "CPU variant", "CPU part", "Features")
+
+
+def cpu_identity(cpuinfo="/proc/cpuinfo"):
+    """What -march=native depends on: the first processor's model and feature flags."""
     wanted = {}
     try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
+        with open(cpuinfo) as lines:
+            for line in lines:
+                if not line.strip():
+                    if wanted:
+                        break  # the end of the first processor's lines
+                    continue
                 key, _, value = line.partition(":")
                 key = key.strip()
-                if key in ("model name", "flags") and key not in wanted:
+                if key in CPU_KEYS and key not in wanted:
                     wanted[key] = value.strip()
-                if len(wanted) == 2:
-                    break
     except OSError:
         pass
     import platform
-    return "|".join([platform.machine()] + [wanted[key] for key in sorted(wanted)])
+    return "|".join([platform.machine()] + ["%s=%s" % (key, wanted[key]) for key in sorted(wanted)])
+
+
+def compiler_file(cxx):
+    """The compiler's file, its size and time: -dumpversion says only "12", and two builds of
+    one major (another on PATH, or an upgrade in place) may know different CPUs."""
+    import shutil
+    found = shutil.which(cxx)
+    if found is None:
+        return ""
+    found = os.path.realpath(found)
+    try:
+        stat = os.stat(found)
+    except OSError:
+        return found
+    return "%s %d %d" % (found, stat.st_size, stat.st_mtime_ns)
 
 
 def remember_march_flags(theano):
@@ -90,7 +113,8 @@ def remember_march_flags(theano):
     if not theano.config.cxx or "-march" in theano.config.gcc.cxxflags:
         return  # no compiler, or the user chose the flags: Theano's own rules apply
     identity = hashlib.sha256("\0".join(
-        [theano.config.cxx, cmodule.gcc_version_str, cpu_identity()]).encode()).hexdigest()
+        [theano.config.cxx, compiler_file(theano.config.cxx), cmodule.gcc_version_str,
+         cpu_identity()]).encode()).hexdigest()
     path = os.path.join(theano.config.compiledir, "march_flags.txt")
     if compiler.march_flags is None:
         try:

@@ -58,16 +58,15 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 NUMPY_PINS = {(3, 11): "2.3.5", (3, 12): "2.5.5", (3, 13): "2.5.5", (3, 14): "2.5.5", (3, 15): "2.5.5"}
 
 
-def install_hint():
-    """What to run to get the lesson's packages for the Python in use."""
-    pin = NUMPY_PINS.get(sys.version_info[:2])
-    if pin is None and sys.version_info[:2] < (3, 11):
-        return ("Python %d.%d is not supported: use 3.11 to 3.15 (`make run` finds one)"
-                % sys.version_info[:2])
+def install_hint(version=None):
+    """What to run to get the lesson's packages for the Python in use (or Python `version`, (3, 14))."""
+    version = tuple(version or sys.version_info[:2])
+    pin = NUMPY_PINS.get(version)
+    if pin is None and version < (3, 11):
+        return "Python %d.%d is not supported: use 3.11 to 3.15 (`make run` finds one)" % version
     if pin is None:  # newer than 3.15: untested, and pip picks the NumPy
         return "run `make run`, or pip install -r requirements.txt"
-    return "run `make run`, or pip install -r requirements.txt (NumPy %s on Python %d.%d)" % (
-        (pin,) + sys.version_info[:2])
+    return "run `make run`, or pip install -r requirements.txt (NumPy %s on Python %d.%d)" % ((pin,) + version)
 
 
 try:
