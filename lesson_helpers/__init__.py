@@ -4,6 +4,7 @@
 pictures (curve, pictures), the loudness baseline (loudness), weights on 64-byte
 boundaries (aligned), atomic writes (files), one-line option errors (cli), and the
 notebook's package install (notebook) and runner (lesson_notebook, `make notebook`).
-A reader of the lesson meets each where genre_mlp.py calls it. These modules use NumPy
-and the standard library, never Theano, and never import genre_mlp.
+A reader of the lesson meets each where genre_mlp.py calls it. None imports Theano or
+genre_mlp; an extra package (matplotlib, soundfile, nbclient) loads only where its
+feature is used.
 """
