@@ -149,7 +149,8 @@ def test_every_link_in_the_docs_leads_somewhere():
 
 
 def test_every_readme_section_the_code_names_is_there():
-    # Messages and comments send the reader to README "Section": a moved section must leave one behind.
+    # Messages and comments send the reader to a README section by its name in quotes: a moved
+    # section must leave one of that name behind.
     with open(os.path.join(ROOT, "README.md")) as readme:
         headings = {line.lstrip("#").strip() for line in readme if line.startswith("#")}
     tracked = subprocess.run(["git", "-C", ROOT, "ls-files"], capture_output=True, text=True)
