@@ -124,7 +124,9 @@ def test_a_read_only_disk_gets_its_own_advice(tmp_path):
     script = 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" || exit 99; exec "$2" -c "$3" "$1/curve.csv"'
     result = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", str(folder), sys.executable,
                              READ_ONLY_CHECK], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    if result.returncode == 99 or "unshare failed" in result.stderr:
+    # unshare itself refuses where mount namespaces cannot be made (a container, or a chroot
+    # whose / is no mount point): there is no read-only disk to be had, so nothing to test.
+    if result.returncode == 99 or result.stderr.startswith("unshare:"):
         pytest.skip("no read-only bind mount here: %s" % result.stderr.strip())
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ("cannot write %s/curve.csv (Read-only file system); that disk is "
