@@ -319,10 +319,11 @@ def parse_args(argv):
     if args.updates and args.eval_step > args.updates:
         parser.error("--eval-step %d is larger than --updates %d: only the final evaluation "
                      "would run; give a smaller --eval-step" % (args.eval_step, args.updates))
-    for option in ("save", "curve", "plot", "plot_samples"):
+    for option, example in (("save", "model.npz"), ("curve", "curve.csv"), ("plot", "curve.png"),
+                            ("plot_samples", "samples.png")):
         try:
             if getattr(args, option):
-                check_writable(getattr(args, option))  # now, not after the whole training
+                check_writable(getattr(args, option), example)  # now, not after the whole training
         except WriteError as error:
             parser.error("--%s: %s" % (option.replace("_", "-"), error))
     for option in ("plot", "plot_samples"):

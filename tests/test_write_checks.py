@@ -44,15 +44,16 @@ def test_relative_paths_are_taken_from_the_current_folder(genre_mlp, tmp_path, m
                        "see genre_mlp.py --help")
 
 
-@pytest.mark.parametrize("option", ["--save", "--curve", "--plot"])
-def test_an_existing_folder_is_refused_before_training(genre_mlp, small_file, tmp_path, capsys, option):
+@pytest.mark.parametrize("option, example", [("--save", "model.npz"), ("--curve", "curve.csv"),
+                                             ("--plot", "curve.png"), ("--plot-samples", "samples.png")])
+def test_an_existing_folder_is_refused_before_training(genre_mlp, small_file, tmp_path, capsys, option, example):
     # It used to pass the check (its parent can be written), train, then fail with "Is a directory;
     # free some space".
     folder = tmp_path / "results"
     folder.mkdir()
     message = refused(genre_mlp, capsys, ["--data", small_file, option, str(folder)] + TRAIN)
-    assert message == "error: %s: %s is a folder, not a file; give a file name; see genre_mlp.py --help" % (
-        option, folder)
+    assert message == ("error: %s: %s is a folder, not a file; give a file name, e.g. %s/%s; "
+                       "see genre_mlp.py --help" % (option, folder, folder, example))
     assert os.listdir(folder) == []
 
 
