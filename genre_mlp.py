@@ -54,9 +54,9 @@ except SetupError as error:
     sys.exit("error: %s" % error)
 import theano.tensor
 
-# What is not the lesson lives in lesson_helpers/: the data file's rules, the stand-in data,
-# model files, prediction on audio files, the learning curve and the pictures, the
-# weights' alignment.
+# What is not the lesson lives in lesson_helpers/: the data file's rules, the stand-in
+# data, model files, prediction on audio files, the learning curve and the pictures,
+# the weights' alignment.
 from lesson_helpers import cli, data_file
 from lesson_helpers.data_file import DataError, load_data_file
 from lesson_helpers.files import WriteError, check_writable
@@ -104,7 +104,6 @@ NOTEBOOK_ARGS = []
 # `DataServer` hands out the test set whole and random training batches.
 
 # %%
-
 # ---------------------------------------------------------------------------
 # The data
 # ---------------------------------------------------------------------------
