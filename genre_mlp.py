@@ -2,10 +2,21 @@
 # %% [markdown]
 # # Music genre prediction using Theano
 #
-# Classical or rock, from 3 s of mono audio at 400 Hz (1200 samples): a multilayer
-# perceptron written as a symbolic Theano graph and trained with SGD. The cells
-# below define the lesson step by step; the last one runs it, printing the test
-# accuracy every 500 updates, and draws random excerpts and the learning curve.
+# Can a computer hear the difference between an orchestra and a rock band from three
+# seconds of sound? In this lesson we build a small neural network that tries, write it
+# as a symbolic graph in Theano, train it with stochastic gradient descent, and then look
+# hard at what it learned, and at what a much simpler rule achieves.
+#
+# **The challenge.** Each example is a mono recording of 3 seconds, sampled 400 times
+# a second: a row of 1200 numbers. The network reads those numbers and answers with one
+# number between 0 and 1, the probability that the music is rock. Anything above 0.5 we
+# count as "rock", anything else as "classical".
+#
+# **How to read this.** Every code cell below does one step and shows what it did: the
+# data, the untrained network, a single training step, the training, the results, and
+# the network used on an audio file. Run them in order. The same file, `genre_mlp.py`,
+# is also a script (`python genre_mlp.py --help`), and the options it takes can be given
+# here through `NOTEBOOK_ARGS`; the exercises at the end use them.
 #
 # **Where the packages come from.** `make notebook` runs this notebook in the venv
 # `make setup` makes. A kernel without the lesson's packages (a hosted notebook such
@@ -25,9 +36,7 @@ The output is the probability that the excerpt is rock.
     python genre_mlp.py --help                       # every option
     make notebook                                    # as a notebook: genre_mlp.ipynb
 """
-import argparse
 import importlib.util
-import math
 import os
 import sys
 import time
@@ -38,11 +47,8 @@ if IN_NOTEBOOK:
     from lesson_helpers.notebook import install_missing_packages
     install_missing_packages()  # only where the kernel cannot import them yet
 
-# ---------------------------------------------------------------------------
-# Theano 1.0.5 on today's Python. theano_today/theano_setup.py sets the flags, the NumPy
-# aliases and the BLAS threads it needs, before anything loads NumPy or Theano;
-# nothing in it is part of the lesson.
-# ---------------------------------------------------------------------------
+# Theano 1.0.5 on today's Python: theano_today/ sets the flags, the NumPy aliases and the
+# BLAS threads it needs before anything loads Theano. None of it is part of the lesson.
 from theano_today import theano_setup
 from theano_today.theano_setup import SetupError, import_theano
 
@@ -54,26 +60,62 @@ except SetupError as error:
     sys.exit("error: %s" % error)
 import theano.tensor
 
-# What is not the lesson lives in lesson_helpers/: the data file's rules, the stand-in
-# data, model files, prediction on audio files, the learning curve and the pictures,
-# the weights' alignment.
-from lesson_helpers import cli, data_file
+# What is not the lesson lives in lesson_helpers/ (it never imports Theano): the data file's
+# rules, the stand-in data, the options, model files, prediction on audio files, the pictures.
+from lesson_helpers import data_file, loudness, options
 from lesson_helpers.data_file import DataError, load_data_file
-from lesson_helpers.files import WriteError, check_writable
-from lesson_helpers.model_file import LOSSES, ModelFileError, model_from_saved, read_model_file, save_model
+from lesson_helpers.files import WriteError
+from lesson_helpers.model_file import ModelFileError, model_from_saved, read_model_file, save_model
 from lesson_helpers.curve import curve_figure, write_curve
 from lesson_helpers.stand_in import make_stand_in
 from lesson_helpers.aligned import aligned
-from lesson_helpers.pictures import draw, samples_figure
+from lesson_helpers.pictures import draw, mistakes_figure, samples_figure
+
+
+def device_name():
+    """Where the work runs: cpu, or the gpuarray context Theano opened (e.g. cuda0: <name>)."""
+    if theano.config.device.startswith(("cuda", "opencl")) and theano.gpuarray.pygpu_activated:
+        if theano.config.device.startswith("cuda") and theano_setup.CUDA_LIBRARIES:
+            return "%s: %s" % (theano.config.device, theano_setup.CUDA_LIBRARIES)  # names the libraries too
+        return "%s: %s" % (theano.config.device, theano.gpuarray.type.get_context(None).devname)
+    return "cpu"
+
+
+def where_it_runs():
+    return "Theano %s on %s, floatX=%s, BLAS: %s" % (theano.__version__, device_name(), theano.config.floatX,
+                                                     BLAS_NAME)
+
+
+if IN_NOTEBOOK:
+    print(where_it_runs())
 
 # %% [markdown]
 # ## The lesson's constants
-# The data file, the sizes of the network, and the training schedule.
+#
+# A few numbers decide how the network is built and trained. They are called
+# *meta-parameters* (or hyper-parameters): the training does not learn them, we choose
+# them, and each option of the script overrides one of them.
+#
+# - **`BATCH_SIZE = 16`.** Each training step looks at 16 excerpts at once and moves the
+#   weights in the direction that helps all 16 on average. A step computed from a single
+#   excerpt would chase that excerpt's quirks, and the next excerpt would pull the
+#   weights somewhere else; an average over a handful points more reliably towards what
+#   helps excerpts the network has not seen. Larger batches cost more per step and, for
+#   the same number of steps, see more data; 16 is a modest compromise.
+# - **`LEARNING_RATE = 0.01`.** How far each step moves the weights along the gradient.
+#   With about 324,000 weights, a large step lets a few unlucky batches throw the network
+#   far off; a small one makes progress slowly but steadily. The exercises let you see
+#   both ends.
+# - **`NUM_UPDATES = 5000`.** Because each step is small, we need many of them. 5000
+#   steps of 16 excerpts are 80,000 excerpts: each of the 8000 training excerpts is seen
+#   about ten times.
+# - **`EVAL_STEP = 500`.** Every 500 steps we stop and measure the network on the test
+#   set, so we watch the training progress ten times.
+# - **`HIDDEN_1 = 256`, `HIDDEN_2 = 64`.** The widths of the two hidden layers (below).
+# - **`SEED = 1234`.** Every random choice (the first weights, the batches, the stand-in
+#   data) comes from this seed, so two runs print the same numbers.
 
 # %%
-# ---------------------------------------------------------------------------
-# The lesson's constants (each one can be overridden on the command line)
-# ---------------------------------------------------------------------------
 # In a notebook the lesson's folder is the working directory.
 HERE = os.getcwd() if IN_NOTEBOOK else os.path.dirname(os.path.abspath(__file__))
 IN_FILE = os.path.join(HERE, "sample_3s_400Hz.npz")   # the lesson's data file, next to this script
@@ -92,21 +134,62 @@ SEED = 1234                # fixed, so two runs print the same numbers
 
 FLOATX = theano.config.floatX  # float32 unless THEANO_FLAGS says otherwise
 
+# %% [markdown]
+# ## The options
+#
+# In the script, options come from the command line. In the notebook they come from
+# `NOTEBOOK_ARGS` in the next cell: a list of the same options, for example
+# `NOTEBOOK_ARGS = ["--updates", "1000", "--loss", "mse"]`. Change it and run all the
+# cells again. `make notebook ARGS="--updates 1000"` does the same from a terminal.
+
 # %% tags=["parameters"]
 # A notebook takes the options here, as a list: the kernel's own command line is not
 # the lesson's. For example NOTEBOOK_ARGS = ["--updates", "1000", "--loss", "mse"].
 NOTEBOOK_ARGS = []
 
+# %%
+def parse_args(argv):
+    """The options, the lesson's constants their defaults (the checks: lesson_helpers/options.py)."""
+    return options.parse_args(argv, dict(
+        updates=NUM_UPDATES, eval_step=EVAL_STEP, batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE, seed=SEED,
+        hidden=(HIDDEN_1, HIDDEN_2), data_help="the lesson's .npz file (default: %s next to this script, else %s, "
+        "else a generated stand-in)" % (os.path.basename(IN_FILE), LATER_NAME)))
+
+
+if IN_NOTEBOOK:
+    args = parse_args(NOTEBOOK_ARGS)
+    # --predict only classifies files (its cell is near the end); the lesson's steps then wait.
+    TEACHING = not args.predict
+    print("Options:", " ".join(NOTEBOOK_ARGS) or "none (the lesson's constants)")
+
 # %% [markdown]
 # ## The data
-# The file holds a training and a test split of 1200-sample excerpts, without labels:
-# the first half of each split is classical (0), the second half rock (1).
-# `DataServer` hands out the test set whole and random training batches.
+#
+# The excerpts come from [Google AudioSet](https://research.google.com/audioset/), a large
+# collection of YouTube videos in which people marked ten-second stretches with what can
+# be heard there: speech, a dog, an engine, or a genre of music. For this lesson, videos
+# tagged "classical music" and videos tagged "rock music" were downloaded, the marked
+# ten seconds cut out, and the middle 3 seconds of those kept and resampled to 400 Hz.
+#
+# 400 Hz is a very low rate. A recording can only hold frequencies below half its sampling
+# rate (the *Nyquist frequency*), here 200 Hz: the bass line, the kick drum, the lowest
+# notes of a cello or a piano, and the way loudness rises and falls with the rhythm. What
+# makes a violin sound like a violin and a guitar like a guitar (its harmonics), the
+# cymbals and hi-hats and most of a voice all live above 200 Hz and are gone. On top of
+# that, some of the videos are of poor quality, and some are labelled wrongly (a "rock"
+# video that starts with a spoken introduction, say). The network has to cope with all of it.
+#
+# There are 10,000 excerpts, 5000 of each class, split 80/20: 8000 to train on and 2000 to
+# test on, each split half classical and half rock. The file stores no labels at all:
+# by convention the first half of each split is classical (label 0) and the second half
+# rock (label 1). `DataServer` hides that detail: it hands out the test set whole, and
+# random batches of training excerpts with their labels.
+#
+# Without the lesson's file (`make data` downloads it, 48 MB), the lesson trains on a
+# generated stand-in of the same shape: sustained chords for classical, drums and bass
+# for rock. It lets every step run, but its numbers are not the lesson's findings.
 
 # %%
-# ---------------------------------------------------------------------------
-# The data
-# ---------------------------------------------------------------------------
 def labels_by_halves(num_rows):
     """The file stores no labels: the first half of each split is classical (0), the rest rock (1)."""
     targets = np.zeros(num_rows, dtype=FLOATX)
@@ -134,16 +217,136 @@ class DataServer(object):
         return self.train[rows], self.train_targets[rows]
 
 
+def open_data(path, seed, log=print):
+    """The DataServer for --data, the lesson's file, its later name, or else the stand-in."""
+    if path is not None:
+        return DataServer(path, seed), False
+    for candidate in (IN_FILE, os.path.join(HERE, LATER_NAME)):
+        if os.path.exists(candidate):
+            if candidate != IN_FILE:
+                log("Using %s (the lesson's data file under its later name)." % candidate)
+            return DataServer(candidate, seed), False
+    log("The lesson's data file %s was not found (`make data` downloads it; README \"The data\").\n"
+        "Training on a generated stand-in of the same shape instead: 8000 + 2000 excerpts of\n"
+        "sustained chords (classical) and drums with bass (rock), made from seed %d.\n"
+        % (os.path.basename(IN_FILE), seed))
+    return DataServer(seed=seed, arrays=make_stand_in(seed, dtype=FLOATX)), True
+
+
+def same_loudness(data):
+    """--same-loudness: every excerpt scaled to one RMS, the training set's mean, so that
+    loudness tells the classes apart no more; silent excerpts stay as they are."""
+    target = float(np.mean(loudness.rms(data.train)))
+    for excerpts in (data.train, data.test):
+        rms = loudness.rms(excerpts)
+        scale = np.where(rms > 0, target / np.where(rms > 0, rms, 1.0), 1.0)
+        excerpts *= scale[:, None].astype(excerpts.dtype)
+
+
+def describe_data(data, log=print):
+    """Two lines: the sizes of the splits and their classes, the values' range and loudness."""
+    def count(targets):
+        return "%d classical, %d rock" % (np.sum(targets < 0.5), np.sum(targets > 0.5))
+    log("Data: %d training excerpts (%s), %d test (%s), %d samples each"
+        % (len(data.train), count(data.train_targets), len(data.test), count(data.test_targets),
+           data.train.shape[1]))
+    rms = loudness.rms(data.train)
+    log("Values from %.4f to %.4f; mean RMS (loudness) %.4f classical, %.4f rock"
+        % (min(data.train.min(), data.test.min()), max(data.train.max(), data.test.max()),
+           rms[data.train_targets < 0.5].mean(), rms[data.train_targets > 0.5].mean()))
+
+
+def load_data(args, log=print):
+    data, stand_in = open_data(args.data, args.seed, log)
+    if args.same_loudness:
+        same_loudness(data)
+    return data, stand_in
+
+
+if IN_NOTEBOOK and TEACHING:
+    data, stand_in = load_data(args)
+    describe_data(data)
+
 # %% [markdown]
-# ## The model
-# Symbolic inputs, two ReLU layers and a sigmoid output; the cost, its gradients
-# from `theano.tensor.grad`, the SGD updates, and the two compiled functions:
-# `train_batch` applies the updates, `evaluate` only predicts.
+# Numbers say little about sound, so let us look. Below are four random training
+# excerpts of each class, drawn as waveforms: time along the bottom, the amplitude (the
+# air pressure the microphone measured, on the file's scale) up the side. Each panel
+# has its own vertical scale, because classical excerpts are often much quieter than
+# rock and would look flat beside them. Look for regular beats in the rock column.
 
 # %%
-# ---------------------------------------------------------------------------
-# The model: a symbolic graph, its cost, the SGD updates, two compiled functions
-# ---------------------------------------------------------------------------
+PICTURES = IN_NOTEBOOK and importlib.util.find_spec("matplotlib") is not None
+if IN_NOTEBOOK and not PICTURES:
+    print("No pictures: matplotlib is not installed (pip install -r lesson_helpers/requirements.txt).")
+if PICTURES and TEACHING:
+    # A generator of its own: the batches the training draws stay the same.
+    draw(samples_figure(data.train, data.train_targets, args.seed), inline=True)
+
+# %% [markdown]
+# And listen. A browser will not play sound at 400 samples a second, so the players
+# below get each excerpt resampled to 8000 Hz; that adds no frequencies, so you hear
+# exactly what the network gets: a muffled, bass-only version of the music, with the
+# rhythm and the loudness still there but the cymbals, the brightness of the strings
+# and most of the melody gone. The first is the first classical training excerpt, the
+# second the first rock one.
+
+# %%
+if IN_NOTEBOOK and TEACHING and importlib.util.find_spec("IPython") is not None:
+    from IPython.display import display
+    from lesson_helpers.listen import player
+    for name, row in (("classical", 0), ("rock", len(data.train) // 2)):
+        print("%s: training excerpt %d" % (name, row))
+        display(player(data.train[row]))
+
+# %% [markdown]
+# ## The model
+#
+# **Why a multilayer perceptron.** In the earlier lessons one weighted sum of the inputs
+# was enough. Telling genres apart is not that simple: no single weighting of 1200
+# samples says "rock", because the same drum hit can come at any moment of the 3 s.
+# A *multilayer perceptron* (MLP) stacks several layers of weighted sums. The first layer
+# computes 256 different weighted sums of the 1200 samples, each a detector for some
+# pattern; the second combines those 256 into 64; the last combines the 64 into one
+# number. With enough units, such a stack can approximate very complicated functions.
+#
+# **ReLU.** Between the layers, each unit's sum goes through the *rectified linear unit*,
+# `relu(x) = max(0, x)`: negative values become 0, positive ones pass. Without something
+# non-linear there, two layers of weighted sums would collapse into one weighted sum,
+# and the extra layers would add nothing. ReLU is the simplest non-linearity that works
+# well, and its gradient (0 or 1) is cheap and does not fade away through the layers.
+#
+# **Sigmoid output.** The last layer gives one number per excerpt, any real value (the
+# *logit*). The sigmoid `1 / (1 + exp(-z))` squashes it into (0, 1), which we read as the
+# probability of rock.
+#
+# **The loss.** Training needs one number that says how wrong the network is. The
+# lesson used the squared error `(p - t)^2` between the probability `p` and the label
+# `t`. We use *binary cross-entropy*, `-t log p - (1 - t) log(1 - p)`: it punishes a
+# confident wrong answer without limit (the squared error never exceeds 1), and its
+# gradient does not vanish when the sigmoid saturates, so a badly wrong network still
+# learns quickly. Written directly, `log p` is `log 0 = -inf` once `p` rounds to 0 in
+# float32; with a little algebra the same loss is `softplus(z) - t z`, where
+# `softplus(z) = log(1 + exp(z))`, which Theano computes without overflow for any `z`.
+# `--loss mse` gives the lesson's squared error back (an exercise below).
+#
+# **A symbolic graph.** Theano does not compute as you write. `theano.tensor.matrix("inputs")`
+# is a placeholder, and `relu(dot(inputs, W1) + B1)` builds a description of the
+# computation, a graph of operations, without any numbers flowing. Because Theano holds
+# the whole graph, it can do two things for us: `theano.grad(cost, params)` walks the graph
+# backwards and builds a new graph for the gradient of the cost with respect to every
+# weight (back-propagation, done for us); and `theano.function(inputs, outputs,
+# updates=...)` optimises the graph (merging operations, doing some in place), writes C
+# code for it, compiles it, and returns an ordinary Python function. `updates` is a list
+# of (shared variable, new value) pairs applied after every call: here, each weight
+# minus the learning rate times its gradient, which is one step of *stochastic gradient
+# descent* (SGD). The weights themselves are *shared variables*: they live inside the
+# compiled functions between calls.
+#
+# The weights start random, drawn from a normal distribution with standard deviation
+# 0.1, as in the lesson; random, so that the 256 units of a layer start different and
+# learn different things.
+
+# %%
 def init_values(shape, random):
     # N(0, 0.1^2) as in the lesson, in floatX: float32 is what a GPU computes in.
     return (0.1 * random.standard_normal(shape)).astype(FLOATX)
@@ -184,6 +387,7 @@ class Model(object):
             cost = theano.tensor.mean((predictions - targets) ** 2)  # the lesson's squared error
         else:
             raise ValueError("loss must be 'bce' or 'mse', not %r" % (loss,))
+        self.cost = cost  # kept, symbolic, to be looked at (the graph's cell)
 
         gradients = theano.tensor.grad(cost, self.params)
         step = np.asarray(learning_rate, dtype=FLOATX)  # a float64 step would upcast the update
@@ -207,15 +411,38 @@ class Model(object):
         return sum(param.get_value(borrow=True).size for param in self.params)
 
 
+def build_model(args, data, log=print):
+    """A new network as the options ask, or the one in --load's file (its sizes, our options)."""
+    if args.load:
+        model = model_from_saved(Model, read_model_file(args.load), args.learning_rate, args.loss, args.seed,
+                                 data.get_test())
+        log("Starting from the parameters in %s." % args.load)
+        return model
+    return Model(hidden_sizes=args.hidden, learning_rate=args.learning_rate, loss=args.loss or "bce",
+                 seed=args.seed, test_set=data.get_test())
+
+
+def parameter_lines(model):
+    lines = ["Parameters:"]
+    for param in model.params:
+        value = param.get_value(borrow=True)
+        lines.append("  %-3s %-8s %s" % (param.name, value.dtype, value.shape))
+    return lines
+
+
+if IN_NOTEBOOK and TEACHING:
+    model = build_model(args, data)
+    print("\n".join(parameter_lines(model)))
+    print("%s parameters, compiled in %.1f s" % ("{:,}".format(model.num_parameters()), model.compile_seconds))
+
 # %% [markdown]
-# ## Training
-# NUM_UPDATES steps of SGD on random batches, with the test accuracy every EVAL_STEP,
-# then the shape and dtype of every parameter.
+# Before any training, how good is the network? With random weights it knows nothing
+# about music, so it should be right about half the time, like a coin; and its
+# cross-entropy should be near `log 2 = 0.693`, the loss of answering 0.5 for everything.
+# We measure on the test set: 2000 excerpts the training never sees. *Test accuracy* is
+# the share of them classified right. This is where the training starts.
 
 # %%
-# ---------------------------------------------------------------------------
-# Training: NUM_UPDATES steps of SGD, an evaluation on the test set every EVAL_STEP
-# ---------------------------------------------------------------------------
 def evaluate_test_set(model, data):
     """Accuracy (a probability of rock above 0.5 counts as rock) and loss on the whole test set."""
     inputs, targets = data.get_test()
@@ -223,6 +450,89 @@ def evaluate_test_set(model, data):
     return float(np.mean((predictions > 0.5) == (targets > 0.5))), float(loss)
 
 
+def evaluate_start(model, data, num_updates, log=print):
+    """The test accuracy before training, as the curve's row of update 0 (train loss unknown)."""
+    accuracy, test_loss = evaluate_test_set(model, data)
+    if num_updates:
+        log("Accuracy before training: %.2f%%  test loss %.4f" % (100 * accuracy, test_loss))
+    else:
+        log("Accuracy of the loaded model: %.2f%%  test loss %.4f" % (100 * accuracy, test_loss))
+    return (0, float("nan"), test_loss, accuracy)
+
+
+if IN_NOTEBOOK and TEACHING:
+    start = evaluate_start(model, data, args.updates)
+
+# %% [markdown]
+# What did `theano.function` actually compile? Each compiled function keeps its
+# optimised graph, and `fn.maker.fgraph.toposort()` lists its operations in the order
+# they run. The training function holds the forward pass, the whole backward pass and the
+# updates; the evaluation function only the forward pass. Below the counts, the symbolic
+# cost as we wrote it (before Theano's optimisations), printed by
+# `theano.printing.debugprint`: read it from the bottom up, from the inputs and weights
+# to the mean at the top.
+
+# %%
+def graph_summary(function):
+    """How many operations a compiled function runs, and the commonest kinds."""
+    from collections import Counter
+    kinds = Counter(type(node.op).__name__ for node in function.maker.fgraph.toposort())
+    return "%d operations: %s" % (sum(kinds.values()),
+                                  ", ".join("%s x%d" % kind for kind in kinds.most_common(6)))
+
+
+if IN_NOTEBOOK and TEACHING:
+    print("train_batch runs", graph_summary(model.train_batch))
+    print("evaluate runs", graph_summary(model.evaluate))
+    print()
+    theano.printing.debugprint(model.cost, depth=7)
+
+# %% [markdown]
+# ## One step of SGD
+#
+# Training is this one step repeated: take a batch of 16 random training excerpts, call
+# `train_batch`, which computes the loss on them, the gradients, and moves every weight
+# a little against its gradient. Here is a single step on its own, with the loss on
+# that batch before and after. It should go down a little: the step was made to reduce
+# exactly this loss. Then we put the weights back as they were, so that the training
+# below starts from the same untrained network (and prints the same numbers as the script).
+
+# %%
+def one_step(model, data, batch_size, seed, log=print):
+    """One SGD step on one batch (drawn apart from the training's batches): its loss before and
+    after; the weights are then restored, in place, to what they were."""
+    rows = np.random.RandomState(seed + 1).randint(0, len(data.train), size=batch_size)
+    inputs, targets = data.train[rows], data.train_targets[rows]
+    arrays = [param.get_value(borrow=True) for param in model.params]
+    saved = [array.copy() for array in arrays]
+    before = float(model.train_batch(inputs, targets))  # the loss with the weights as they were
+    after = float(model.evaluate(inputs, targets)[1])
+    for param, array, value in zip(model.params, arrays, saved):
+        array[...] = value  # back into the very arrays the model started with (aligned)
+        param.set_value(array, borrow=True)
+    log("One SGD step on a batch of %d training excerpts: its loss %.4f before, %.4f after "
+        "(the weights are then put back)" % (batch_size, before, after))
+    return before, after
+
+
+if IN_NOTEBOOK and TEACHING and args.updates:
+    one_step(model, data, args.batch_size, args.seed)
+
+# %% [markdown]
+# ## Training
+#
+# Now the loop: `NUM_UPDATES` steps, each on a fresh random batch. Every `EVAL_STEP`
+# steps (and after the last) it prints a line: the test accuracy, the test loss, the
+# mean training loss of the batches since the previous line, and the seconds so far.
+#
+# Watch the two losses. The training loss says how well the network fits the excerpts it
+# learns from; the test loss and accuracy say how well that carries over to excerpts it
+# has never seen, which is what we actually want. If the training loss keeps falling
+# while the test loss rises, the network is *overfitting*: memorising its training
+# excerpts, noise and mislabelled videos included, rather than learning what makes
+# rock rock. With 324,000 weights and only 8000 excerpts, that is a real danger.
+
+# %%
 def train(model, data, num_updates=NUM_UPDATES, eval_step=EVAL_STEP, batch_size=BATCH_SIZE, log=print):
     """Train in place; returns the history, one (update, train loss, test loss, accuracy) per evaluation."""
     history, batch_losses = [], []
@@ -241,12 +551,33 @@ def train(model, data, num_updates=NUM_UPDATES, eval_step=EVAL_STEP, batch_size=
     return history
 
 
+def train_or_evaluate(model, data, args, start):
+    """The training (or, with --updates 0, only the evaluation): its history, and its seconds."""
+    started = time.time()
+    history = train(model, data, args.updates, args.eval_step, args.batch_size) if args.updates else [start]
+    return history, time.time() - started
+
+
+if IN_NOTEBOOK and TEACHING:
+    history, train_seconds = train_or_evaluate(model, data, args, start)
+
+# %% [markdown]
+# ## Results
+#
+# First the report the script ends with: the parameters, the time, and the comparison
+# that matters most. *Loudness alone* is the simplest classifier we could think of: work
+# out each excerpt's loudness (its RMS, the root of the mean squared sample), and call it
+# rock when it is louder than a threshold, the threshold chosen as the best one on the
+# training set. Rock is mostly louder than classical, so this rule is already right
+# surprisingly often. Whatever the network gets above it, it must have learned from the
+# *shape* of the waveform (rhythm, beats, the bass line) and not from the volume knob.
+# If the network is no better than loudness, it may have learned little else.
+
+# %%
 def report(model, train_seconds, num_updates, stand_in, log=print, baseline=None):
     log("")
-    log("Parameters:")
-    for param in model.params:
-        value = param.get_value(borrow=True)
-        log("  %-3s %-8s %s" % (param.name, value.dtype, value.shape))
+    for line in parameter_lines(model):
+        log(line)
     line = "%s parameters; compiling took %.1f s" % ("{:,}".format(model.num_parameters()), model.compile_seconds)
     if num_updates:
         line += ", training %.1f s (%d updates, %.0f us each)" % (
@@ -259,149 +590,145 @@ def report(model, train_seconds, num_updates, stand_in, log=print, baseline=None
             "`make data` downloads them (README \"The data\").")
 
 
+def loudness_line(data, history):
+    """The network's last test accuracy beside the best loudness threshold's (NumPy only)."""
+    return loudness.summary_line(data.train, data.train_targets, data.test, data.test_targets, history[-1][3])
+
+
+if IN_NOTEBOOK and TEACHING:
+    report(model, train_seconds, args.updates, stand_in, baseline=loudness_line(data, history))
+
 # %% [markdown]
-# ## The options, the data file, and the run
-# What the command line offers (`python genre_mlp.py --help`), which data file is
-# used, and `run`: the pictures, the training and the report, in order.
+# The learning curve: test accuracy and the losses at every evaluation, starting from
+# the untrained network at update 0. The dashed grey line is the 83% the lesson reports
+# on its real recordings, the dotted orange one what loudness alone gets on this test set.
+# A curve that rises quickly and then flattens is typical: the easy part is learned first.
+
+# %%
+def learning_curve(model, data, start, history):
+    """The learning curve from update 0, with loudness alone as a reference line."""
+    rows = history if history[0][0] == 0 else [start] + history
+    return curve_figure(rows, model.loss, loudness.baseline(data.train, data.train_targets, data.test,
+                                                            data.test_targets)[0])
+
+
+if PICTURES and TEACHING:
+    draw(learning_curve(model, data, start, history), inline=True)
+
+# %% [markdown]
+# An accuracy hides which mistakes are made. The *confusion matrix* counts, for each
+# true class, how many test excerpts were called classical and how many rock. A network
+# that calls nearly everything rock can still reach 50%; here you see whether the errors
+# fall on one side.
+
+# %%
+def confusion(model, data):
+    """2 x 2 counts: rows the true class (classical, rock), columns what the network said."""
+    inputs, targets = data.get_test()
+    predictions = model.evaluate_test()[0] if model.evaluate_test else model.evaluate(inputs, targets)[0]
+    said_rock, is_rock = predictions > 0.5, targets > 0.5
+    return np.array([[np.sum(~said_rock & ~is_rock), np.sum(said_rock & ~is_rock)],
+                     [np.sum(~said_rock & is_rock), np.sum(said_rock & is_rock)]]), predictions
+
+
+if IN_NOTEBOOK and TEACHING:
+    counts, test_predictions = confusion(model, data)
+    print("%-16s %10s %10s" % ("", "said classical", "said rock"))
+    for name, row in zip(("truly classical", "truly rock"), counts):
+        print("%-16s %14d %10d" % (name, row[0], row[1]))
+
+# %% [markdown]
+# Finally, look at the mistakes themselves: the test excerpts the network was most sure
+# about and got wrong. Often they are quiet rock (a ballad's intro) or loud classical
+# (a full orchestra), exactly where loudness misleads; on the real data some are simply
+# mislabelled videos.
+
+# %%
+if PICTURES and TEACHING:
+    draw(mistakes_figure(data.test, data.test_targets, test_predictions), inline=True)
+
+# %% [markdown]
+# ## Using the model
+#
+# A trained network is only useful if it can judge new sound. `--save MODEL.npz` keeps it,
+# and `--predict MODEL.npz song.wav ...` classifies audio files: each is made mono, resampled
+# to 400 Hz, and its middle 3 s decide (a longer file also gets a vote over all its 3-s
+# windows). Here we make an audio file ourselves, one rock excerpt of the test set written
+# as an 8000-Hz WAV file, and classify it the same way. Try your own recording instead:
+# put its path in `my_files`.
+
+# %%
+def save_and_predict(model, data, folder):
+    """A test excerpt written as a WAV file, then classified as --predict would (needs soundfile)."""
+    import soundfile
+    from lesson_helpers.listen import PLAY_RATE, playable
+    from lesson_helpers.predict import classify_files
+    row = len(data.test) - 1  # the last test excerpt: rock
+    path = os.path.join(folder, "test_excerpt_%d.wav" % row)
+    soundfile.write(path, playable(data.test[row]), PLAY_RATE, subtype="FLOAT")  # the file's own scale, unclipped
+    print("Wrote test excerpt %d (rock) to %s; the network gave it %.2f in the test set"
+          % (row, path, float(model.evaluate(data.test[row:row + 1], data.test_targets[row:row + 1])[0][0])))
+    classify_files(model, [path])
+
+
+if IN_NOTEBOOK and TEACHING and importlib.util.find_spec("soundfile") is not None:
+    import tempfile
+    save_and_predict(model, data, tempfile.mkdtemp())
+    my_files = []  # e.g. ["my_song.wav"]
+    if my_files:
+        from lesson_helpers.predict import classify_files
+        classify_files(model, my_files)
+if IN_NOTEBOOK and not TEACHING:
+    # NOTEBOOK_ARGS gave --predict: classify those files with that model, as the script does.
+    from lesson_helpers.predict import classify_files  # needs soundfile (lesson_helpers/requirements.txt)
+    classify_files(model_from_saved(Model, read_model_file(args.predict[0]), LEARNING_RATE), args.predict[1:])
+
+# %% [markdown]
+# ## Exercises
+#
+# EXERCISES
+
+
+# %% [markdown]
+# The rest of the file is the script's command line: what `python genre_mlp.py` runs.
+# It calls the same steps as the cells above, in the same order; a reader of the lesson
+# may stop here.
 
 # %%
 # ---------------------------------------------------------------------------
-# main: the command line
+# The command line: main() runs the steps above as the cells do
 # ---------------------------------------------------------------------------
-def positive(kind):
-    def parse(text):
-        value = kind(text)
-        if not math.isfinite(value) or value <= 0:  # float("nan") and float("inf") parse
-            raise argparse.ArgumentTypeError("must be a %s greater than 0, not %s"
-                                             % ("finite number" if kind is float else "whole number", text))
-        return value
-    return parse
-
-
-def parse_args(argv):
-    parser = cli.Parser(
-        prog="genre_mlp.py", description="Train the lesson's MLP to tell classical from rock in 3 s of 400 Hz audio.")
-    parser.add_argument("--data", help="the lesson's .npz file (default: %s next to this script, "
-                        "else %s, else a generated stand-in)" % (os.path.basename(IN_FILE), LATER_NAME))
-    parser.add_argument("--updates", type=int, default=NUM_UPDATES,
-                        help="SGD updates (default %(default)s; 0 with --load only evaluates)")
-    parser.add_argument("--eval-step", type=positive(int), default=EVAL_STEP,
-                        help="evaluate on the test set every this many updates (default %(default)s)")
-    parser.add_argument("--batch-size", type=positive(int), default=BATCH_SIZE, help="default %(default)s")
-    parser.add_argument("--learning-rate", type=positive(float), default=LEARNING_RATE, help="default %(default)s")
-    parser.add_argument("--seed", type=int, default=SEED, help="seeds the weights, the batches and "
-                        "the stand-in data (default %(default)s)")
-    parser.add_argument("--loss", choices=LOSSES,
-                        help="bce: binary cross-entropy (the default); mse: the lesson's squared error")
-    keep = parser.add_argument_group("keeping and using the model")
-    keep.add_argument("--save", metavar="MODEL.npz", help="write the trained parameters to this file")
-    keep.add_argument("--load", metavar="MODEL.npz", help="start from the parameters in this file")
-    keep.add_argument("--predict", nargs="+", metavar=("MODEL.npz", "AUDIO"),
-                      help="classify audio files (WAV, FLAC, OGG; MP3 with ffmpeg) with a saved model: "
-                      "the middle 3 s decide; a longer file also gets a vote over its 3-s windows, "
-                      "a tied vote going the way of the middle 3 s")
-    keep.add_argument("--curve", metavar="CURVE.csv", help="write every evaluation to this CSV file")
-    keep.add_argument("--plot", metavar="CURVE.png", help="draw the learning curve (needs matplotlib)")
-    keep.add_argument("--plot-samples", metavar="SAMPLES.png",
-                      help="draw random training excerpts of each class (needs matplotlib)")
-    args = parser.parse_args(argv)
-
-    if args.predict is not None:
-        if len(args.predict) < 2:
-            parser.error("--predict needs a model file and at least one audio file")
-        if importlib.util.find_spec("soundfile") is None:
-            parser.error("--predict needs soundfile, which is not installed; "
-                         "pip install -r lesson_helpers/requirements.txt")
-        return args
-    if args.updates < 0 or (args.updates == 0 and not args.load):
-        parser.error("--updates must be greater than 0 (0 only evaluates a model given with --load)")
-    if args.updates and args.eval_step > args.updates:
-        parser.error("--eval-step %d is larger than --updates %d: only the final evaluation "
-                     "would run; give a smaller --eval-step" % (args.eval_step, args.updates))
-    for option, example in (("save", "model.npz"), ("curve", "curve.csv"), ("plot", "curve.png"),
-                            ("plot_samples", "samples.png")):
-        try:
-            if getattr(args, option):
-                check_writable(getattr(args, option), example)  # now, not after the whole training
-        except WriteError as error:
-            parser.error("--%s: %s" % (option.replace("_", "-"), error))
-    for option in ("plot", "plot_samples"):
-        if getattr(args, option) and importlib.util.find_spec("matplotlib") is None:
-            parser.error("--%s needs matplotlib, which is not installed; "
-                         "pip install -r lesson_helpers/requirements.txt" % option.replace("_", "-"))
-    return args
-
-
-def open_data(path, seed, log=print):
-    """The DataServer for --data, the lesson's file, its later name, or else the stand-in."""
-    if path is not None:
-        return DataServer(path, seed), False
-    for candidate in (IN_FILE, os.path.join(HERE, LATER_NAME)):
-        if os.path.exists(candidate):
-            if candidate != IN_FILE:
-                log("Using %s (the lesson's data file under its later name)." % candidate)
-            return DataServer(candidate, seed), False
-    log("The lesson's data file %s was not found (`make data` downloads it; README \"The data\").\n"
-        "Training on a generated stand-in of the same shape instead: 8000 + 2000 excerpts of\n"
-        "sustained chords (classical) and drums with bass (rock), made from seed %d.\n"
-        % (os.path.basename(IN_FILE), seed))
-    return DataServer(seed=seed, arrays=make_stand_in(seed, dtype=FLOATX)), True
-
-
-def device_name():
-    """Where the work runs: cpu, or the gpuarray context Theano opened (e.g. cuda0: <name>)."""
-    if theano.config.device.startswith(("cuda", "opencl")) and theano.gpuarray.pygpu_activated:
-        if theano.config.device.startswith("cuda") and theano_setup.CUDA_LIBRARIES:
-            return "%s: %s" % (theano.config.device, theano_setup.CUDA_LIBRARIES)  # names the libraries too
-        return "%s: %s" % (theano.config.device, theano.gpuarray.type.get_context(None).devname)
-    return "cpu"
-
-
-def main(argv=None, inline=False):
-    """The script's command line (argv: its options); inline=True also shows the pictures in a notebook."""
+def main(argv=None):
+    """The script's command line (argv: its options)."""
     args = parse_args(argv)
     try:
         if args.predict:
             from lesson_helpers.predict import classify_files  # needs soundfile (lesson_helpers/requirements.txt)
             model = model_from_saved(Model, read_model_file(args.predict[0]), LEARNING_RATE)
             sys.exit(1 if classify_files(model, args.predict[1:]) else 0)
-        run(args, inline)
+        run(args)
     except (DataError, ModelFileError, WriteError) as error:
         sys.exit("error: %s" % error)
 
 
-def run(args, inline=False):
-    """Train (or only evaluate), report, and write and show what was asked for."""
-    arrays = read_model_file(args.load) if args.load else None  # before the data: a bad file fails fast
-    data, stand_in = open_data(args.data, args.seed)
-    print("Theano %s on %s, floatX=%s, BLAS: %s" % (theano.__version__, device_name(), FLOATX, BLAS_NAME))
-    pictures = inline and importlib.util.find_spec("matplotlib") is not None
-    if inline and not pictures:
-        print("No pictures: matplotlib is not installed (pip install -r lesson_helpers/requirements.txt).")
-    if args.plot_samples or pictures:
+def run(args):
+    """Train (or only evaluate), report, and write what was asked for: the cells' steps, in order."""
+    if args.load:
+        read_model_file(args.load)  # before the data: a bad file fails fast
+    data, stand_in = load_data(args)
+    print(where_it_runs())
+    describe_data(data)
+    if args.plot_samples:
         # Before the network, as in the lesson: what the excerpts of each class look like.
-        draw(samples_figure(data.train, data.train_targets, args.seed), args.plot_samples, pictures)
-        if args.plot_samples:
-            print("Drew random excerpts of each class in %s." % args.plot_samples)
+        draw(samples_figure(data.train, data.train_targets, args.seed), args.plot_samples)
+        print("Drew random excerpts of each class in %s." % args.plot_samples)
 
-    if arrays:
-        model = model_from_saved(Model, arrays, args.learning_rate, args.loss, args.seed, data.get_test())
-        print("Starting from the parameters in %s." % args.load)
-    else:
-        model = Model(learning_rate=args.learning_rate, loss=args.loss or "bce", seed=args.seed,
-                      test_set=data.get_test())
-    started = time.time()
+    model = build_model(args, data)
+    start = evaluate_start(model, data, args.updates)
     if args.updates:
-        history = train(model, data, args.updates, args.eval_step, args.batch_size)
-    else:
-        accuracy, test_loss = evaluate_test_set(model, data)
-        history = [(0, float("nan"), test_loss, accuracy)]
-        print("Accuracy of the loaded model: %.2f%%  test loss %.4f" % (100 * accuracy, test_loss))
-    train_seconds = time.time() - started
-    from lesson_helpers import loudness  # NumPy only: the best threshold on each excerpt's RMS
-    baseline = loudness.summary_line(data.train, data.train_targets, data.test, data.test_targets,
-                                     history[-1][3])
-    report(model, train_seconds, args.updates, stand_in, baseline=baseline)
+        one_step(model, data, args.batch_size, args.seed)
+    history, train_seconds = train_or_evaluate(model, data, args, start)
+    report(model, train_seconds, args.updates, stand_in, baseline=loudness_line(data, history))
 
     if args.save:
         save_model(model, args.save, history[-1][3])
@@ -409,20 +736,10 @@ def run(args, inline=False):
     if args.curve:
         write_curve(args.curve, history)
         print("Wrote the learning curve to %s." % args.curve)
-    if args.plot or pictures:
-        draw(curve_figure(history, model.loss), args.plot, pictures)
-        if args.plot:
-            print("Drew the learning curve in %s." % args.plot)
+    if args.plot:
+        draw(learning_curve(model, data, start, history), args.plot)
+        print("Drew the learning curve in %s." % args.plot)
 
 
-# %% [markdown]
-# ## Run the lesson
-# On the stand-in data this takes about half a minute on a CPU. For a shorter run, set
-# NOTEBOOK_ARGS above (or `make notebook ARGS="--updates 1000"`).
-
-# %%
-if __name__ == "__main__":
-    if IN_NOTEBOOK:
-        main(NOTEBOOK_ARGS, inline=True)
-    else:
-        main()
+if __name__ == "__main__" and not IN_NOTEBOOK:
+    main()

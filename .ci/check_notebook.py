@@ -1,4 +1,4 @@
-"""CI: the executed notebook (make notebook) holds the accuracy lines and both pictures, and no error.
+"""CI: the executed notebook (make notebook) holds the accuracy lines and its three pictures, and no error.
 
     python .ci/check_notebook.py genre_mlp.executed.ipynb EVALUATIONS
 """
@@ -13,5 +13,5 @@ accuracy = [line for line in text.splitlines() if line.startswith("Accuracy afte
 pictures = sum("image/png" in output.get("data", {}) for output in outputs)
 errors = [output.ename for output in outputs if output.output_type == "error"]
 print("%s: %d accuracy lines, %d pictures, %d errors" % (path, len(accuracy), pictures, len(errors)))
-if len(accuracy) != evaluations or pictures != 2 or errors:
-    sys.exit("error: %s should hold %d accuracy lines, 2 pictures and no error" % (path, evaluations))
+if len(accuracy) != evaluations or pictures != 3 or errors:
+    sys.exit("error: %s should hold %d accuracy lines, 3 pictures and no error" % (path, evaluations))

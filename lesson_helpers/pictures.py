@@ -24,7 +24,8 @@ def samples_figure(excerpts, targets, seed, per_class=EXCERPTS_PER_CLASS):
     from matplotlib.figure import Figure
     random = np.random.RandomState(seed)
     figure = Figure(figsize=(10, 1.5 * per_class + 0.8), layout="constrained")
-    grid = figure.subplots(per_class, 2, sharex=True, sharey=True, squeeze=False)
+    # Each panel its own y-scale: at one shared scale the quieter classical excerpts look flat.
+    grid = figure.subplots(per_class, 2, sharex=True, squeeze=False)
     seconds = np.arange(excerpts.shape[1]) / SAMPLE_RATE
     for column, (name, colour) in enumerate(zip(CLASS_NAMES, CLASS_COLOURS)):
         rows = np.flatnonzero(targets == column)
@@ -35,7 +36,31 @@ def samples_figure(excerpts, targets, seed, per_class=EXCERPTS_PER_CLASS):
             axes.text(0.01, 0.95, "excerpt %d" % row, transform=axes.transAxes, va="top", fontsize=8)
             axes.grid(alpha=0.3)
         grid[-1, column].set_xlabel("time (s)")
-    figure.suptitle("%d random training excerpts of each class, 3 s at %d Hz" % (per_class, SAMPLE_RATE))
+    for axes in grid[:, 0]:
+        axes.set_ylabel("amplitude")
+    figure.suptitle("%d random training excerpts of each class, 3 s at %d Hz (each panel its own scale)"
+                    % (per_class, SAMPLE_RATE))
+    return figure
+
+
+def mistakes_figure(excerpts, targets, probabilities, count=4):
+    """Up to `count` test excerpts the network got wrong, the most confidently wrong first."""
+    from matplotlib.figure import Figure
+    wrong = np.flatnonzero((probabilities > 0.5) != (targets > 0.5))
+    confidence = np.abs(probabilities[wrong] - 0.5)
+    chosen = wrong[np.argsort(-confidence, kind="stable")][:count]
+    figure = Figure(figsize=(10, 1.5 * max(len(chosen), 1) + 0.8), layout="constrained")
+    grid = figure.subplots(max(len(chosen), 1), 1, sharex=True, squeeze=False)[:, 0]
+    seconds = np.arange(excerpts.shape[1]) / SAMPLE_RATE
+    for axes, row in zip(grid, chosen):
+        truth = int(targets[row] > 0.5)
+        axes.plot(seconds, excerpts[row], color=CLASS_COLOURS[truth], linewidth=0.6)
+        axes.set_title("test excerpt %d: %s, called %s (probability of rock %.2f)"
+                       % (row, CLASS_NAMES[truth], CLASS_NAMES[1 - truth], probabilities[row]), fontsize=9)
+        axes.set_ylabel("amplitude")
+        axes.grid(alpha=0.3)
+    grid[-1].set_xlabel("time (s)")
+    figure.suptitle("The most confidently wrong of %d mistakes on the test set" % len(wrong))
     return figure
 
 

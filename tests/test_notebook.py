@@ -72,17 +72,25 @@ def test_notebook_turns_back_into_the_very_script():
 def test_cells_follow_the_lessons_steps():
     import jupytext
     cells = jupytext.read(SCRIPT, fmt="py:percent").cells
-    headings = [cell.source.splitlines()[0] for cell in cells if cell.cell_type == "markdown"]
-    assert headings == ["# Music genre prediction using Theano", "## The lesson's constants", "## The data",
-                        "## The model", "## Training", "## The options, the data file, and the run",
-                        "## Run the lesson"]
+    headings = [cell.source.splitlines()[0] for cell in cells
+                if cell.cell_type == "markdown" and cell.source.startswith("#")]
+    assert headings == ["# Music genre prediction using Theano", "## The lesson's constants", "## The options",
+                        "## The data", "## The model", "## One step of SGD", "## Training", "## Results",
+                        "## Using the model", "## Exercises"]
     code = [cell.source for cell in cells if cell.cell_type == "code"]
     assert code[0].startswith('"""Music genre prediction') and "install_missing_packages()" in code[0]
-    assert "IN_FILE = " in code[1] and "class DataServer" in code[3] and "class Model" in code[4]
-    assert "def train(" in code[5] and "def main(" in code[6]
-    assert code[-1].startswith('if __name__ == "__main__":')
+    # Each step in its own cell, in the lesson's order; the command line last of all.
+    steps = ["IN_FILE = ", "NOTEBOOK_ARGS = []", "args = parse_args(NOTEBOOK_ARGS)", "describe_data(data)",
+             "samples_figure(", "player(", "class Model", "evaluate_start(model", "graph_summary(model",
+             "one_step(model", "train_or_evaluate(model", "report(model", "learning_curve(model",
+             "confusion(model", "mistakes_figure(", "save_and_predict(model", "def main("]
+    where = [next(index for index, source in enumerate(code) if step in source) for step in steps]
+    assert where == sorted(where) and len(set(where)) == len(where), where
+    assert code[-1].rstrip().endswith("main()") and "def parse_args(argv)" not in "".join(code[:where[1]])
     parameters = [cell for cell in cells if "parameters" in cell.metadata.get("tags", [])]
     assert len(parameters) == 1 and parameters[0].source.endswith("NOTEBOOK_ARGS = []")
+    # No cell of the lesson before main defines argparse's options: they are in lesson_helpers/options.py.
+    assert not any("add_argument" in source for source in code)
 
 
 def test_parameters_cell_gets_the_options_after_it():
@@ -143,7 +151,8 @@ def test_notebook_shows_the_excerpts_before_training_and_the_curve_after(execute
     pngs = [index for index, kind in enumerate(kinds) if kind == "png"]
     first_accuracy = next(index for index, (kind, value) in enumerate(found)
                           if kind == "text" and "Accuracy after" in value)
-    assert len(pngs) == 2 and pngs[0] < first_accuracy < pngs[1]
+    # The excerpts before training; the curve and the mistakes after.
+    assert len(pngs) == 3 and pngs[0] < first_accuracy < pngs[1] < pngs[2]
     assert png_shape(found[pngs[0]][1])[:2] == (680, 1000)  # 10 x 6.8 inches at 100 dpi
     assert png_shape(found[pngs[1]][1])[:2] == (400, 1000)
 
@@ -156,7 +165,7 @@ def test_a_bad_option_in_the_notebook_is_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "error: the notebook stopped: --updates must be greater than 0 (0 only evaluates a model given "
-        "with --load); see genre_mlp.py --help (cell cell-15); its outputs are in %s" % output]
+        "with --load); see genre_mlp.py --help (cell cell-07); its outputs are in %s" % output]
     assert output.exists()  # what ran is kept, to look at
 
 
@@ -275,3 +284,40 @@ def test_a_fresh_kernel_gets_the_packages_from_the_first_cell(tmp_path):
     assert len(accuracy_lines(text)) == 2 and sum(kind == "png" for kind, value in found) == 2
     assert subprocess.run([python, "-c", probe], capture_output=True, text=True).stdout.strip() == \
         "['numpy', 'theano', 'matplotlib']"
+
+
+def test_mistakes_figure_draws_the_most_confidently_wrong():
+    rng = np.random.RandomState(1)
+    excerpts = rng.standard_normal((10, 1200)).astype(np.float32)
+    targets = np.repeat([0.0, 1.0], 5).astype(np.float32)
+    probabilities = np.array([0.1, 0.7, 0.95, 0.2, 0.51, 0.9, 0.25, 0.02, 0.8, 0.6], dtype=np.float32)
+    # Wrong: 1 (0.7), 2 (0.95), 4 (0.51) classical called rock; 6 (0.25), 7 (0.02) rock called classical.
+    figure = pictures.mistakes_figure(excerpts, targets, probabilities, count=4)
+    titles = [axes.get_title() for axes in figure.axes]
+    assert [int(title.split()[2].rstrip(":")) for title in titles] == [7, 2, 6, 1]
+    assert titles[0] == "test excerpt 7: rock, called classical (probability of rock 0.02)"
+    for axes, row in zip(figure.axes, [7, 2, 6, 1]):
+        np.testing.assert_array_equal(axes.get_lines()[0].get_data()[1], excerpts[row])
+        assert axes.get_ylabel() == "amplitude"
+    assert "of 5 mistakes" in figure._suptitle.get_text()
+
+
+def test_samples_have_their_own_scale_and_an_amplitude_axis():
+    excerpts = np.vstack([0.01 * np.ones((4, 1200)), np.ones((4, 1200))]).astype(np.float32)
+    excerpts[:, ::2] *= -1
+    figure = pictures.samples_figure(excerpts, np.repeat([0.0, 1.0], 4).astype(np.float32), seed=0)
+    grid = np.array(figure.axes).reshape(4, 2)
+    assert all(axes.get_ylabel() == "amplitude" for axes in grid[:, 0])
+    quiet, loud = grid[0, 0].get_ylim(), grid[0, 1].get_ylim()
+    assert quiet[1] < 0.05 and loud[1] > 0.5  # the classical excerpt fills its own panel
+
+
+def test_the_curve_starts_at_update_0_with_loudness_and_the_lessons_83():
+    from lesson_helpers import curve
+    history = [(0, float("nan"), 0.69, 0.5), (100, 0.6, 0.55, 0.8), (200, 0.5, 0.5, 0.85)]
+    figure = curve.curve_figure(history, "bce", loudness_accuracy=0.823)
+    left = figure.axes[0]
+    accuracy, lesson, loudness = left.get_lines()
+    assert list(accuracy.get_xdata()) == [0, 100, 200] and list(accuracy.get_ydata()) == [50, 80, 85]
+    assert list(lesson.get_ydata()) == [83, 83] and list(loudness.get_ydata()) == [82.3, 82.3]
+    assert "loudness alone (82.3%)" in [text.get_text() for text in left.get_legend().get_texts()]

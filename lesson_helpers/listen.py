@@ -1,0 +1,20 @@
+"""Excerpts made audible: a browser will not play 400 Hz audio, so the notebook's players
+get the excerpt resampled to 8000 Hz (scipy's polyphase filter; nothing above 200 Hz is added)."""
+import numpy as np
+
+LESSON_RATE = 400
+PLAY_RATE = 8000  # a rate every browser plays: 20 times the lesson's
+
+
+def playable(excerpt, rate=PLAY_RATE):
+    """The excerpt at `rate` Hz, as float64 samples of the same 3 s."""
+    from scipy.signal import resample_poly
+    if rate % LESSON_RATE:
+        raise ValueError("rate must be a multiple of %d Hz, not %r" % (LESSON_RATE, rate))
+    return resample_poly(np.asarray(excerpt, dtype=np.float64), rate // LESSON_RATE, 1)
+
+
+def player(excerpt, rate=PLAY_RATE):
+    """An IPython audio player for the excerpt (in a notebook kernel, IPython is there)."""
+    from IPython.display import Audio
+    return Audio(playable(excerpt, rate), rate=rate)

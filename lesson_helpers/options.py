@@ -1,0 +1,94 @@
+"""genre_mlp.py's command line (`python genre_mlp.py --help`), and the checks made on it
+before anything is loaded or compiled: a bad option gets one line naming the fix.
+
+The defaults are the lesson's constants, passed in by genre_mlp.parse_args; the notebook
+parses NOTEBOOK_ARGS with the same function.
+"""
+import argparse
+import importlib.util
+import math
+
+from lesson_helpers import cli
+from lesson_helpers.files import WriteError, check_writable
+from lesson_helpers.model_file import LOSSES
+
+
+def positive(kind):
+    def parse(text):
+        value = kind(text)
+        if not math.isfinite(value) or value <= 0:  # float("nan") and float("inf") parse
+            raise argparse.ArgumentTypeError("must be a %s greater than 0, not %s"
+                                             % ("finite number" if kind is float else "whole number", text))
+        return value
+    return parse
+
+
+def hidden_sizes(text):
+    """"256,64" -> (256, 64): one or more positive whole numbers, the hidden layers' widths."""
+    parts = text.split(",")
+    if not all(part.strip().isdigit() and int(part) > 0 for part in parts):
+        raise argparse.ArgumentTypeError("must be positive whole numbers separated by commas, "
+                                         "such as 256,64, not %r" % text)
+    return tuple(int(part) for part in parts)
+
+
+def parse_args(argv, defaults):
+    """The options, `defaults` giving the lesson's constants: updates, eval_step, batch_size,
+    learning_rate, seed, hidden (a tuple), data_help (what --data defaults to)."""
+    parser = cli.Parser(
+        prog="genre_mlp.py", description="Train the lesson's MLP to tell classical from rock in 3 s of 400 Hz audio.")
+    parser.add_argument("--data", help=defaults["data_help"])
+    parser.add_argument("--updates", type=int, default=defaults["updates"],
+                        help="SGD updates (default %(default)s; 0 with --load only evaluates)")
+    parser.add_argument("--eval-step", type=positive(int), default=defaults["eval_step"],
+                        help="evaluate on the test set every this many updates (default %(default)s)")
+    parser.add_argument("--batch-size", type=positive(int), default=defaults["batch_size"],
+                        help="default %(default)s")
+    parser.add_argument("--learning-rate", type=positive(float), default=defaults["learning_rate"],
+                        help="default %(default)s")
+    parser.add_argument("--seed", type=int, default=defaults["seed"], help="seeds the weights, the batches and "
+                        "the stand-in data (default %(default)s)")
+    parser.add_argument("--loss", choices=LOSSES,
+                        help="bce: binary cross-entropy (the default); mse: the lesson's squared error")
+    parser.add_argument("--hidden", type=hidden_sizes, default=defaults["hidden"], metavar="N,N",
+                        help="the hidden layers' widths (default %s)" % ",".join(map(str, defaults["hidden"])))
+    parser.add_argument("--same-loudness", action="store_true",
+                        help="scale every excerpt, train and test alike, to the same RMS, so that "
+                        "loudness alone tells nothing")
+    keep = parser.add_argument_group("keeping and using the model")
+    keep.add_argument("--save", metavar="MODEL.npz", help="write the trained parameters to this file")
+    keep.add_argument("--load", metavar="MODEL.npz", help="start from the parameters in this file")
+    keep.add_argument("--predict", nargs="+", metavar=("MODEL.npz", "AUDIO"),
+                      help="classify audio files (WAV, FLAC, OGG; MP3 with ffmpeg) with a saved model: "
+                      "the middle 3 s decide; a longer file also gets a vote over its 3-s windows, "
+                      "a tied vote going the way of the middle 3 s")
+    keep.add_argument("--curve", metavar="CURVE.csv", help="write every evaluation to this CSV file")
+    keep.add_argument("--plot", metavar="CURVE.png", help="draw the learning curve (needs matplotlib)")
+    keep.add_argument("--plot-samples", metavar="SAMPLES.png",
+                      help="draw random training excerpts of each class (needs matplotlib)")
+    args = parser.parse_args(argv)
+
+    if args.predict is not None:
+        if len(args.predict) < 2:
+            parser.error("--predict needs a model file and at least one audio file")
+        if importlib.util.find_spec("soundfile") is None:
+            parser.error("--predict needs soundfile, which is not installed; "
+                         "pip install -r lesson_helpers/requirements.txt")
+        return args
+    if args.updates < 0 or (args.updates == 0 and not args.load):
+        parser.error("--updates must be greater than 0 (0 only evaluates a model given with --load)")
+    if args.updates and args.eval_step > args.updates:
+        parser.error("--eval-step %d is larger than --updates %d: only the final evaluation "
+                     "would run; give a smaller --eval-step" % (args.eval_step, args.updates))
+    for option, example in (("save", "model.npz"), ("curve", "curve.csv"), ("plot", "curve.png"),
+                            ("plot_samples", "samples.png")):
+        try:
+            if getattr(args, option):
+                check_writable(getattr(args, option), example)  # now, not after the whole training
+        except WriteError as error:
+            parser.error("--%s: %s" % (option.replace("_", "-"), error))
+    for option in ("plot", "plot_samples"):
+        if getattr(args, option) and importlib.util.find_spec("matplotlib") is None:
+            parser.error("--%s needs matplotlib, which is not installed; "
+                         "pip install -r lesson_helpers/requirements.txt" % option.replace("_", "-"))
+    return args
