@@ -53,6 +53,8 @@ def destination(out, force):
         dest = dest / FILE_NAME
     if not dest.parent.is_dir():
         raise DownloadError(f"folder {dest.parent} does not exist; create it or choose another -o")
+    if dest.exists() and not (dest.is_file() or dest.is_dir()):
+        raise DownloadError(f"{dest} is not a regular file (a device or a FIFO); give a file name with -o")
     if dest.exists() and not force:
         raise DownloadError(f"{dest} already exists; check it with `python dataset_builder/make_dataset.py check "
                             f"{dest}`, or add --force to download it again and replace it")
@@ -217,7 +219,9 @@ def verify(path, check, check_error):
 def download(out=None, url=None, force=False, retries=RETRIES, check=None, check_error=Exception, log=print):
     """Download, check, and rename into place; returns the destination. Raises DownloadError."""
     dest = destination(out, force)
-    staging = dest.with_name(dest.name + STAGING_SUFFIX)
+    # A symlink is written through: its target is replaced in its own folder, the link kept.
+    target = Path(os.path.realpath(dest))
+    staging = target.with_name(target.name + STAGING_SUFFIX)
     source = url or DRIVE_URL
     for attempt in (1, 2):
         try:
@@ -244,7 +248,7 @@ def download(out=None, url=None, force=False, retries=RETRIES, check=None, check
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(staging, 0o666 & ~umask)  # gdown's temporary file is owner-only; a data file need not be
-    os.replace(staging, dest)  # same folder: atomic
+    os.replace(staging, target)  # same folder: atomic
 
     size = dest.stat().st_size
     with open(dest, "rb") as file:

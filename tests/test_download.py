@@ -151,6 +151,24 @@ def test_downloads_checks_and_saves(server, tmp_path, capsys):
     assert leftovers(tmp_path, dest) == []  # no staging or partial file remains
 
 
+def test_a_symlink_destination_is_written_through(server, tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    link = tmp_path / "lesson.npz"
+    link.symlink_to(tmp_path / "data" / "real.npz")
+    status, _, err = run(capsys, "--url", server.url + "/good/link.npz", "-o", str(link))
+    assert status == 0, err
+    assert link.is_symlink() and (tmp_path / "data" / "real.npz").read_bytes() == GOOD
+    assert os.listdir(tmp_path / "data") == ["real.npz"]
+
+
+def test_a_fifo_destination_is_refused(server, tmp_path, capsys):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    status, _, err = run(capsys, "--url", server.url + "/good/fifo.npz", "-o", str(fifo), "--force")
+    assert status == 1 and "is not a regular file" in one_error_line(err)
+    assert not fifo.is_file() and fifo.exists()
+
+
 def test_a_folder_as_destination(server, tmp_path, capsys):
     status, _, err = run(capsys, "--url", server.url + "/good/b.npz", "-o", str(tmp_path))
     assert status == 0, err

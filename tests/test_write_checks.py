@@ -3,6 +3,7 @@ kind of path a user types, and the advice that fits each cause of a failed write
 import ctypes
 import os
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -132,3 +133,68 @@ def test_a_read_only_disk_gets_its_own_advice(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ("cannot write %s/curve.csv (Read-only file system); that disk is "
                                      "mounted read-only; choose a folder on another one" % folder)
+
+
+# Writing never destroys what a path points to (lesson_helpers/files.py write_atomically).
+def test_a_symlink_is_written_through_and_kept(tmp_path):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "model.npz"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.npz"
+    link.symlink_to(target)
+    files.check_writable(str(link))
+    files.write_atomically(str(link), lambda stream: stream.write(b"new"))
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_bytes() == b"new"
+    assert os.listdir(tmp_path / "real") == ["model.npz"] and sorted(os.listdir(tmp_path)) == ["link.npz", "real"]
+
+
+def test_a_dangling_symlink_gets_its_target_created(tmp_path):
+    link = tmp_path / "link.csv"
+    link.symlink_to(tmp_path / "made.csv")
+    files.write_atomically(str(link), lambda stream: stream.write(b"x"))
+    assert link.is_symlink() and (tmp_path / "made.csv").read_bytes() == b"x"
+
+
+def test_a_fifo_is_written_to_not_replaced(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    files.check_writable(str(fifo))
+    files.write_atomically(str(fifo), lambda stream: stream.write(b"update,loss\n"))
+    assert reader.communicate(timeout=30)[0] == b"update,loss\n"
+    assert os.path.exists(fifo) and not os.path.isfile(fifo)
+
+
+@pytest.fixture
+def full_device(tmp_path):
+    """A /dev/full of the test's own (never the system's: a slip here must not replace the real one)."""
+    path = tmp_path / "full"
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+        open(path, "wb").close()
+    except OSError as error:
+        pytest.skip("cannot make a /dev/full here (%s)" % error.strerror)
+    return str(path)
+
+
+def test_a_full_device_says_no_space_and_stays_a_device(full_device):
+    files.check_writable(full_device)
+    with pytest.raises(files.WriteError) as error:
+        files.write_atomically(full_device, lambda stream: stream.write(b"x" * 100000))
+    assert str(error.value).startswith("cannot write %s (No space left on device); free some space" % full_device)
+    assert stat.S_ISCHR(os.stat(full_device).st_mode)
+
+
+def test_save_to_a_full_device_and_curve_to_stdout(small_file, tmp_path, full_device):
+    script = os.path.join(ROOT, "genre_mlp.py")
+    run = subprocess.run([sys.executable, script, "--data", small_file, "--save", full_device] + TRAIN,
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 1 and "Saved" not in run.stdout, (run.stdout, run.stderr)
+    assert "Traceback" not in run.stderr and run.stderr.strip().splitlines()[-1] == (
+        "error: cannot write %s (No space left on device); free some space or choose a folder you can write to"
+        % full_device)
+    assert stat.S_ISCHR(os.stat(full_device).st_mode)
+    run = subprocess.run([sys.executable, script, "--data", small_file, "--curve", "/dev/stdout"] + TRAIN,
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0 and "update,train_loss,test_loss,test_accuracy\n5," in run.stdout, run.stderr
