@@ -65,7 +65,7 @@ import theano.tensor
 from lesson_helpers import data_file, loudness, options
 from lesson_helpers.data_file import DataError, load_data_file
 from lesson_helpers.files import WriteError
-from lesson_helpers.model_file import ModelFileError, model_from_saved, read_model_file, save_model
+from lesson_helpers.model_file import ModelFileError, check_loss, model_from_saved, read_model_file, save_model
 from lesson_helpers.curve import curve_figure, write_curve
 from lesson_helpers.stand_in import make_stand_in
 from lesson_helpers.aligned import aligned
@@ -357,7 +357,7 @@ class Model(object):
 
     def __init__(self, hidden_sizes=(HIDDEN_1, HIDDEN_2), learning_rate=LEARNING_RATE,
                  loss="bce", seed=SEED, test_set=None):
-        self.hidden_sizes, self.loss = tuple(hidden_sizes), loss
+        self.hidden_sizes, self.loss, self.learning_rate = tuple(hidden_sizes), loss, learning_rate
         random = np.random.RandomState(seed)
         sizes = (SAMPLE_WIDTH,) + tuple(hidden_sizes) + (1,)
         self.params = []
@@ -539,6 +539,7 @@ def train(model, data, num_updates=NUM_UPDATES, eval_step=EVAL_STEP, batch_size=
     started = time.time()
     for update in range(1, num_updates + 1):
         batch_losses.append(model.train_batch(*data.get_train_sample(batch_size)))
+        check_loss(batch_losses[-1], update, model.learning_rate)  # NaN or inf: stop, keep nothing
         # Every eval_step updates, and after the last one, so that --save and --curve
         # always record the network as it ends.
         if update % eval_step == 0 or update == num_updates:

@@ -13,10 +13,24 @@ from lesson_helpers.files import write_atomically
 MODEL_FORMAT = "genre_mlp model 1"   # marks our model files apart from other .npz files
 LOSSES = ("bce", "mse")              # the costs genre_mlp.Model builds
 FIX = "give a file written by `genre_mlp.py --save`"
+DIVERGED_FIX = ("the training that wrote it diverged; train it again with a smaller --learning-rate "
+                "(the default is 0.01)")
 
 
 class ModelFileError(Exception):
     """A model file that cannot be used; the message is one line naming the problem and the fix."""
+
+
+class Diverged(ModelFileError):
+    """The training's loss became NaN or infinite: stop, and keep no model file of it."""
+
+
+def check_loss(loss, update, learning_rate):
+    """Raise Diverged at the first update whose loss is not finite (the weights are then NaN too)."""
+    if not np.isfinite(loss):
+        raise Diverged("the loss became %s at update %d: the training diverged with --learning-rate %g, so "
+                       "nothing was saved; give a smaller --learning-rate (the default is 0.01)"
+                       % (float(loss), update, learning_rate))
 
 
 def save_model(model, path, test_accuracy):
@@ -64,6 +78,7 @@ def read_model_file(path):
                 problem = "holds %s values, not floating-point weights" % value.dtype
             elif not np.isfinite(value).all():
                 problem = "holds %d NaN or infinite weights" % (value.size - np.count_nonzero(np.isfinite(value)))
+                raise ModelFileError("%s: %s %s; %s" % (path, name, problem, DIVERGED_FIX))
             else:
                 continue
             raise ModelFileError("%s: %s %s; %s" % (path, name, problem, FIX))

@@ -88,8 +88,19 @@ def test_a_model_file_breaking_one_rule_is_refused(saved, tmp_path, name, change
         model_file.read_model_file(path)
     text = str(error.value)
     assert text.startswith(path)
-    assert message in text and text.endswith("; give a file written by `genre_mlp.py --save`")
+    fix = "diverged; train it again with a smaller --learning-rate" if "NaN" in message else "genre_mlp.py --save"
+    assert message in text and fix in text
     assert "\n" not in text
+
+
+def test_a_diverging_run_stops_at_its_first_nan_and_saves_nothing(small_file, tmp_path):
+    from conftest import run_script
+    model = tmp_path / "nan.npz"
+    run = run_script("--data", small_file, "--learning-rate", "1e9", "--updates", "50", "--eval-step", "10",
+                     "--save", str(model))
+    last = run.stderr.strip().splitlines()[-1]
+    assert run.returncode == 1 and "Traceback" not in run.stderr and not model.exists(), (run.stdout, run.stderr)
+    assert last.startswith("error: the loss became nan at update ") and "give a smaller --learning-rate" in last
 
 
 def test_the_good_file_those_are_made_from_is_read(saved):
