@@ -77,7 +77,8 @@ def main(mode, in_path, out_path):
     start = [given["param%d" % i] for i in range(sum(key.startswith("param") for key in given))]
     model = Model(start, float(given["learning_rate"]), mode)
     losses = [float(model.train_batch(x, t)) for x, t in zip(given["inputs"], given["targets"])]
-    np.savez(out_path, losses=np.array(losses, np.float32), version=pytensor.__version__,
+    ops = sorted({str(node.op) for node in model.train_batch.maker.fgraph.toposort()})
+    np.savez(out_path, losses=np.array(losses, np.float32), version=pytensor.__version__, ops=ops,
              **{"param%d" % i: param.get_value() for i, param in enumerate(model.params)})
 
 
