@@ -93,3 +93,27 @@ def test_docs_show_the_peers_model_cell_exactly():
         cell, shown = model_cell(peer.read()), page.read()
     assert "class Model" in cell and "pytensor.function" in cell
     assert "```python\n" + cell + "```\n" in shown
+
+
+def test_the_benchmark_runs_both_back_ends_with_float32_and_theanos_blas(pytensor_python, tmp_path, monkeypatch):
+    from benchmark import bench
+    from benchmark.reference import NumpyMLP
+    monkeypatch.setitem(bench.PEER_ENVIRONMENT, "PYTENSOR_FLAGS", "optimizer_verbose=False")
+    flags = bench.peer_environment("pytensor-c")["PYTENSOR_FLAGS"]
+    assert flags == "floatX=float32,blas__ldflags=%s,optimizer_verbose=False" % bench.genre_mlp.theano.config.blas.ldflags
+    assert bench.peer_environment("torch") is bench.PEER_ENVIRONMENT  # the other peers get the user's, untouched
+    monkeypatch.setattr(bench, "PEERS", [peer for peer in bench.PEERS if peer[0].startswith("pytensor")])
+    start, data = bench.starting_point((256, 64))
+    check_rows, timing_rows = bench.batches(data, 20), bench.batches(data, 10)
+    peers, absent = bench.start_peers(start, data, check_rows, timing_rows, 5, str(tmp_path))
+    assert absent == [] and [peer.name for peer in peers] == ["PyTensor Numba", "PyTensor C"]
+    reference = NumpyMLP(start)
+    expected = [reference.train_batch(data.train[rows], data.train_targets[rows]) for rows in check_rows]
+    try:
+        for peer in peers:
+            assert peer.version == "3.3.7"
+            np.testing.assert_allclose(peer.check(), expected, rtol=1e-5)
+    finally:
+        for peer in peers:
+            peer.quit()
+    assert peers[0].threads.startswith("Numba") and peers[1].threads.startswith("Theano's BLAS")
