@@ -113,7 +113,7 @@ cuda-check: $(GPU_VENV)/.ready $(NVRTC_DIR)/.ready
 gpu-check: $(GPU_VENV)/.ready
 	$(GPU_VENV)/bin/python gpu_route/gpu_check.py $(ARGS)
 
-# The benchmark's peers, PyTorch and JAX, each in a venv of its own: they bring NumPy
+# The benchmark's peers, PyTorch, JAX and PyTensor, each in a venv of its own: they bring NumPy
 # and setuptools releases of their own choosing, which would move the lesson's pins.
 # benchmark/bench.py runs each with its venv's python, and reports a peer whose venv is
 # missing as not compared.
@@ -127,7 +127,20 @@ gpu-check: $(GPU_VENV)/.ready
 	.venv-jax/bin/python -m pip install --quiet --disable-pip-version-check -r benchmark/requirements-jax.txt
 	touch $@
 
-peers: .venv-torch/.ready .venv-jax/.ready
+# PyTensor 3.3 runs on Python 3.12 to 3.14 only: the lesson's Python if it is one, else the
+# newest of those found (theano_today/find_python.sh); evaluated only when the venv is made.
+PYTENSOR_PYTHON = $(if $(filter 3.12 3.13 3.14,$(PYTHON_VERSION)),$(PYTHON_EXE),$(shell for v in 3.14 3.13 3.12; do \
+	set -- $$(theano_today/find_python.sh $$v 2>/dev/null); [ "$$1" = ok ] && { echo $$2; break; }; done))
+.venv-pytensor/.ready: benchmark/requirements-pytensor.txt
+	@$(if $(PYTENSOR_PYTHON),:,echo "no Python 3.12 to 3.14 found, which PyTensor 3.3 needs: install one (python3.13, say) and run make peers again" >&2; exit 1)
+	$(PYTENSOR_PYTHON) -m venv .venv-pytensor
+	.venv-pytensor/bin/python -m pip install --quiet --disable-pip-version-check -r benchmark/requirements-pytensor.txt
+	touch $@
+
+.PHONY: pytensor-venv
+pytensor-venv: .venv-pytensor/.ready
+
+peers: .venv-torch/.ready .venv-jax/.ready .venv-pytensor/.ready
 
 clean:
-	rm -rf .venv-3.1[1-9] .venv-gpu-3.1[1-9] .venv-torch .venv-jax $(NVRTC_DIR)
+	rm -rf .venv-3.1[1-9] .venv-gpu-3.1[1-9] .venv-torch .venv-jax .venv-pytensor $(NVRTC_DIR)

@@ -17,6 +17,9 @@ noisy neighbour slows all alike):
   and setuptools past pkg_resources, which Theano 1.0.5 needs. A peer whose venv is
   missing is reported as not compared. benchmark/bench_peer.py trains them, on this
   process's orders, from the same start on the same batches.
+- the same network in PyTensor (benchmark/pytensor_peer.py, in .venv-pytensor, on a
+  Python 3.12 to 3.14), twice: with its default back end (Numba) and with its C
+  back end linked to Theano's blas.ldflags; float32 through PYTENSOR_FLAGS.
 Each framework must first match Theano's losses over 200 updates from the same
 start and batches to 1e-4, or it is reported as wrong and not timed;
 - the floor: an update's FLOPs at this machine's single-thread SGEMM peak, and
@@ -83,7 +86,8 @@ def numpy_trainer(start, hidden, learning_rate):
 
 
 FRAMEWORKS = [("theano", theano_trainer), ("numpy", numpy_trainer)]   # in this process
-PEERS = [("torch", "PyTorch eager", ".venv-torch"), ("jax", "JAX jit", ".venv-jax")]  # in their own venvs
+PEERS = [("torch", "PyTorch eager", ".venv-torch"), ("jax", "JAX jit", ".venv-jax"),  # in their own venvs
+         ("pytensor", "PyTensor Numba", ".venv-pytensor"), ("pytensor-c", "PyTensor C", ".venv-pytensor")]
 PEER_SCRIPT = os.path.join(ROOT, "benchmark", "bench_peer.py")
 
 
@@ -99,7 +103,7 @@ class Peer(object):
         self.log_path = log_path
         with open(log_path, "w") as log:
             self.process = subprocess.Popen([python, PEER_SCRIPT, key, setup_path], cwd=ROOT, text=True,
-                                            env=PEER_ENVIRONMENT, stdin=subprocess.PIPE,
+                                            env=peer_environment(key), stdin=subprocess.PIPE,
                                             stdout=subprocess.PIPE, stderr=log)
         ready = self.ask(None)
         self.version, self.compile_seconds = ready["version"], ready["compile_seconds"]
@@ -130,6 +134,15 @@ class Peer(object):
         peak_mb = self.ask("quit")["peak_kB"] / 1024.0
         self.process.wait()
         return peak_mb
+
+
+def peer_environment(key):
+    """The user's environment; for PyTensor, with the flags it reads at import in front of the user's own:
+    float32 (its default is float64) and, for its C back end, the very BLAS Theano links."""
+    if not key.startswith("pytensor"):
+        return PEER_ENVIRONMENT
+    flags = ["floatX=float32", "blas__ldflags=" + genre_mlp.theano.config.blas.ldflags]
+    return dict(PEER_ENVIRONMENT, PYTENSOR_FLAGS=",".join(flags + [PEER_ENVIRONMENT.get("PYTENSOR_FLAGS", "")]).strip(","))
 
 
 def start_peers(start, data, check_rows, timing_rows, eval_step, folder):

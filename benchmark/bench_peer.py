@@ -1,7 +1,9 @@
-"""The lesson's network in PyTorch or JAX, trained on benchmark/bench.py's orders (not run by hand).
+"""The lesson's network in PyTorch, JAX or PyTensor, trained on benchmark/bench.py's orders (not run by hand).
 
     .venv-torch/bin/python benchmark/bench_peer.py torch SETUP.npz
     .venv-jax/bin/python benchmark/bench_peer.py jax SETUP.npz
+    .venv-pytensor/bin/python benchmark/bench_peer.py pytensor SETUP.npz     # its Numba back end
+    .venv-pytensor/bin/python benchmark/bench_peer.py pytensor-c SETUP.npz   # its C back end
 
 Each peer runs in a venv of its own (`make peers`), never in the lesson's: torch
 and jax bring a NumPy and setuptools that Theano 1.0.5 cannot live with. So this
@@ -89,6 +91,19 @@ def jax_trainer(start, learning_rate, batch_size):
     return train_batch, evaluate, time.perf_counter() - started
 
 
+def pytensor_trainer(start, learning_rate, batch_size, mode="NUMBA"):
+    # The model cell of benchmark/pytensor_peer.py, the one docs/pytensor.md shows and
+    # tests/test_pytensor.py checks against Theano. bench.py sets PYTENSOR_FLAGS.
+    from pytensor_peer import Model  # this file's folder is first on sys.path
+    # Numba compiles on the first call: time building a model and its first update as the compile.
+    started = time.perf_counter()
+    Model(start, learning_rate, mode).train_batch(np.zeros((batch_size, start[0].shape[0]), np.float32),
+                                                  np.zeros(batch_size, np.float32))
+    compile_seconds = time.perf_counter() - started
+    model = Model(start, learning_rate, mode)
+    return model.train_batch, model.evaluate, compile_seconds
+
+
 def numpy_trainer(start, learning_rate, batch_size):
     # benchmark/reference.py, so that the tests can drive this file without a peer's venv.
     from reference import NumpyMLP  # this file's folder is first on sys.path
@@ -96,7 +111,8 @@ def numpy_trainer(start, learning_rate, batch_size):
     return net.train_batch, lambda x, t: (net.predict(x)[0], net.cost(x, t)), 0.0
 
 
-TRAINERS = {"torch": torch_trainer, "jax": jax_trainer, "numpy": numpy_trainer}
+TRAINERS = {"torch": torch_trainer, "jax": jax_trainer, "numpy": numpy_trainer, "pytensor": pytensor_trainer,
+            "pytensor-c": lambda *args: pytensor_trainer(*args, mode="CVM")}
 
 
 def threads(name):
@@ -106,6 +122,12 @@ def threads(name):
         return "%d threads" % torch.get_num_threads()
     if name == "jax":
         return "XLA's own thread pool"
+    if name == "pytensor":
+        return "Numba, products through SciPy's OpenBLAS, its default threads"
+    if name == "pytensor-c":
+        import pytensor
+        return ("Theano's BLAS, one thread" if "blis" in pytensor.config.blas__ldflags
+                else "Theano's BLAS, its default threads")
     return "one BLAS thread" if os.environ.get("OPENBLAS_NUM_THREADS") == "1" else "BLAS default threads"
 
 
@@ -125,7 +147,7 @@ def main(name, setup_path):
         return TRAINERS[name](start, learning_rate, setup["timing_rows"].shape[1])
 
     train_batch, evaluate, compile_seconds = make()
-    version = __import__(name).__version__
+    version = __import__(name.split("-")[0]).__version__
 
     def reply(message):
         print(json.dumps(message), flush=True)
