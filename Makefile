@@ -143,4 +143,24 @@ pytensor-venv: .venv-pytensor/.ready
 peers: .venv-torch/.ready .venv-jax/.ready .venv-pytensor/.ready
 
 clean:
-	rm -rf .venv-3.1[1-9] .venv-gpu-3.1[1-9] .venv-torch .venv-jax .venv-pytensor $(NVRTC_DIR)
+	rm -rf .venv-3.1[1-9] .venv-gpu-3.1[1-9] .venv-torch .venv-jax .venv-pytensor .venv-home $(NVRTC_DIR)
+
+# Theano 1.0.5's own test modules against the glue (tests/theano_suite/run.py, docs/tests.md),
+# compared with the home stack's outcomes (tests/theano_suite/home_outcomes.txt). ARGS="--ci": CI's part.
+$(VENV)/.theano-suite: $(VENV)/.extras tests/theano_suite/requirements.txt
+	$(PIP) -r requirements.txt -r tests/theano_suite/requirements.txt
+	touch $@
+
+.PHONY: theano-tests theano-tests-home
+theano-tests: $(VENV)/.theano-suite
+	$(PY) tests/theano_suite/run.py $(ARGS)
+
+# The reference: Python 3.11 with NumPy 1.23.5 and BLIS in .venv-home, every outcome recorded.
+.venv-home/.ready: tests/theano_suite/requirements-home.txt
+	$(or $(shell theano_today/find_python.sh 3.11 | awk '$$1 == "ok" {print $$2}'),python3.11) -m venv .venv-home
+	.venv-home/bin/python -m pip install --quiet --disable-pip-version-check -r tests/theano_suite/requirements-home.txt
+	.venv-home/bin/python theano_today/get_blis.py .venv-home
+	touch $@
+
+theano-tests-home: .venv-home/.ready
+	.venv-home/bin/python tests/theano_suite/run.py --record tests/theano_suite/home_outcomes.txt $(ARGS)

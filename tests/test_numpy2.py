@@ -79,12 +79,28 @@ def test_out_of_range_int_is_a_type_error(theano):
     T = theano.tensor
     small = T.scalar("small", dtype="int8")
     strict = theano.function([small], small * 2, mode="FAST_COMPILE")
-    downcast = theano.function([small], small * 2, mode="FAST_COMPILE", allow_input_downcast=True)
     limits = np.iinfo(np.int8)
-    for f in (strict, downcast):
-        with pytest.raises(TypeError, match="%d to %d" % (limits.min, limits.max)):
-            f(300)
-    assert downcast(100) == np.int8(100) * np.int8(2)  # in range: computed in int8, as NumPy does
+    with pytest.raises(TypeError, match="%d to %d" % (limits.min, limits.max)):
+        strict(300)
+    with pytest.raises(TypeError, match="-32768 to 32767"):
+        T.vector(dtype="int16").type.filter([2 ** 20])
+
+
+@pytest.mark.parametrize("dtype, value, wrapped", [
+    # What Theano 1.0.5 gave on NumPy 1.23.5 (Python 3.11), worked out as two's complement by hand:
+    ("int16", 2 ** 20, 0), ("int16", 70000, 70000 - 65536), ("int16", -2 ** 15 - 1, 32767),
+    ("int8", 300, 300 - 256), ("int8", -129, 127), ("uint8", -1, 255), ("int32", 2 ** 40, 0)])
+def test_allowed_downcast_wraps_as_numpy_1_did(theano, dtype, value, wrapped):
+    T = theano.tensor
+    x = T.vector(dtype=dtype)
+    f = theano.function([x], x, mode="FAST_COMPILE", allow_input_downcast=True)
+    out = f([value])
+    assert out.dtype == dtype and out.tolist() == [wrapped]
+    filtered = x.type.filter([value], allow_downcast=True)
+    assert filtered.dtype == dtype and filtered.tolist() == [wrapped]
+    small = T.scalar(dtype="int8")
+    assert theano.function([small], small * 2, mode="FAST_COMPILE", allow_input_downcast=True)(100) \
+        == np.int8(100) * np.int8(2)  # in range: computed in int8, as NumPy does
 
 
 def test_reductions_over_all_axes(theano):

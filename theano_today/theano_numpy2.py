@@ -102,10 +102,11 @@ def no_mapiter(theano):
 
 
 def int_overflow_is_type_error(theano):
-    """An int input out of its dtype's range is Theano's TypeError again, not NumPy 2's OverflowError.
+    """An int input out of its dtype's range: wrapped where downcasting is allowed, else Theano's TypeError.
 
-    NumPy 1 wrapped it (300 became 44 in int8): Theano then refused it, or with
-    allow_input_downcast=True took the wrapped value. NumPy 2 refuses to wrap.
+    NumPy 1 wrapped it (300 became 44 in int8, 2**20 became 0 in int16): Theano then
+    refused it, or with allow_input_downcast=True (allow_downcast=True on a type's
+    filter) took the wrapped value. NumPy 2 refuses to wrap, with an OverflowError.
     """
     from theano.tensor.type import TensorType
     filter_data = TensorType.filter
@@ -114,6 +115,14 @@ def int_overflow_is_type_error(theano):
         try:
             return filter_data(self, data, strict, allow_downcast)
         except OverflowError:
+            if allow_downcast and not strict:
+                try:
+                    # NumPy 1's wrap: the values in the smallest dtype that holds them, then a C cast.
+                    wrapped = np.asarray(data).astype(self.dtype)
+                except (OverflowError, TypeError, ValueError):
+                    wrapped = None  # beyond int64: NumPy 1 refused it too
+                if wrapped is not None:
+                    return filter_data(self, wrapped, strict, allow_downcast)
             limits = np.iinfo(self.dtype) if np.issubdtype(self.dtype, np.integer) else None
             held = " (%d to %d)" % (limits.min, limits.max) if limits else ""
             raise TypeError("%s cannot store %s: it is out of the range of %s%s, and NumPy 2 no longer "

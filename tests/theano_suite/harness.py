@@ -1,0 +1,155 @@
+"""A pytest plugin (`-p harness`) that runs Theano 1.0.5's own test modules against the project's glue.
+
+run.py starts one pytest per module with it. Theano is imported as genre_mlp.py imports
+it (theano_today.theano_setup.import_theano: the flags, BLIS, the NumPy 2 mends), and
+the few stand-ins below let the 2017-2020 test code itself run under pytest 9 on
+NumPy 2. Each lives only in this test process and reaches neither NumPy nor Theano:
+the nose modules go into sys.modules (no library imports nose), numpy.testing.dec is
+an attribute of numpy.testing only (which no library code reads), and the removed
+NumPy names are given to each test module's own `np`, not to NumPy.
+"""
+import inspect
+import os
+import sys
+import types
+import unittest
+
+import numpy as np
+import pytest
+
+from theano_today import theano_numpy2
+from theano_today.theano_setup import import_theano
+
+
+def nose_stand_in(modules=sys.modules):
+    """nose.tools and nose.plugins as the test modules use them: nose itself imports `imp`, gone in 3.12."""
+    try:
+        import nose  # noqa: F401
+        return False
+    except ImportError:
+        pass
+    case = unittest.TestCase("__init__")
+    tools = types.ModuleType("nose.tools")
+    tools.assert_raises, tools.assert_true = case.assertRaises, case.assertTrue
+    tools.assert_equal = tools.assert_equals = case.assertEqual
+
+    def raises(*exceptions):
+        """nose's @raises: the test passes only when it raises one of `exceptions`."""
+        def decorate(test):
+            def wrapped(*args, **kwargs):
+                with pytest.raises(exceptions):
+                    test(*args, **kwargs)
+            wrapped.__name__, wrapped.__doc__ = test.__name__, test.__doc__
+            return wrapped
+        return decorate
+    tools.raises = raises
+    skip = types.ModuleType("nose.plugins.skip")
+    skip.SkipTest = unittest.SkipTest  # nose's own SkipTest is this class
+
+    def attr(*names, **values):
+        def decorate(test):
+            for name in names:
+                setattr(test, name, True)
+            for name, value in values.items():
+                setattr(test, name, value)
+            return test
+        return decorate
+    attrib = types.ModuleType("nose.plugins.attrib")
+    attrib.attr = attr
+    plugins = types.ModuleType("nose.plugins")
+    plugins.skip, plugins.attrib = skip, attrib
+    nose = types.ModuleType("nose")
+    nose.tools, nose.plugins = tools, plugins
+    modules.update({"nose": nose, "nose.tools": tools, "nose.plugins": plugins,
+                    "nose.plugins.skip": skip, "nose.plugins.attrib": attrib})
+    return True
+
+
+def testing_dec_stand_in():
+    """numpy.testing.dec.skipif, which tensor/tests/test_basic.py imports: NumPy 1.25 removed `dec`."""
+    import numpy.testing
+    if hasattr(numpy.testing, "dec"):
+        return False
+    numpy.testing.dec = types.SimpleNamespace(
+        skipif=lambda condition, message="": pytest.mark.skipif(condition, reason=message or "skipped"))
+    return True
+
+
+def find_common_type(array_types, scalar_types):
+    """NumPy 1's np.find_common_type: the arrays' type, unless a scalar type is of a higher kind."""
+    arrays = np.result_type(*array_types) if array_types else None
+    scalars = np.result_type(*scalar_types) if scalar_types else None
+    if arrays is None or scalars is None:
+        return arrays if scalars is None else scalars
+    kinds = "biufc"
+    if kinds.index(scalars.kind) > kinds.index(arrays.kind):
+        return np.promote_types(scalars, arrays)
+    return arrays
+
+
+class _Cast:
+    """NumPy 1's np.cast: np.cast[dtype](x) is x as an array of dtype."""
+
+    def __getitem__(self, dtype):
+        return lambda value: np.asarray(value).astype(dtype)
+
+
+# Names NumPy 2 removed that the test modules themselves call (tensor/tests/test_basic.py,
+# test_elemwise.py, nnet/tests/test_nnet.py, test_extra_ops.py, test_subtensor.py: np.product). MAXDIMS is NumPy 2's limit,
+# 64 dimensions (test_elemwise's test_too_big_rank builds a graph of MAXDIMS + 1).
+TEST_NAMES = {"find_common_type": find_common_type, "MAXDIMS": 64, "cast": _Cast(), "product": np.prod}
+
+
+def give_test_module_names(module):
+    """The removed names, in one test module's own `np` only; none where NumPy still has them."""
+    missing = {name: value for name, value in TEST_NAMES.items() if name not in vars(np)}
+    if missing and getattr(module, "np", None) is not None:
+        theano_numpy2.give_numpy_names(module, **missing)
+    return sorted(missing)
+
+
+def pytest_configure(config):
+    nose_stand_in()
+    testing_dec_stand_in()
+    import_theano()  # exactly as genre_mlp.py does, before any test module imports Theano
+    config.addinivalue_line("markers", "theano_suite: Theano 1.0.5's own tests")
+    config.dropped_yield_tests = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector, name, obj):
+    module = collector.getparent(pytest.Module)
+    if module is not None and not getattr(module, "names_given", False):
+        module.names_given = True
+        give_test_module_names(module.obj)
+    # nose-style yield tests: pytest 9 refuses them, and with them the whole module.
+    if collector.funcnamefilter(name) and inspect.isgeneratorfunction(obj):
+        collector.config.dropped_yield_tests.append("%s::%s" % (collector.nodeid, name))
+        return []
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    # Yield tests inside unittest classes: unittest would call them, get a generator, and pass.
+    kept = [item for item in items if not inspect.isgeneratorfunction(getattr(item, "obj", None))]
+    dropped = [item for item in items if item not in kept]
+    config.dropped_yield_tests += [item.nodeid for item in dropped]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if config.dropped_yield_tests:
+        terminalreporter.write_line("harness: %d nose-style yield tests dropped at collection"
+                                    % len(config.dropped_yield_tests))
+
+
+def pytest_runtest_logreport(report):
+    # Each test's outcome as it ends, for run.py: a module stopped at its time cap keeps what it reached.
+    path = os.environ.get("THEANO_SUITE_OUTCOMES")
+    if not path or not (report.when == "call" or report.outcome != "passed"):
+        return
+    outcome = "failed" if report.failed else report.outcome
+    with open(path, "a") as outcomes:
+        outcomes.write("%s\t%s\n" % (report.nodeid, outcome))
