@@ -73,9 +73,14 @@ notebook: $(VENV)/.extras
 html: $(VENV)/.extras
 	$(PY) lesson_helpers/lesson_html.py -- $(ARGS)
 
-# The README's two pictures, drawn by the lesson's own code (--plot-samples, --plot).
+# The README's two pictures, drawn by the lesson's own code (--plot-samples, --plot), then
+# cut to 64 colours (a third of the size; pillow comes with matplotlib), each written atomically.
+README_PNGS := docs/excerpts.png docs/learning-curve.png
 pictures: $(VENV)/.extras
 	$(PY) genre_mlp.py --plot-samples docs/excerpts.png --plot docs/learning-curve.png $(ARGS)
+	$(PY) -c "import sys; from PIL import Image; from lesson_helpers.files import write_atomically; \
+	[write_atomically(p, lambda out, im=Image.open(p).convert('RGB').quantize(colors=64): \
+	im.save(out, format='PNG', optimize=True)) for p in sys.argv[1:]]" $(README_PNGS)
 
 # The NumPy glue on NumPy 2.1 to 2.5, one small venv and one short run each (docs/platforms.md).
 numpy-matrix:
