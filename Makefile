@@ -23,6 +23,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
 .PHONY: run test setup bench gpu-venv peers clean cuda-check gpu-check notebook ipynb
+.PHONY: html pictures numpy-matrix
 
 # Theano is a source package whose setup.py needs theano_today/build_shims on Python 3.12
 # and later (that file says why); setuptools comes first because the build uses the
@@ -66,6 +67,24 @@ setup: $(VENV)/.extras
 # passes the lesson's options, as for `make run`: make notebook ARGS="--updates 1000".
 notebook: $(VENV)/.extras
 	$(PY) lesson_helpers/lesson_notebook.py run -- $(ARGS)
+
+# The lesson as one web page to read without running it (README "Notebook"): the notebook
+# executed as for `make notebook`, written to genre_mlp.html, pictures inside. ARGS as above.
+html: $(VENV)/.extras
+	$(PY) lesson_helpers/lesson_html.py -- $(ARGS)
+
+# The README's two pictures, drawn by the lesson's own code (--plot-samples, --plot), then
+# cut to 64 colours (a third of the size; pillow comes with matplotlib), each written atomically.
+README_PNGS := docs/excerpts.png docs/learning-curve.png
+pictures: $(VENV)/.extras
+	$(PY) genre_mlp.py --plot-samples docs/excerpts.png --plot docs/learning-curve.png $(ARGS)
+	$(PY) -c "import sys; from PIL import Image; from lesson_helpers.files import write_atomically; \
+	[write_atomically(p, lambda out, im=Image.open(p).convert('RGB').quantize(colors=64): \
+	im.save(out, format='PNG', optimize=True)) for p in sys.argv[1:]]" $(README_PNGS)
+
+# The NumPy glue on NumPy 2.1 to 2.5, one small venv and one short run each (docs/platforms.md).
+numpy-matrix:
+	theano_today/numpy_matrix.sh $(PYTHON_EXE) .numpy-matrix
 
 # genre_mlp.ipynb is made from genre_mlp.py (its `# %%` cells) by jupytext: run this after
 # editing genre_mlp.py; tests/test_notebook.py fails until the two agree.

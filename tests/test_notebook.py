@@ -248,9 +248,43 @@ def test_install_does_nothing_where_the_packages_are(monkeypatch):
 def test_pins_come_from_the_requirements_files(tmp_path):
     (tmp_path / "r.txt").write_text("# a comment\nsetuptools==75.8.0\nnumpy==2.3.5; python_version < \"3.12\"\n")
     assert notebook.pinned(str(tmp_path / "r.txt"), "setuptools") == "setuptools==75.8.0"
-    assert notebook.pinned(str(tmp_path / "r.txt"), "numpy") == "numpy==2.3.5"
+    assert notebook.pinned(str(tmp_path / "r.txt"), "numpy", (3, 11)) == "numpy==2.3.5"
+    with pytest.raises(notebook.InstallError, match="pins no numpy"):  # its one line is for 3.11 only
+        notebook.pinned(str(tmp_path / "r.txt"), "numpy", (3, 13))
     with pytest.raises(notebook.InstallError, match="pins no matplotlib"):
         notebook.pinned(str(tmp_path / "r.txt"), "matplotlib")
+
+
+def test_a_supported_numpy_is_kept_with_its_scipy_and_matplotlib():
+    versions = {"numpy": "2.2.6", "scipy": "1.15.3", "matplotlib": "3.10.3", "six": "1.17.0",
+                "theano": None, "scipy_openblas32": None, "soundfile": None}
+    assert notebook.plan(ROOT, versions, python=(3, 13)) == (
+        ["numpy==2.2.6", "scipy==1.15.3", "matplotlib==3.10.3", "six==1.17.0", "soundfile==0.14.0",
+         "scipy-openblas32==0.3.34.481.3"], "theano==1.0.5",
+        "NumPy 2.2.6, SciPy 1.15.3, matplotlib 3.10.3, six 1.17.0", False)
+    for kept in ("2.1.0", "2.3.5", "2.5.5"):
+        assert notebook.plan(ROOT, dict(versions, numpy=kept))[3] is False
+
+
+@pytest.mark.parametrize("numpy_version", ["2.0.2", "1.26.4", "2.6.0", None])
+def test_another_numpy_is_replaced_by_the_pin_with_its_scipy(numpy_version):
+    versions = {"numpy": numpy_version, "scipy": "1.15.3", "matplotlib": "3.10.3", "six": None,
+                "theano": None, "scipy_openblas32": None, "soundfile": None}
+    requirements, theano, kept, replaces = notebook.plan(ROOT, versions, python=(3, 13))
+    assert replaces is True and requirements[:2] == ["numpy==2.5.5", "scipy==1.18.1"]
+    assert "matplotlib==3.10.3" in requirements and kept == "matplotlib 3.10.3"
+    # Python 3.11's own pins (requirements.txt's markers).
+    requirements = notebook.plan(ROOT, dict(versions, scipy=None), python=(3, 11))[0]
+    assert requirements[:2] == ["numpy==2.3.5", "scipy==1.16.3"]
+
+
+def test_the_installers_pins_follow_the_markers(tmp_path):
+    (tmp_path / "r.txt").write_text('numpy==1.0; python_version < "3.12"\nnumpy==2.0; python_version >= "3.12"\n'
+                                    'six==1; sys_platform == "linux"\n')
+    assert [notebook.pinned(str(tmp_path / "r.txt"), "numpy", version) for version in ((3, 11), (3, 12), (3, 15))] \
+        == ["numpy==1.0", "numpy==2.0", "numpy==2.0"]
+    with pytest.raises(notebook.InstallError, match="a marker this installer cannot read"):
+        notebook.pinned(str(tmp_path / "r.txt"), "six")
 
 
 def requirement(name):
@@ -278,7 +312,7 @@ def test_a_fresh_kernel_gets_the_packages_from_the_first_cell(tmp_path):
     import nbformat
     found = outputs(nbformat.read(str(output), as_version=4))
     text = "".join(value for kind, value in found if kind == "text")
-    assert "lacks numpy, scipy, theano, matplotlib: installing the lesson's packages" in text
+    assert "lacks numpy, scipy, theano, matplotlib, " in text and "installing the lesson's packages" in text
     assert "Installed; the lesson goes on." in text
     assert "BLAS: OpenBLAS (scipy-openblas32 wheel)" in text
     assert len(accuracy_lines(text)) == 2 and sum(kind == "png" for kind, value in found) == 2
@@ -321,3 +355,44 @@ def test_the_curve_starts_at_update_0_with_loudness_and_the_lessons_83():
     assert list(accuracy.get_xdata()) == [0, 100, 200] and list(accuracy.get_ydata()) == [50, 80, 85]
     assert list(lesson.get_ydata()) == [83, 83] and list(loudness.get_ydata()) == [82.3, 82.3]
     assert "loudness alone (82.3%)" in [text.get_text() for text in left.get_legend().get_texts()]
+
+
+# A Colab-like runtime (docs/platforms.md): Python's own NumPy 2.2, SciPy 1.15 and matplotlib 3.10,
+# NumPy imported at kernel start (an IPython start-up file), as a hosted runtime may do.
+HOSTED = ["numpy==2.2.6", "scipy==1.15.3", "matplotlib==3.10.3", "setuptools==80.9.0"]
+
+
+def freeze(python):
+    listed = subprocess.run([python, "-m", "pip", "freeze", "--all"], capture_output=True, text=True, check=True)
+    return dict(line.split("==", 1) for line in listed.stdout.split() if "==" in line)
+
+
+@pytest.mark.skipif(not os.environ.get("GENRE_MLP_FRESH_KERNEL") or sys.version_info[:2] != (3, 13),
+                    reason="a few minutes and PyPI, on Colab's Python 3.13: GENRE_MLP_FRESH_KERNEL=1 runs it (CI does)")
+def test_a_hosted_kernel_keeps_its_numpy_and_runs_without_a_restart(tmp_path):
+    hosted = tmp_path / "hosted"
+    venv.EnvBuilder(with_pip=True).create(str(hosted))
+    python = str(hosted / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    requirement("ipykernel"), requirement("nbclient")] + HOSTED, check=True, timeout=900)
+    before = freeze(python)
+    startup = tmp_path / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-numpy.py").write_text("import numpy\n")
+    output = tmp_path / "executed.ipynb"
+    environ = dict(os.environ, IPYTHONDIR=str(tmp_path / "ipython"))
+    result = subprocess.run([python, os.path.join(ROOT, "lesson_helpers", "lesson_notebook.py"), "run",
+                             "--output", str(output), "--"] + SHORT_RUN,
+                            capture_output=True, text=True, timeout=1800, cwd=ROOT, env=environ)
+    assert result.returncode == 0, result.stderr
+    import nbformat
+    found = outputs(nbformat.read(str(output), as_version=4))
+    text = "".join(value for kind, value in found if kind == "text")
+    assert "installing only those into it, keeping its NumPy 2.2.6, SciPy 1.15.3, matplotlib 3.10.3" in text
+    assert "Installed; the lesson goes on." in text and "restart" not in text
+    assert "BLAS: OpenBLAS (scipy-openblas32 wheel)" in text
+    assert len(accuracy_lines(text)) == 2 and sum(kind == "png" for kind, value in found) == 2
+    after = freeze(python)
+    changed = {name: (version, after.get(name)) for name, version in before.items() if after.get(name) != version}
+    assert changed == {}  # nothing the runtime had was replaced
+    assert {"theano", "scipy-openblas32", "soundfile"} <= {name.lower() for name in set(after) - set(before)}
