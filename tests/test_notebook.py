@@ -292,16 +292,21 @@ def requirement(name):
         return next(line.strip() for line in lines if line.startswith(name + "=="))
 
 
+def kernel_venv(folder, packages=()):
+    """A new venv of this Python holding a kernel, nbclient and `packages`; returns its python."""
+    venv.EnvBuilder(with_pip=True).create(str(folder))
+    python = str(folder / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    requirement("ipykernel"), requirement("nbclient")] + list(packages), check=True, timeout=900)
+    return python
+
+
 @pytest.mark.skipif(not os.environ.get("GENRE_MLP_FRESH_KERNEL"),
                     reason="a few minutes and PyPI: GENRE_MLP_FRESH_KERNEL=1 runs it (CI does)")
 def test_a_fresh_kernel_gets_the_packages_from_the_first_cell(tmp_path):
     # A new venv of this Python with nothing but a kernel and nbclient: the notebook's first
     # code cell must install the rest into the kernel's own Python, and the lesson then runs.
-    fresh = tmp_path / "fresh"
-    venv.EnvBuilder(with_pip=True).create(str(fresh))
-    python = str(fresh / "bin" / "python")
-    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    requirement("ipykernel"), requirement("nbclient")], check=True, timeout=600)
+    python = kernel_venv(tmp_path / "fresh")
     probe = "import importlib.util as u; print([n for n in ('numpy', 'theano', 'matplotlib') if u.find_spec(n)])"
     assert subprocess.run([python, "-c", probe], capture_output=True, text=True).stdout.strip() == "[]"
     output = tmp_path / "executed.ipynb"
@@ -315,7 +320,7 @@ def test_a_fresh_kernel_gets_the_packages_from_the_first_cell(tmp_path):
     assert "lacks numpy, scipy, theano, matplotlib, " in text and "installing the lesson's packages" in text
     assert "Installed; the lesson goes on." in text
     assert "BLAS: OpenBLAS (scipy-openblas32 wheel)" in text
-    assert len(accuracy_lines(text)) == 2 and sum(kind == "png" for kind, value in found) == 2
+    assert len(accuracy_lines(text)) == 2 and sum(kind == "png" for kind, value in found) == 3
     assert subprocess.run([python, "-c", probe], capture_output=True, text=True).stdout.strip() == \
         "['numpy', 'theano', 'matplotlib']"
 
@@ -370,11 +375,7 @@ def freeze(python):
 @pytest.mark.skipif(not os.environ.get("GENRE_MLP_FRESH_KERNEL") or sys.version_info[:2] != (3, 13),
                     reason="a few minutes and PyPI, on Colab's Python 3.13: GENRE_MLP_FRESH_KERNEL=1 runs it (CI does)")
 def test_a_hosted_kernel_keeps_its_numpy_and_runs_without_a_restart(tmp_path):
-    hosted = tmp_path / "hosted"
-    venv.EnvBuilder(with_pip=True).create(str(hosted))
-    python = str(hosted / "bin" / "python")
-    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    requirement("ipykernel"), requirement("nbclient")] + HOSTED, check=True, timeout=900)
+    python = kernel_venv(tmp_path / "hosted", HOSTED)
     before = freeze(python)
     startup = tmp_path / "ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True)
@@ -391,7 +392,7 @@ def test_a_hosted_kernel_keeps_its_numpy_and_runs_without_a_restart(tmp_path):
     assert "installing only those into it, keeping its NumPy 2.2.6, SciPy 1.15.3, matplotlib 3.10.3" in text
     assert "Installed; the lesson goes on." in text and "restart" not in text
     assert "BLAS: OpenBLAS (scipy-openblas32 wheel)" in text
-    assert len(accuracy_lines(text)) == 2 and sum(kind == "png" for kind, value in found) == 2
+    assert len(accuracy_lines(text)) == 2 and sum(kind == "png" for kind, value in found) == 3
     after = freeze(python)
     changed = {name: (version, after.get(name)) for name, version in before.items() if after.get(name) != version}
     assert changed == {}  # nothing the runtime had was replaced
