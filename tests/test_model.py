@@ -121,6 +121,7 @@ class Recorded(object):
     def __init__(self, model):
         self.model, self.losses = model, []
         self.evaluate, self.evaluate_test = model.evaluate, model.evaluate_test
+        self.learning_rate = model.learning_rate  # train() names it when a loss diverges
 
     def train_batch(self, inputs, targets):
         self.losses.append(float(self.model.train_batch(inputs, targets)))
