@@ -22,7 +22,8 @@
 # so they end with the command, even when it is killed, and the host never sees them:
 # `rm -rf DIR` never reaches through into the checkout. Inside, /proc is mounted fresh and
 # /dev (with /dev/shm and /dev/pts) and /sys are bound from the host: g++ and Python need
-# /dev/null, /dev/urandom and /proc, multiprocessing /dev/shm.
+# /dev/null, /dev/urandom and /proc, multiprocessing /dev/shm. DEBIAN_ROOT_SYSFS=no leaves
+# /sys an ordinary folder, as in containers that do not mount sysfs (CI runs the whole suite so).
 #
 # Environment, with the defaults: DEBIAN_MIRROR=http://deb.debian.org/debian, and in
 # seconds DEBIAN_ROOT_BOOTSTRAP_TIMEOUT=240 (debootstrap: 25 s here),
@@ -193,12 +194,12 @@ run_in_root() {
     # Inside a new mount namespace: the mounts, then chroot, cd and the command.
     exec unshare -m $(propagation) bash -c '
         set -e
-        dir=$1 checkout=$2 shared=$3
-        shift 3
+        dir=$1 checkout=$2 shared=$3 sysfs=$4
+        shift 4
         fail() { echo "error: debian_root: $*" >&2; exit 1; }
         mount -t proc proc "$dir/proc" || fail "/proc inside $dir"
         mount --rbind /dev "$dir/dev" || fail "/dev inside $dir"
-        mount --rbind /sys "$dir/sys" || fail "/sys inside $dir"
+        [ "$sysfs" = no ] || mount --rbind /sys "$dir/sys" || fail "/sys inside $dir"
         for d in "$checkout" ${shared:+"$shared"}; do
             mkdir -p "$dir$d"
             mount --bind "$d" "$dir$d" || fail "$d inside $dir (mount --bind)"
@@ -210,7 +211,7 @@ run_in_root() {
             PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
             DEBIAN_FRONTEND=noninteractive "${pass[@]}" \
             /bin/sh -c "cd \"\$0\" && exec \"\$@\"" "$checkout" "$@"
-    ' debian_root "$DIR" "$CHECKOUT" "$shared" "$@"
+    ' debian_root "$DIR" "$CHECKOUT" "$shared" "${DEBIAN_ROOT_SYSFS:-yes}" "$@"
 }
 
 [ $# -ge 2 ] || { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1; }

@@ -28,6 +28,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GPU_VENV = os.path.join(ROOT, ".venv-gpu-%d.%d" % sys.version_info[:2])
 GPU_PYTHON = os.environ.get("GENRE_MLP_GPU_PYTHON", os.path.join(GPU_VENV, "bin", "python"))
 GPU_READY = os.path.exists(GPU_PYTHON if "GENRE_MLP_GPU_PYTHON" in os.environ else os.path.join(GPU_VENV, ".ready"))
+# pocl, the OpenCL driver the GPU tests use in place of a GPU, reads the CPU's topology and
+# memory from sysfs and aborts without it: a container or chroot may have no sysfs at /sys.
+NO_SYSFS = None if os.path.exists("/sys/devices/system/cpu/online") else (
+    "pocl (the tests' OpenCL driver) needs sysfs at /sys, which this container or chroot lacks")
 USERS_THEANO_FLAGS = os.environ.get("THEANO_FLAGS", "")  # read before any test imports genre_mlp
 
 
