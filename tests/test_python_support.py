@@ -256,14 +256,14 @@ def test_pytest_without_the_lessons_packages_says_so_in_one_line(tmp_path):
 def stub_python(path, version, headers=True, venv=True):
     """An executable at `path` that answers find_python.sh as Python `version` would."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    venv, headers = "yes" if venv else "no", "yes" if headers else "no"
     path.write_text("#!/bin/sh\n"
+                    "case $2 in *venv*) [ %s = yes ] || exit 1 ;; esac\n"      # import venv, ensurepip
+                    "case $2 in *Python.h*) [ %s = yes ] || exit 1 ;; esac\n"  # the C headers' check
                     "case $2 in\n"
-                    "  *Python.h*) [ %s = yes ] && [ %s = yes ] || exit 1; echo \"%s $0\" ;;\n"  # the probe
-                    "  *'import venv, ensurepip'*) [ %s = yes ] ;;\n"
+                    "  *sys.executable*) echo \"%s $0\" ;;\n"
                     "  *version_info*) echo %s ;;\n"
-                    "  *) exit 2 ;;\n"
-                    "esac\n" % ("yes" if venv else "no", "yes" if headers else "no", version,
-                                "yes" if venv else "no", version))
+                    "esac\n" % (venv, headers, version, version))
     path.chmod(0o755)
     return str(path)
 
