@@ -397,3 +397,174 @@ def test_a_hosted_kernel_keeps_its_numpy_and_runs_without_a_restart(tmp_path):
     changed = {name: (version, after.get(name)) for name, version in before.items() if after.get(name) != version}
     assert changed == {}  # nothing the runtime had was replaced
     assert {"theano", "scipy-openblas32", "soundfile"} <= {name.lower() for name in set(after) - set(before)}
+
+
+# ---------------------------------------------------------------------------
+# The notebook route without a kernel: the parameters cell, the executed copy, the one-line
+# error, a kernel short of matplotlib, the first cell run twice
+# ---------------------------------------------------------------------------
+def notebook_of(*cells):
+    import nbformat
+    made = nbformat.v4.new_notebook()
+    for number, (source, tags) in enumerate(cells, start=1):
+        made.cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": list(tags)}, id="cell-%02d" % number))
+    return made
+
+
+@pytest.mark.parametrize("tagged", [0, 2])
+def test_parameters_must_be_tagged_on_one_cell(tagged):
+    made = notebook_of(*[("NOTEBOOK_ARGS = []", ["parameters"])] * tagged + [("print(1)", [])])
+    with pytest.raises(lesson_notebook.NotebookError) as raised:
+        lesson_notebook.with_arguments(made, ["--updates", "10"])
+    assert str(raised.value) == "genre_mlp.ipynb has %d cells tagged parameters, not 1: run `make ipynb`" % tagged
+
+
+class FakeKernel:
+    has_kernel = False
+
+
+def fake_execution(monkeypatch, outputs_of_cell_2):
+    """nbclient.NotebookClient replaced by one that gives the last cell these outputs."""
+    import nbclient
+    import nbformat
+
+    class Client:
+        def __init__(self, notebook, **options):
+            self.notebook = notebook
+
+        def execute(self):
+            cell = self.notebook.cells[-1]
+            cell.outputs = [nbformat.from_dict(output) for output in outputs_of_cell_2]
+            if any(output["output_type"] == "error" for output in outputs_of_cell_2):
+                raise nbclient.exceptions.CellExecutionError("traceback", "ename", "evalue")
+    monkeypatch.setattr(nbclient, "NotebookClient", Client)
+    monkeypatch.setattr(lesson_notebook, "kernel_manager", lambda folder: FakeKernel())
+
+
+def test_the_executed_copy_is_written_atomically(tmp_path, monkeypatch):
+    import nbformat
+    source = tmp_path / "lesson.ipynb"
+    nbformat.write(notebook_of(("NOTEBOOK_ARGS = []", ["parameters"]), ("print('hi')", [])), str(source))
+    fake_execution(monkeypatch, [{"output_type": "stream", "name": "stdout", "text": "hi\n"}])
+    output, other_name = tmp_path / "executed.ipynb", tmp_path / "other-name.ipynb"
+    output.write_text("the run before\n")
+    os.link(output, other_name)  # written in place, the other name would change too
+    lesson_notebook.run(["--updates", "3"], path=str(source), output=str(output))
+    assert other_name.read_text() == "the run before\n"
+    written = nbformat.read(str(output), as_version=4)
+    assert written.cells[1].source == "NOTEBOOK_ARGS = ['--updates', '3']  # from make notebook ARGS=..."
+    assert written.cells[2].outputs[0].text == "hi\n"
+    # Through a symlink: the link stays, its target gets the new copy.
+    target = tmp_path / "kept" / "executed.ipynb"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link = tmp_path / "link.ipynb"
+    link.symlink_to(target)
+    lesson_notebook.run([], path=str(source), output=str(link))
+    assert link.is_symlink() and nbformat.read(str(target), as_version=4).cells[1].outputs[0].text == "hi\n"
+    assert sorted(os.listdir(tmp_path)) == ["executed.ipynb", "kept", "lesson.ipynb", "link.ipynb",
+                                            "other-name.ipynb"]  # no temporary file left
+
+
+def test_the_lessons_own_error_line_is_the_one_line_reported(tmp_path, monkeypatch):
+    import nbformat
+    source = tmp_path / "lesson.ipynb"
+    nbformat.write(notebook_of(("NOTEBOOK_ARGS = []", ["parameters"]), ("sys.exit('error: ...')", [])), str(source))
+    # What ipykernel records for sys.exit("error: ..."): no stderr line, the message as the evalue.
+    message = "error: no.npz: not found; give the lesson's data file (README \"The data\")"
+    fake_execution(monkeypatch, [{"output_type": "error", "ename": "SystemExit", "evalue": message,
+                                  "traceback": ["An exception has occurred, use %tb to see the full traceback.\n",
+                                                "SystemExit: " + message]}])
+    output = tmp_path / "executed.ipynb"
+    with pytest.raises(lesson_notebook.NotebookError) as stopped:
+        lesson_notebook.run([], path=str(source), output=str(output))
+    assert str(stopped.value) == ("the notebook stopped: no.npz: not found; give the lesson's data file "
+                                  "(README \"The data\") (cell cell-02); its outputs are in %s" % output)
+    assert output.exists()
+
+
+def test_any_other_exception_is_named_by_its_type(tmp_path, monkeypatch):
+    import nbformat
+    source = tmp_path / "lesson.ipynb"
+    nbformat.write(notebook_of(("NOTEBOOK_ARGS = []", ["parameters"]), ("1 / 0", [])), str(source))
+    fake_execution(monkeypatch, [{"output_type": "error", "ename": "ZeroDivisionError", "evalue": "division by zero",
+                                  "traceback": ["..."]}])
+    with pytest.raises(lesson_notebook.NotebookError, match=r"stopped: ZeroDivisionError: division by zero "
+                                                            r"\(cell cell-02\)"):
+        lesson_notebook.run([], path=str(source), output=str(tmp_path / "out.ipynb"))
+
+
+def pins_in(requirements, name):
+    """`name==X` from a requirements file, read here without the installer's code."""
+    return next(line.split(";")[0].strip() for line in open(requirements) if line.startswith(name + "=="))
+
+
+def test_a_kernel_lacking_only_matplotlib_gets_only_matplotlib(monkeypatch):
+    import importlib.metadata
+    calls, said = [], []
+    monkeypatch.setattr(notebook, "missing", lambda names=notebook.NEEDED: ["matplotlib"])
+    real_version = notebook.installed_version
+    monkeypatch.setattr(notebook, "installed_version", lambda name: None if name == "matplotlib" else real_version(name))
+    monkeypatch.setattr(notebook, "pip", lambda python, arguments, environ=None: calls.append(arguments))
+    assert notebook.install_missing_packages(folder=ROOT, python="/kernel/python", log=said.append) is True
+    matplotlib_pin = pins_in(os.path.join(ROOT, "lesson_helpers", "requirements.txt"), "matplotlib")
+    packages = calls[0]
+    assert matplotlib_pin in packages
+    # Everything else as the kernel has it, pinned so that pip cannot move it.
+    for distribution in ("numpy", "scipy", "six", "soundfile"):
+        assert "%s==%s" % (distribution, importlib.metadata.version(distribution)) in packages
+    assert len(packages) == 5  # the BLAS wheel it has is left out, and so left alone
+    assert said[0] == ("This kernel's Python (/kernel/python) lacks matplotlib: installing only those into it, keeping "
+                       "its NumPy %s, SciPy %s, six %s, soundfile %s (a minute or two)..."
+                       % tuple(importlib.metadata.version(name) for name in ("numpy", "scipy", "six", "soundfile")))
+    assert said[-1] == "Installed; the lesson goes on."
+
+
+# The notebook's code cells in order in one fresh Python, as a kernel runs them (no Jupyter:
+# display() prints), with the lesson's options injected as `make notebook` injects them.
+CELLS_WITHOUT_A_KERNEL = r"""
+import json, sys
+arguments, blocked = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+for name in blocked:
+    sys.modules[name] = None  # not installed, as far as imports and find_spec can tell
+import nbformat
+from lesson_helpers import lesson_notebook, notebook
+notebook.install_missing_packages = lambda *args, **kwargs: False  # this test's kernel installs nothing
+cells = lesson_notebook.with_arguments(nbformat.read("genre_mlp.ipynb", as_version=4), arguments).cells
+namespace = {"__name__": "__main__"}
+for cell in cells:
+    if cell.cell_type == "code":
+        exec(compile(cell.source, cell.get("id"), "exec"), namespace)
+"""
+
+
+def test_a_kernel_without_matplotlib_says_no_pictures_once(small_file):
+    result = subprocess.run([sys.executable, "-c", CELLS_WITHOUT_A_KERNEL,
+                             json.dumps(["--updates", "20", "--eval-step", "10", "--data", small_file]),
+                             json.dumps(["matplotlib"])], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert [line for line in result.stdout.splitlines() if "pictures" in line.lower()] == [
+        "No pictures: matplotlib is not installed (pip install -r lesson_helpers/requirements.txt)."]
+    assert len(accuracy_lines(result.stdout)) == 2  # the lesson ran to its end all the same
+
+
+def test_the_first_cell_run_twice_applies_each_piece_once(genre_mlp):
+    from theano.gof import cmodule
+    from theano.gof.op import COp
+    from theano.tensor import basic, blas
+    from theano.tensor.type import TensorType
+    from theano_today import theano_numpy2, theano_setup
+
+    def state():
+        return (TensorType.filter, basic.MaxAndArgmax.c_code, basic.MaxAndArgmax.c_code_cache_version,
+                COp.c_code_cache_version, blas.Dot22.__props__, cmodule.GCC_compiler.compile_str,
+                tuple(theano_numpy2.mend(genre_mlp.theano)))
+    before = state()
+    environ = dict(os.environ)
+    for _ in range(2):  # what the notebook's first code cell does, run again
+        theano, _ = theano_setup.import_theano(environ)
+    assert theano is genre_mlp.theano and state() == before
+    version = basic.MaxAndArgmax(axis=[0]).c_code_cache_version()
+    assert version.count("npy_ravel_axis") == 1
+    assert environ.get("THEANO_FLAGS") == os.environ.get("THEANO_FLAGS")
