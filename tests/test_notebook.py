@@ -527,9 +527,17 @@ import json, sys
 arguments, blocked = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 for name in blocked:
     sys.modules[name] = None  # not installed, as far as imports and find_spec can tell
-import nbformat
+import hashlib, nbformat
 from lesson_helpers import lesson_notebook, notebook
 notebook.install_missing_packages = lambda *args, **kwargs: False  # this test's kernel installs nothing
+try:
+    import IPython.display
+    def display(shown, *more):  # what a kernel would show, as one line: a picture by its digest
+        data = getattr(shown, "data", None)
+        print("shown inline:", type(shown).__name__, hashlib.sha256(data).hexdigest() if isinstance(data, bytes) else "")
+    IPython.display.display = display
+except ImportError:
+    pass
 cells = lesson_notebook.with_arguments(nbformat.read("genre_mlp.ipynb", as_version=4), arguments).cells
 namespace = {"__name__": "__main__"}
 for cell in cells:
@@ -568,3 +576,29 @@ def test_the_first_cell_run_twice_applies_each_piece_once(genre_mlp):
     version = basic.MaxAndArgmax(axis=[0]).c_code_cache_version()
     assert version.count("npy_ravel_axis") == 1
     assert environ.get("THEANO_FLAGS") == os.environ.get("THEANO_FLAGS")
+
+
+def test_the_notebook_writes_each_file_asked_for_and_shows_the_pictures_too(small_file, tmp_path):
+    import hashlib
+    files = {option: str(tmp_path / name) for option, name in (
+        ("--plot-samples", "samples.png"), ("--plot", "curve.png"), ("--save", "model.npz"), ("--curve", "curve.csv"))}
+    arguments = ["--updates", "20", "--eval-step", "10", "--data", small_file]
+    for option, path in files.items():
+        arguments += [option, path]
+    result = subprocess.run([sys.executable, "-c", CELLS_WITHOUT_A_KERNEL, json.dumps(arguments), "[]"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stderr
+    said = result.stdout.splitlines()
+    for line in ("Drew random excerpts of each class in %s." % files["--plot-samples"],
+                 "Saved the model to %s." % files["--save"], "Wrote the learning curve to %s." % files["--curve"],
+                 "Drew the learning curve in %s." % files["--plot"]):
+        assert said.count(line) == 1, line
+    shown = [line.split()[-1] for line in said if line.startswith("shown inline: Image")]
+    assert len(shown) == 3  # the excerpts, the curve, the mistakes
+    # Each picture written to a file is the one shown inline, byte for byte.
+    assert hashlib.sha256(open(files["--plot-samples"], "rb").read()).hexdigest() == shown[0]
+    assert hashlib.sha256(open(files["--plot"], "rb").read()).hexdigest() == shown[1]
+    history = np.loadtxt(files["--curve"], delimiter=",", skiprows=1)
+    assert list(history[:, 0]) == [10, 20]
+    with np.load(files["--save"]) as saved:
+        assert len(saved.files) > 1
