@@ -602,3 +602,68 @@ def test_the_notebook_writes_each_file_asked_for_and_shows_the_pictures_too(smal
     assert list(history[:, 0]) == [10, 20]
     with np.load(files["--save"]) as saved:
         assert len(saved.files) > 1
+
+
+def drawn_rows(figure):
+    return [int(axes.texts[0].get_text().split()[-1]) for axes in figure.axes if axes.texts]
+
+
+@pytest.mark.parametrize("per_class", [4, 3])
+def test_no_excerpt_is_drawn_twice_even_when_a_class_has_few(per_class):
+    # A class with exactly 4 excerpts (or 3): every one of them, each once.
+    excerpts = np.random.RandomState(0).standard_normal((per_class + 30, 1200)).astype(np.float32)
+    targets = np.array([0.0] * per_class + [1.0] * 30, dtype=np.float32)
+    for seed in range(5):
+        rows = drawn_rows(pictures.samples_figure(excerpts, targets, seed))
+        classical = [row for row in rows if targets[row] == 0]
+        assert sorted(classical) == list(range(per_class))
+        assert len(rows) == len(set(rows)) == per_class + 4
+
+
+@pytest.mark.parametrize("loss, name", [("bce", "binary cross-entropy"), ("mse", "squared error")])
+def test_accuracy_has_an_axis_of_its_own_and_the_losses_theirs(loss, name):
+    from lesson_helpers import curve
+    history = [(0, float("nan"), 0.69, 0.30), (100, 0.6, 0.55, 0.8), (200, 0.5, 0.45, 0.9)]
+    left, right = curve.curve_figure(history, loss).axes
+    assert left.get_ylabel() == "test accuracy (%)" and right.get_ylabel() == name
+    assert [list(line.get_ydata()) for line in left.get_lines()] == [[30, 80, 90], [83, 83]]
+    assert left.get_ylim() == (25, 100)  # 5 points below the lowest accuracy, up to 100%
+    train, test = right.get_lines()
+    assert np.isnan(train.get_ydata()[0]) and list(train.get_ydata()[1:]) == [0.6, 0.5]
+    assert list(test.get_ydata()) == [0.69, 0.55, 0.45]
+    assert right.get_ylim()[1] < 1  # the losses' scale, not the accuracy's
+    assert list(test.get_xdata()) == list(train.get_xdata()) == [0, 100, 200]
+
+
+def old_and_linked(tmp_path, name):
+    """`name` holding an older file, with a second name for the same file beside it."""
+    path = tmp_path / name
+    path.write_bytes(b"an older file")
+    os.link(path, tmp_path / ("other-name-of-" + name))
+    return path
+
+
+def test_the_curve_and_a_picture_are_written_atomically(tmp_path):
+    from lesson_helpers import curve
+    history = [(10, 0.6, 0.55, 0.8), (20, 0.5, 0.45, 0.9)]
+    csv, png = old_and_linked(tmp_path, "curve.csv"), old_and_linked(tmp_path, "curve.png")
+    curve.write_curve(str(csv), history)
+    pictures.draw(curve.curve_figure(history, "bce"), str(png))
+    # A new file renamed into place: the file's other name still holds the old one.
+    for path in (csv, png):
+        assert (tmp_path / ("other-name-of-" + path.name)).read_bytes() == b"an older file"
+    assert csv.read_text() == ("update,train_loss,test_loss,test_accuracy\n"
+                               "10,0.600000,0.550000,0.800000\n20,0.500000,0.450000,0.900000\n")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(os.listdir(tmp_path)) == 4  # no temporary file left
+
+
+def test_a_picture_that_cannot_be_drawn_leaves_the_old_file(tmp_path):
+    png = old_and_linked(tmp_path, "curve.png")
+
+    class Broken:
+        def savefig(self, *args, **kwargs):
+            raise RuntimeError("matplotlib failed")
+    with pytest.raises(RuntimeError):
+        pictures.draw(Broken(), str(png))
+    assert png.read_bytes() == b"an older file" and len(os.listdir(tmp_path)) == 2
