@@ -164,7 +164,10 @@ def precompiled_header(theano, flags, build=True):
     import subprocess
     from theano.gof import cmodule
     text = "".join("#include <%s>\n" % name for name in COMMON_HEADERS)
-    digest = hashlib.sha256("\0".join([theano.config.cxx, cmodule.gcc_version_str, text] + flags).encode())
+    # The compiler's file too: an upgrade in place keeps the name and often -dumpversion's
+    # "12", and gcc would quietly pass over the old .gch in every module from then on.
+    digest = hashlib.sha256("\0".join([theano.config.cxx, compiler_file(theano.config.cxx), cmodule.gcc_version_str,
+                                       text] + flags).encode())
     folder = os.path.join(theano.config.compiledir, "precompiled_header")
     header = os.path.join(folder, "common_%s.h" % digest.hexdigest()[:16])
     if os.path.exists(header + ".gch"):
@@ -172,6 +175,7 @@ def precompiled_header(theano, flags, build=True):
     if not build:
         return None
     includes = ["-I" + path for path in cmodule.std_include_dirs()]
+    partial = None
     try:
         os.makedirs(folder, exist_ok=True)
         if not os.path.exists(header):
@@ -186,6 +190,9 @@ def precompiled_header(theano, flags, build=True):
         return header
     except OSError:
         return None
+    finally:
+        if partial and os.path.exists(partial):
+            os.remove(partial)  # what a failed gcc left: never read, and never to pile up
 
 
 def compile_faster(theano, notice=True):
