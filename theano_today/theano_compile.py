@@ -192,7 +192,10 @@ def precompiled_header(theano, flags, build=True):
         return None
     finally:
         if partial and os.path.exists(partial):
-            os.remove(partial)  # what a failed gcc left: never read, and never to pile up
+            try:
+                os.remove(partial)  # what a failed gcc left: never read, and never to pile up
+            except OSError:
+                pass
 
 
 def compile_faster(theano, notice=True):
