@@ -279,8 +279,11 @@ PICTURES = IN_NOTEBOOK and importlib.util.find_spec("matplotlib") is not None
 if IN_NOTEBOOK and not PICTURES:
     print("No pictures: matplotlib is not installed (pip install -r lesson_helpers/requirements.txt).")
 if PICTURES and TEACHING:
-    # A generator of its own: the batches the training draws stay the same.
-    draw(samples_figure(data.train, data.train_targets, args.seed), inline=True)
+    # A generator of its own: the batches the training draws stay the same. With
+    # --plot-samples FILE in NOTEBOOK_ARGS the picture goes to that file as well.
+    draw(samples_figure(data.train, data.train_targets, args.seed), args.plot_samples, inline=True)
+    if args.plot_samples:
+        print("Drew random excerpts of each class in %s." % args.plot_samples)
 
 # %% [markdown]
 # And listen. A browser will not play sound at 400 samples a second, so the players
@@ -591,6 +594,16 @@ def report(model, train_seconds, num_updates, stand_in, log=print, baseline=None
             "`make data` downloads them (README \"The data\").")
 
 
+def keep_results(args, model, history):
+    """--save and --curve: the trained network and its learning curve, each to its file."""
+    if args.save:
+        save_model(model, args.save, history[-1][3])
+        print("Saved the model to %s." % args.save)
+    if args.curve:
+        write_curve(args.curve, history)
+        print("Wrote the learning curve to %s." % args.curve)
+
+
 def loudness_line(data, history):
     """The network's last test accuracy beside the best loudness threshold's (NumPy only)."""
     return loudness.summary_line(data.train, data.train_targets, data.test, data.test_targets, history[-1][3])
@@ -598,6 +611,7 @@ def loudness_line(data, history):
 
 if IN_NOTEBOOK and TEACHING:
     report(model, train_seconds, args.updates, stand_in, baseline=loudness_line(data, history))
+    keep_results(args, model, history)
 
 # %% [markdown]
 # The learning curve: test accuracy and the losses at every evaluation, starting from
@@ -614,7 +628,9 @@ def learning_curve(model, data, start, history):
 
 
 if PICTURES and TEACHING:
-    draw(learning_curve(model, data, start, history), inline=True)
+    draw(learning_curve(model, data, start, history), args.plot, inline=True)  # and to --plot FILE, if given
+    if args.plot:
+        print("Drew the learning curve in %s." % args.plot)
 
 # %% [markdown]
 # An accuracy hides which mistakes are made. The *confusion matrix* counts, for each
@@ -834,13 +850,7 @@ def run(args):
         one_step(model, data, args.batch_size, args.seed)
     history, train_seconds = train_or_evaluate(model, data, args, start)
     report(model, train_seconds, args.updates, stand_in, baseline=loudness_line(data, history))
-
-    if args.save:
-        save_model(model, args.save, history[-1][3])
-        print("Saved the model to %s." % args.save)
-    if args.curve:
-        write_curve(args.curve, history)
-        print("Wrote the learning curve to %s." % args.curve)
+    keep_results(args, model, history)
     if args.plot:
         draw(learning_curve(model, data, start, history), args.plot)
         print("Drew the learning curve in %s." % args.plot)

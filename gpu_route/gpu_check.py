@@ -30,10 +30,21 @@ def run_lesson(device, updates, seed, extra_flags):
                              "--eval-step", str(updates), "--seed", str(seed)],
                             capture_output=True, text=True, env=dict(os.environ, THEANO_FLAGS=flags))
     if result.returncode != 0:
-        sys.exit("error: the %s run failed: %s" % (device, (result.stderr.strip().splitlines() or ["?"])[-1]))
-    accuracy = ACCURACY.findall(result.stdout)
-    per_update = PER_UPDATE.search(result.stdout)
-    device_line = next(line for line in result.stdout.splitlines() if line.startswith("Theano "))
+        last = (result.stderr.strip().splitlines() or ["exit status %d, nothing on stderr" % result.returncode])[-1]
+        sys.exit("error: the %s run failed: %s" % (device, last))
+    return read_run(device, result.stdout)
+
+
+def read_run(device, stdout):
+    """The device line, the last accuracy and the time per update of one run's output."""
+    accuracy = ACCURACY.findall(stdout)
+    per_update = PER_UPDATE.search(stdout)
+    device_line = next((line for line in stdout.splitlines() if line.startswith("Theano ")), None)
+    # A lesson whose lines changed must not pass, nor end in a traceback.
+    for missing, what in ((device_line, "no 'Theano ... on' line"), (accuracy, "no accuracy line"),
+                          (per_update, "no time per update")):
+        if not missing:
+            sys.exit("error: the %s run printed %s; does gpu_check.py match this genre_mlp.py?" % (device, what))
     return device_line, float(accuracy[-1][1]), int(per_update.group(1))
 
 

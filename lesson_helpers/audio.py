@@ -33,6 +33,14 @@ def one_line(text):
     return " ".join(str(text).split())
 
 
+def without_path(reason, path):
+    """A decoder's message without the file's name: the line that shows it names the file already."""
+    for prefix in ("Error opening %r: " % str(path), "%s: " % path):  # soundfile's, ffmpeg's
+        if reason.startswith(prefix):
+            return reason[len(prefix):]
+    return reason
+
+
 def load_audio(path, offset=0.0, duration=None):
     """Decode `path` to float32 samples shaped (frames, channels) and its sample rate.
 
@@ -52,7 +60,7 @@ def load_audio(path, offset=0.0, duration=None):
             frames = -1 if duration is None else round(duration * rate)
             return sound.read(frames, dtype="float32", always_2d=True), rate
     except RuntimeError as error:  # soundfile's errors: unknown format, damaged header
-        soundfile_problem = one_line(error)
+        soundfile_problem = without_path(one_line(error), path)
 
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
@@ -67,7 +75,7 @@ def load_audio(path, offset=0.0, duration=None):
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0 or not decoded.is_file():
             reason = (result.stderr.strip().splitlines() or ["no audio stream"])[-1]
-            raise AudioError(f"{path}: cannot decode it ({one_line(reason)}); "
+            raise AudioError(f"{path}: cannot decode it ({without_path(one_line(reason), path)}); "
                              "check that it is a complete audio file")
         samples, rate = soundfile.read(str(decoded), dtype="float32", always_2d=True)
     return samples, rate

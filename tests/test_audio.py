@@ -149,3 +149,17 @@ def test_ffmpeg_decodes_what_soundfile_cannot(tmp_path):
     excerpt = audio.prepare_file(converted)
     assert peak_frequency(excerpt) == pytest.approx(50, abs=0.5)
     assert np.max(np.abs(excerpt)) == pytest.approx(0.5, abs=0.03)
+
+
+@pytest.mark.parametrize("decoder", ["ffmpeg", "soundfile alone"])
+def test_an_undecodable_file_is_named_once(tmp_path, monkeypatch, decoder):
+    if decoder == "ffmpeg" and shutil.which("ffmpeg") is None:
+        pytest.skip("needs the ffmpeg command")
+    if decoder != "ffmpeg":
+        monkeypatch.setattr(shutil, "which", lambda name: None)
+    path = tmp_path / "cut.wav"
+    path.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    message = one_line_error(path)
+    assert message.startswith("%s: " % path) and message.count(path.name) == 1, message
+    # The decoder's own reason stays, without the name it repeated.
+    assert ("Invalid data found" in message) if decoder == "ffmpeg" else ("soundfile cannot read it (" in message)

@@ -113,3 +113,77 @@ def test_a_floor_that_cannot_be_built_says_why(tmp_path, monkeypatch):
     floor()
     assert floor.figures() is None
     assert floor.error.startswith("gcc could not build benchmark/sgemm_floor.c: ") and "no_such_blas" in floor.error
+
+
+# ---------------------------------------------------------------------------
+# The arithmetic behind every derived column, from made-up timings worked out by hand
+# ---------------------------------------------------------------------------
+MADE_UP = dict(
+    names=["Theano", "NumPy", "PyTorch eager", "JAX jit"], wrong={"JAX jit"},
+    differences={"Theano": 0.0, "NumPy": 1e-7, "PyTorch eager": 2e-6, "JAX jit": 0.5},
+    threads={"Theano": "one BLAS thread", "NumPy": "one BLAS thread", "PyTorch eager": "2 threads",
+             "JAX jit": "2 threads"},
+    compile_seconds={"Theano": 1.5, "NumPy": 0.0, "PyTorch eager": 0.25, "JAX jit": 3.0},
+    step_times={"Theano": [100e-6, 120e-6, 110e-6, 300e-6, 90e-6], "NumPy": [200e-6, 220e-6, 240e-6, 260e-6, 280e-6],
+                "PyTorch eager": [400e-6] * 5},
+    eval_times={"Theano": [1.0, 4.0, 2.0], "NumPy": [0.5, 0.5, 0.75], "PyTorch eager": [0.25] * 3},
+    floor=(21.2e6, 150e-6, 169.6e9),   # FLOPs, the products' seconds, the peak FLOP/s
+    no_floor=None, sample_seconds=5.5e-6,
+    e2e={"cold": (20.0, 300.0, 11.7), "warm": (2.25, 250.0, 0.25)},  # seconds, peak MB, compiling
+    memory={"Theano": 180.0, "NumPy": 90.0})
+
+
+@pytest.fixture
+def made_up_table():
+    class Data:
+        test = np.zeros((2000, 1200), np.float32)
+    return bench.figures(MADE_UP, (256, 64), 2000, Data())
+
+
+def test_each_figure_from_made_up_timings(made_up_table):
+    table = made_up_table
+    assert table["theano_us_per_update"] == pytest.approx(110)          # the median of 90..300
+    assert table["floor_us"] == pytest.approx(125)                      # 21.2 MFLOP at 169.6 GFLOP/s
+    assert table["peak_gflops"] == pytest.approx(169.6) and table["products_us"] == pytest.approx(150)
+    assert table["theano_x_floor"] == pytest.approx(0.88)               # 110 / 125
+    theano, numpy, torch = (table["frameworks"][name] for name in ("Theano", "NumPy", "PyTorch eager"))
+    assert table["frameworks"]["JAX jit"] == {"wrong": True}
+    # Percentiles by linear interpolation: 10% of the way is 0.4 of a step past the smallest.
+    assert (theano["p10_us"], theano["p90_us"]) == (pytest.approx(94), pytest.approx(228))
+    assert (numpy["p10_us"], numpy["p90_us"]) == (pytest.approx(208), pytest.approx(272))
+    assert theano["total_s"] == pytest.approx(7.00072)                  # 720 us of steps and 7 s of evaluations
+    assert numpy["total_s"] == pytest.approx(1.7512) and torch["total_s"] == pytest.approx(0.752)
+    assert numpy["x_theano"] == pytest.approx(240 / 110) and torch["x_theano"] == pytest.approx(400 / 110)
+    assert numpy["x_floor"] == pytest.approx(1.92) and torch["x_floor"] == pytest.approx(3.2)
+    assert theano["x_theano"] == 1 and theano["x_floor"] == pytest.approx(0.88)
+    assert (theano["peak_mb"], numpy["peak_mb"], torch["peak_mb"]) == (180.0, 90.0, None)
+    assert torch["compile_s"] == 0.25 and torch["threads"] == "2 threads"
+    assert table["theano_lead_over_fastest_other"] == pytest.approx(240 / 110)  # NumPy, JAX being wrong
+    assert table["evaluation_ms"] == pytest.approx(2000) and table["sample_us"] == pytest.approx(5.5)
+    assert table["end_to_end"] == {"cold": {"seconds": 20.0, "compile_seconds": 11.7, "peak_mb": 300.0},
+                                   "warm": {"seconds": 2.25, "compile_seconds": 0.25, "peak_mb": 250.0}}
+
+
+def test_the_table_prints_the_figures_in_their_units(made_up_table, capsys):
+    bench.show(made_up_table)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == ("One update: 21.2 MFLOP. This machine's single-thread SGEMM peak is 170 GFLOP/s, so the floor "
+                        "is 125 us; the update's 8 matrix products alone, in C through Theano's BLAS, take 150 us "
+                        "(141 GFLOP/s).")
+    rows = {line[:14].strip(): line[14:].split() for line in lines[4:10]}
+    assert rows["Theano"] == ["110", "94-228", "7.00", "1.50", "180", "1.00", "0.88"]
+    assert rows["NumPy"] == ["240", "208-272", "1.75", "0.00", "90", "2.18", "1.92"]
+    assert rows["PyTorch eager"] == ["400", "400-400", "0.75", "0.25", "-", "3.64", "3.20"]
+    assert lines[4 + 3].startswith("JAX jit        wrong: its losses differ from Theano's by 0.5 (> 0.0001) over 200")
+    # The floor's rows: 2000 updates at 150 and at 125 us.
+    assert rows["products (C)"] == ["150", "-", "0.30", "-", "-", "1.36", "1.20"]
+    assert rows["floor (peak)"] == ["125", "-", "0.25", "-", "-", "1.14", "1.00"]
+    assert lines[10] == ""
+    assert lines[11] == ("Theano: one evaluation on 2000 rows takes 2000.0 ms; drawing a batch takes 5.5 us "
+                         "(5.0% of an update)")
+    assert lines[12] == "Theano is 2.18x faster than the fastest other framework here."
+    assert lines[13:] == [
+        "python genre_mlp.py --updates 2000, cold compile cache: 20.0 s in all (compiling 11.7 s), peak 300 MB",
+        "python genre_mlp.py --updates 2000, warm compile cache: 2.2 s in all (compiling 0.2 s), peak 250 MB",
+        "Losses over the first 200 updates, largest difference from Theano's: NumPy 1e-07, PyTorch eager 2e-06, "
+        "JAX jit 0.5"]

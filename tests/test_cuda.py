@@ -250,3 +250,93 @@ def test_gpu_check_reads_the_lessons_lines():
     first, accuracy, per_update = gpu_check.run_lesson("cpu", 20, 7, "")
     assert first.startswith("Theano 1.0.5 on cpu, floatX=float32")
     assert 0 <= accuracy <= 100 and per_update > 0
+
+
+# ---------------------------------------------------------------------------
+# gpu_check's verdict, from made-up runs (no GPU, no Theano run)
+# ---------------------------------------------------------------------------
+def lesson_output(device, accuracy, per_update):
+    """What genre_mlp.py prints that gpu_check reads, for one made-up run of 500 updates."""
+    return ("Theano 1.0.5 on %s, floatX=float32, BLAS: made up\n"
+            "Accuracy after update 500/500: %.2f%%  test loss 0.5000  train loss 0.5000  (1.0 s)\n"
+            "Done: test accuracy %.2f%%, training 1.0 s (500 updates, %d us each)\n"
+            % (device, accuracy, accuracy, per_update))
+
+
+def gpu_check_verdict(monkeypatch, capsys, runs):
+    """gpu_check.main with the driver found and each device's run made up: (exit status, stdout)."""
+    from gpu_route import gpu_check
+    monkeypatch.setattr(cuda_libs, "prepare", lambda device: "driver 580.00, CUDA 13.0 (made up)")
+    asked = []
+
+    def fake_run(command, **kwargs):
+        device = next(flag[len("device="):] for flag in kwargs["env"]["THEANO_FLAGS"].split(",")
+                      if flag.startswith("device="))
+        asked.append((device, kwargs["env"]["THEANO_FLAGS"]))
+        returncode, stdout, stderr = runs[device]
+        return subprocess.CompletedProcess(command, returncode, stdout, stderr)
+    monkeypatch.setattr(gpu_check.subprocess, "run", fake_run)
+    with pytest.raises(SystemExit) as done:
+        gpu_check.main(["--updates", "500"])
+    captured = capsys.readouterr()
+    assert [device for device, _ in asked] == ["cuda", "cpu"]
+    assert "force_device=True" in asked[0][1] and "force_device" not in asked[1][1]
+    return done.value.code, captured.out
+
+
+@pytest.mark.parametrize("cuda_accuracy, cpu_accuracy, cuda_us, cpu_us, status", [
+    (85.00, 85.00, 900, 120, 0),     # same accuracy, cuda slower: passes (speed is shown, not judged)
+    (85.00, 85.00, 40, 120, 0),      # same accuracy, cuda faster
+    (85.05, 85.00, 40, 120, 0),      # within 0.1 pp, above
+    (84.95, 85.00, 900, 120, 0),     # within 0.1 pp, below
+    (85.50, 85.00, 40, 120, 1),      # cuda 0.5 pp better: still different
+    (84.50, 85.00, 40, 120, 1),      # cuda 0.5 pp worse
+    (60.00, 85.00, 900, 120, 1),
+])
+def test_gpu_check_verdict_in_both_directions(monkeypatch, capsys, cuda_accuracy, cpu_accuracy, cuda_us,
+                                              cpu_us, status):
+    code, out = gpu_check_verdict(monkeypatch, capsys, {
+        "cuda": (0, lesson_output("cuda", cuda_accuracy, cuda_us), ""),
+        "cpu": (0, lesson_output("cpu", cpu_accuracy, cpu_us), "")})
+    assert code == status
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith(("cuda ", "cpu "))}
+    assert rows["cuda"] == ["%.2f%%" % cuda_accuracy, str(cuda_us), "us"]
+    assert rows["cpu"] == ["%.2f%%" % cpu_accuracy, str(cpu_us), "us"]
+    difference = "%.2f" % abs(cuda_accuracy - cpu_accuracy)  # worked out apart from the code
+    last = out.splitlines()[-1]
+    assert last.startswith("difference %s pp: " % difference)
+    assert last.endswith("same within 0.1 pp" if status == 0 else "DIFFERENT")
+
+
+@pytest.mark.parametrize("runs, message", [
+    ({"cuda": (1, "", "Traceback ...\nRuntimeError: CUDA error: no device\n")},
+     "error: the cuda run failed: RuntimeError: CUDA error: no device"),
+    ({"cuda": (0, lesson_output("cuda", 85, 40), ""), "cpu": (2, "", "")}, "error: the cpu run failed: exit status 2, nothing on stderr"),
+    ({"cuda": (0, "Theano 1.0.5 on cuda, floatX=float32, BLAS: x\n", "")},
+     "error: the cuda run printed no accuracy line"),
+])
+def test_gpu_check_a_failed_run_is_one_line(monkeypatch, capsys, runs, message):
+    from gpu_route import gpu_check
+    monkeypatch.setattr(cuda_libs, "prepare", lambda device: "made up")
+    monkeypatch.setattr(gpu_check.subprocess, "run", lambda command, **kwargs: subprocess.CompletedProcess(
+        command, *runs["cuda" if "device=cuda" in kwargs["env"]["THEANO_FLAGS"] else "cpu"]))
+    with pytest.raises(SystemExit) as done:
+        gpu_check.main([])
+    assert str(done.value.code).startswith(message) and "\n" not in str(done.value.code)
+
+
+def test_gpu_check_without_a_driver_exits_non_zero(monkeypatch):
+    from gpu_route import gpu_check
+    monkeypatch.setattr(cuda_libs, "prepare", lambda device: None)
+    with pytest.raises(SystemExit) as done:
+        gpu_check.main([])
+    assert "no NVIDIA driver" in str(done.value.code)  # a string: exit status 1
+
+
+@pytest.mark.parametrize("drop", ["Theano ", "Accuracy after", "Done:"])
+def test_gpu_check_a_run_missing_a_line_is_one_line(drop):
+    from gpu_route import gpu_check
+    stdout = "".join(line for line in lesson_output("cuda", 85, 40).splitlines(True) if not line.startswith(drop))
+    with pytest.raises(SystemExit) as done:
+        gpu_check.read_run("cuda", stdout)
+    assert str(done.value.code).startswith("error: the cuda run printed no ")

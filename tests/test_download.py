@@ -306,6 +306,8 @@ def test_a_cut_connection_resumes_on_the_next_run(server, tmp_path, capsys):
     assert status == 0, err
     assert out.splitlines()[0].endswith("%s, resuming after the %.1f MB received before" % (url, len(kept) / 1e6))
     assert dest.read_bytes() == BIG and leftovers(tmp_path, dest) == []
+    # 500 rows of 1200 float32 and the archive's few hundred bytes: 2.4 MB (it would be 2.3 MiB).
+    assert "Saved %s: %s bytes (2.4 MB)" % (dest, "{:,}".format(len(BIG))) in out.splitlines()
     assert ("/cut/f.npz", "bytes=%d-" % len(kept)) in server.log  # only the rest was asked for
 
 
@@ -542,3 +544,13 @@ def test_google_drive_pages(drive, tmp_path, capsys, mode, what):
         "error: %s instead of the data file; download it by hand from %s and check it with "
         "`python dataset_builder/make_dataset.py check FILE`, or try again later" % (what, MANUAL_LINK))
     assert leftovers(tmp_path, dest) == [] and not dest.exists()
+
+
+def test_the_bytes_kept_are_counted_in_megabytes_of_a_million(tmp_path):
+    staging = tmp_path / ("lesson.npz" + download.STAGING_SUFFIX)
+    partial = tmp_path / (staging.name + "abcdefgh.part")  # gdown's name for it
+    partial.write_bytes(b"")
+    assert download.kept_note(staging) == ""  # nothing received: nothing to say
+    partial.write_bytes(b"x" * 3 * 2 ** 19)  # three of gdown's 512-kB reads: 1,572,864 bytes
+    assert download.kept_note(staging) == (" (the 1.6 MB received so far are kept in %s; the same command "
+                                           "resumes from there)" % partial)  # 1.5 would be MiB

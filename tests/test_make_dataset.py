@@ -394,3 +394,63 @@ def test_a_full_disk_under_the_cache_stops_the_build_in_one_line(library, tmp_pa
     assert last.startswith("error: the excerpt cache in %s: cannot write " % (tmp_path / "set.work"))
     assert last.endswith("(No space left on device); free some space or choose a folder you can write to")
     assert not (tmp_path / "set.npz").exists() and not (tmp_path / "set.work" / "failed.tsv").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Excerpts of one recording never overlap; the stop counts failures in a row
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("length", [1200, 1201, 2399, 2400, 3599, 3600, 4801, 9000, 12000, 36001])
+def test_excerpts_of_one_recording_never_overlap(length):
+    x = np.arange(length, dtype=np.float64)  # each sample is its own index: an excerpt shows where it starts
+    for asked in range(1, 13):
+        excerpts, starts = make_dataset.cut_excerpts(x, asked, "a recording")
+        first = [int(excerpt[0]) for excerpt in excerpts]
+        # As many as asked, or as many as fit with room between them (at least one).
+        assert len(excerpts) == max(1, min(asked, length // 1200 - 1))
+        for excerpt, begin in zip(excerpts, first):
+            np.testing.assert_array_equal(excerpt, np.arange(begin, begin + 1200))  # whole, 3 s, inside x
+        assert all(later - earlier >= 1200 for earlier, later in zip(first, first[1:]))  # no sample twice
+        assert starts == [begin / 400 for begin in first]
+        if len(excerpts) == 1:
+            assert first == [(length - 1200) // 2]  # one excerpt: the middle
+
+
+def failing_fetches(monkeypatch, tmp_path, ytids, per_class):
+    """collect_excerpts over these classical ytids (no shuffling), one fetch at a time, where every
+    id starting "gone" fails; returns (what it gave or the InputError, the failed.tsv lines)."""
+    def fetch(segment, work, fetch_command):
+        if segment.ytid.startswith("gone"):
+            raise make_dataset.FetchError("fetch failed: ERROR: Video unavailable")
+        return np.zeros(1200, np.float32), segment.start
+    monkeypatch.setattr(make_dataset, "fetch_excerpt", fetch)
+    (tmp_path / "excerpts").mkdir()
+    candidates = [[make_dataset.Segment(ytid, 4.0, 14.0, 0) for ytid in ytids],
+                  [make_dataset.Segment("rock%07d" % i, 4.0, 14.0, 1) for i in range(per_class)]]
+    try:
+        outcome = make_dataset.collect_excerpts(candidates, per_class, tmp_path, 1, ["fetch"])
+    except make_dataset.InputError as error:
+        outcome = error
+    return outcome, (tmp_path / "failed.tsv").read_text().splitlines()
+
+
+def test_failures_with_successes_between_them_never_stop_the_build(monkeypatch, tmp_path):
+    # 40 failures in all, but never two in a row: far more than 25, and no broken network.
+    ytids = [("gone%07d" if i % 2 == 0 else "good%07d") % i for i in range(80)]
+    (chosen, num_failed), failed = failing_fetches(monkeypatch, tmp_path, ytids, per_class=40)
+    assert num_failed == 40 and len(failed) == 40
+    assert len(chosen[0]) == len(chosen[1]) == 40
+
+
+def test_24_failures_in_a_row_go_on_and_the_25th_stops(monkeypatch, tmp_path):
+    ytids = ["gone%07d" % i for i in range(24)] + ["good0000001"] + ["gone%07d" % i for i in range(100, 124)]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (chosen, num_failed), _ = failing_fetches(monkeypatch, tmp_path / "a", ytids + ["good0000002"], per_class=2)
+    assert num_failed == 48 and len(chosen[0]) == 2
+    ytids = ["good0000001"] + ["gone%07d" % i for i in range(40)]
+    stopped, failed = failing_fetches(monkeypatch, tmp_path / "b", ytids, per_class=10)
+    assert isinstance(stopped, make_dataset.InputError)
+    assert str(stopped).startswith("25 fetches in a row failed, the last with 'fetch failed: ERROR: Video unavailable'")
+    # The first wave: 9 classical failures, then the 10 rock successes reset the count; the next
+    # waves fail 25 in a row, and the build stops at the 25th, before marking the rest as gone.
+    assert len(failed) == 9 + 25

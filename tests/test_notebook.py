@@ -397,3 +397,275 @@ def test_a_hosted_kernel_keeps_its_numpy_and_runs_without_a_restart(tmp_path):
     changed = {name: (version, after.get(name)) for name, version in before.items() if after.get(name) != version}
     assert changed == {}  # nothing the runtime had was replaced
     assert {"theano", "scipy-openblas32", "soundfile"} <= {name.lower() for name in set(after) - set(before)}
+
+
+# ---------------------------------------------------------------------------
+# The notebook route without a kernel: the parameters cell, the executed copy, the one-line
+# error, a kernel short of matplotlib, the first cell run twice
+# ---------------------------------------------------------------------------
+def notebook_of(*cells):
+    import nbformat
+    made = nbformat.v4.new_notebook()
+    for number, (source, tags) in enumerate(cells, start=1):
+        made.cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": list(tags)}, id="cell-%02d" % number))
+    return made
+
+
+@pytest.mark.parametrize("tagged", [0, 2])
+def test_parameters_must_be_tagged_on_one_cell(tagged):
+    made = notebook_of(*[("NOTEBOOK_ARGS = []", ["parameters"])] * tagged + [("print(1)", [])])
+    with pytest.raises(lesson_notebook.NotebookError) as raised:
+        lesson_notebook.with_arguments(made, ["--updates", "10"])
+    assert str(raised.value) == "genre_mlp.ipynb has %d cells tagged parameters, not 1: run `make ipynb`" % tagged
+
+
+class FakeKernel:
+    has_kernel = False
+
+
+def fake_execution(monkeypatch, outputs_of_cell_2):
+    """nbclient.NotebookClient replaced by one that gives the last cell these outputs."""
+    import nbclient
+    import nbformat
+
+    class Client:
+        def __init__(self, notebook, **options):
+            self.notebook = notebook
+
+        def execute(self):
+            cell = self.notebook.cells[-1]
+            cell.outputs = [nbformat.from_dict(output) for output in outputs_of_cell_2]
+            if any(output["output_type"] == "error" for output in outputs_of_cell_2):
+                raise nbclient.exceptions.CellExecutionError("traceback", "ename", "evalue")
+    monkeypatch.setattr(nbclient, "NotebookClient", Client)
+    monkeypatch.setattr(lesson_notebook, "kernel_manager", lambda folder: FakeKernel())
+
+
+def test_the_executed_copy_is_written_atomically(tmp_path, monkeypatch):
+    import nbformat
+    source = tmp_path / "lesson.ipynb"
+    nbformat.write(notebook_of(("NOTEBOOK_ARGS = []", ["parameters"]), ("print('hi')", [])), str(source))
+    fake_execution(monkeypatch, [{"output_type": "stream", "name": "stdout", "text": "hi\n"}])
+    output, other_name = tmp_path / "executed.ipynb", tmp_path / "other-name.ipynb"
+    output.write_text("the run before\n")
+    os.link(output, other_name)  # written in place, the other name would change too
+    lesson_notebook.run(["--updates", "3"], path=str(source), output=str(output))
+    assert other_name.read_text() == "the run before\n"
+    written = nbformat.read(str(output), as_version=4)
+    assert written.cells[1].source == "NOTEBOOK_ARGS = ['--updates', '3']  # from make notebook ARGS=..."
+    assert written.cells[2].outputs[0].text == "hi\n"
+    # Through a symlink: the link stays, its target gets the new copy.
+    target = tmp_path / "kept" / "executed.ipynb"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link = tmp_path / "link.ipynb"
+    link.symlink_to(target)
+    lesson_notebook.run([], path=str(source), output=str(link))
+    assert link.is_symlink() and nbformat.read(str(target), as_version=4).cells[1].outputs[0].text == "hi\n"
+    assert sorted(os.listdir(tmp_path)) == ["executed.ipynb", "kept", "lesson.ipynb", "link.ipynb",
+                                            "other-name.ipynb"]  # no temporary file left
+
+
+def test_the_lessons_own_error_line_is_the_one_line_reported(tmp_path, monkeypatch):
+    import nbformat
+    source = tmp_path / "lesson.ipynb"
+    nbformat.write(notebook_of(("NOTEBOOK_ARGS = []", ["parameters"]), ("sys.exit('error: ...')", [])), str(source))
+    # What ipykernel records for sys.exit("error: ..."): no stderr line, the message as the evalue.
+    message = "error: no.npz: not found; give the lesson's data file (README \"The data\")"
+    fake_execution(monkeypatch, [{"output_type": "error", "ename": "SystemExit", "evalue": message,
+                                  "traceback": ["An exception has occurred, use %tb to see the full traceback.\n",
+                                                "SystemExit: " + message]}])
+    output = tmp_path / "executed.ipynb"
+    with pytest.raises(lesson_notebook.NotebookError) as stopped:
+        lesson_notebook.run([], path=str(source), output=str(output))
+    assert str(stopped.value) == ("the notebook stopped: no.npz: not found; give the lesson's data file "
+                                  "(README \"The data\") (cell cell-02); its outputs are in %s" % output)
+    assert output.exists()
+
+
+def test_any_other_exception_is_named_by_its_type(tmp_path, monkeypatch):
+    import nbformat
+    source = tmp_path / "lesson.ipynb"
+    nbformat.write(notebook_of(("NOTEBOOK_ARGS = []", ["parameters"]), ("1 / 0", [])), str(source))
+    fake_execution(monkeypatch, [{"output_type": "error", "ename": "ZeroDivisionError", "evalue": "division by zero",
+                                  "traceback": ["..."]}])
+    with pytest.raises(lesson_notebook.NotebookError, match=r"stopped: ZeroDivisionError: division by zero "
+                                                            r"\(cell cell-02\)"):
+        lesson_notebook.run([], path=str(source), output=str(tmp_path / "out.ipynb"))
+
+
+def pins_in(requirements, name):
+    """`name==X` from a requirements file, read here without the installer's code."""
+    return next(line.split(";")[0].strip() for line in open(requirements) if line.startswith(name + "=="))
+
+
+def test_a_kernel_lacking_only_matplotlib_gets_only_matplotlib(monkeypatch):
+    import importlib.metadata
+    calls, said = [], []
+    monkeypatch.setattr(notebook, "missing", lambda names=notebook.NEEDED: ["matplotlib"])
+    real_version = notebook.installed_version
+    monkeypatch.setattr(notebook, "installed_version", lambda name: None if name == "matplotlib" else real_version(name))
+    monkeypatch.setattr(notebook, "pip", lambda python, arguments, environ=None: calls.append(arguments))
+    assert notebook.install_missing_packages(folder=ROOT, python="/kernel/python", log=said.append) is True
+    matplotlib_pin = pins_in(os.path.join(ROOT, "lesson_helpers", "requirements.txt"), "matplotlib")
+    packages = calls[0]
+    assert matplotlib_pin in packages
+    # Everything else as the kernel has it, pinned so that pip cannot move it.
+    for distribution in ("numpy", "scipy", "six", "soundfile"):
+        assert "%s==%s" % (distribution, importlib.metadata.version(distribution)) in packages
+    assert len(packages) == 5  # the BLAS wheel it has is left out, and so left alone
+    assert said[0] == ("This kernel's Python (/kernel/python) lacks matplotlib: installing only those into it, keeping "
+                       "its NumPy %s, SciPy %s, six %s, soundfile %s (a minute or two)..."
+                       % tuple(importlib.metadata.version(name) for name in ("numpy", "scipy", "six", "soundfile")))
+    assert said[-1] == "Installed; the lesson goes on."
+
+
+# The notebook's code cells in order in one fresh Python, as a kernel runs them (no Jupyter:
+# display() prints), with the lesson's options injected as `make notebook` injects them.
+CELLS_WITHOUT_A_KERNEL = r"""
+import json, sys
+arguments, blocked = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+for name in blocked:
+    sys.modules[name] = None  # not installed, as far as imports and find_spec can tell
+import hashlib, nbformat
+from lesson_helpers import lesson_notebook, notebook
+notebook.install_missing_packages = lambda *args, **kwargs: False  # this test's kernel installs nothing
+try:
+    import IPython.display
+    def display(shown, *more):  # what a kernel would show, as one line: a picture by its digest
+        data = getattr(shown, "data", None)
+        print("shown inline:", type(shown).__name__, hashlib.sha256(data).hexdigest() if isinstance(data, bytes) else "")
+    IPython.display.display = display
+except ImportError:
+    pass
+cells = lesson_notebook.with_arguments(nbformat.read("genre_mlp.ipynb", as_version=4), arguments).cells
+namespace = {"__name__": "__main__"}
+for cell in cells:
+    if cell.cell_type == "code":
+        exec(compile(cell.source, cell.get("id"), "exec"), namespace)
+"""
+
+
+def test_a_kernel_without_matplotlib_says_no_pictures_once(small_file, tmp_path):
+    result = subprocess.run([sys.executable, "-c", CELLS_WITHOUT_A_KERNEL,
+                             json.dumps(["--updates", "20", "--eval-step", "10", "--data", small_file]),
+                             json.dumps(["matplotlib"])], capture_output=True, text=True, cwd=ROOT, timeout=600,
+                            env=dict(os.environ, TMPDIR=str(tmp_path)))  # the lesson's WAV goes there
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert [line for line in result.stdout.splitlines() if "pictures" in line.lower()] == [
+        "No pictures: matplotlib is not installed (pip install -r lesson_helpers/requirements.txt)."]
+    assert len(accuracy_lines(result.stdout)) == 2  # the lesson ran to its end all the same
+
+
+def test_the_first_cell_run_twice_applies_each_piece_once(genre_mlp):
+    from theano.gof import cmodule
+    from theano.gof.op import COp
+    from theano.tensor import basic, blas
+    from theano.tensor.type import TensorType
+    from theano_today import theano_numpy2, theano_setup
+
+    def state():
+        return (TensorType.filter, basic.MaxAndArgmax.c_code, basic.MaxAndArgmax.c_code_cache_version,
+                COp.c_code_cache_version, blas.Dot22.__props__, cmodule.GCC_compiler.compile_str,
+                tuple(theano_numpy2.mend(genre_mlp.theano)))
+    before = state()
+    environ = dict(os.environ)
+    for _ in range(2):  # what the notebook's first code cell does, run again
+        theano, _ = theano_setup.import_theano(environ)
+    assert theano is genre_mlp.theano and state() == before
+    version = basic.MaxAndArgmax(axis=[0]).c_code_cache_version()
+    assert version.count("npy_ravel_axis") == 1
+    assert environ.get("THEANO_FLAGS") == os.environ.get("THEANO_FLAGS")
+
+
+def test_the_notebook_writes_each_file_asked_for_and_shows_the_pictures_too(small_file, tmp_path):
+    import hashlib
+    files = {option: str(tmp_path / name) for option, name in (
+        ("--plot-samples", "samples.png"), ("--plot", "curve.png"), ("--save", "model.npz"), ("--curve", "curve.csv"))}
+    arguments = ["--updates", "20", "--eval-step", "10", "--data", small_file]
+    for option, path in files.items():
+        arguments += [option, path]
+    result = subprocess.run([sys.executable, "-c", CELLS_WITHOUT_A_KERNEL, json.dumps(arguments), "[]"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=600,
+                            env=dict(os.environ, TMPDIR=str(tmp_path)))
+    assert result.returncode == 0, result.stderr
+    said = result.stdout.splitlines()
+    for line in ("Drew random excerpts of each class in %s." % files["--plot-samples"],
+                 "Saved the model to %s." % files["--save"], "Wrote the learning curve to %s." % files["--curve"],
+                 "Drew the learning curve in %s." % files["--plot"]):
+        assert said.count(line) == 1, line
+    shown = [line.split()[-1] for line in said if line.startswith("shown inline: Image")]
+    assert len(shown) == 3  # the excerpts, the curve, the mistakes
+    # Each picture written to a file is the one shown inline, byte for byte.
+    assert hashlib.sha256(open(files["--plot-samples"], "rb").read()).hexdigest() == shown[0]
+    assert hashlib.sha256(open(files["--plot"], "rb").read()).hexdigest() == shown[1]
+    history = np.loadtxt(files["--curve"], delimiter=",", skiprows=1)
+    assert list(history[:, 0]) == [10, 20]
+    with np.load(files["--save"]) as saved:
+        assert len(saved.files) > 1
+
+
+def drawn_rows(figure):
+    return [int(axes.texts[0].get_text().split()[-1]) for axes in figure.axes if axes.texts]
+
+
+@pytest.mark.parametrize("per_class", [4, 3])
+def test_no_excerpt_is_drawn_twice_even_when_a_class_has_few(per_class):
+    # A class with exactly 4 excerpts (or 3): every one of them, each once.
+    excerpts = np.random.RandomState(0).standard_normal((per_class + 30, 1200)).astype(np.float32)
+    targets = np.array([0.0] * per_class + [1.0] * 30, dtype=np.float32)
+    for seed in range(5):
+        rows = drawn_rows(pictures.samples_figure(excerpts, targets, seed))
+        classical = [row for row in rows if targets[row] == 0]
+        assert sorted(classical) == list(range(per_class))
+        assert len(rows) == len(set(rows)) == per_class + 4
+
+
+@pytest.mark.parametrize("loss, name", [("bce", "binary cross-entropy"), ("mse", "squared error")])
+def test_accuracy_has_an_axis_of_its_own_and_the_losses_theirs(loss, name):
+    from lesson_helpers import curve
+    history = [(0, float("nan"), 0.69, 0.30), (100, 0.6, 0.55, 0.8), (200, 0.5, 0.45, 0.9)]
+    left, right = curve.curve_figure(history, loss).axes
+    assert left.get_ylabel() == "test accuracy (%)" and right.get_ylabel() == name
+    assert [list(line.get_ydata()) for line in left.get_lines()] == [[30, 80, 90], [83, 83]]
+    assert left.get_ylim() == (25, 100)  # 5 points below the lowest accuracy, up to 100%
+    train, test = right.get_lines()
+    assert np.isnan(train.get_ydata()[0]) and list(train.get_ydata()[1:]) == [0.6, 0.5]
+    assert list(test.get_ydata()) == [0.69, 0.55, 0.45]
+    assert right.get_ylim()[1] < 1  # the losses' scale, not the accuracy's
+    assert list(test.get_xdata()) == list(train.get_xdata()) == [0, 100, 200]
+
+
+def old_and_linked(tmp_path, name):
+    """`name` holding an older file, with a second name for the same file beside it."""
+    path = tmp_path / name
+    path.write_bytes(b"an older file")
+    os.link(path, tmp_path / ("other-name-of-" + name))
+    return path
+
+
+def test_the_curve_and_a_picture_are_written_atomically(tmp_path):
+    from lesson_helpers import curve
+    history = [(10, 0.6, 0.55, 0.8), (20, 0.5, 0.45, 0.9)]
+    csv, png = old_and_linked(tmp_path, "curve.csv"), old_and_linked(tmp_path, "curve.png")
+    curve.write_curve(str(csv), history)
+    pictures.draw(curve.curve_figure(history, "bce"), str(png))
+    # A new file renamed into place: the file's other name still holds the old one.
+    for path in (csv, png):
+        assert (tmp_path / ("other-name-of-" + path.name)).read_bytes() == b"an older file"
+    assert csv.read_text() == ("update,train_loss,test_loss,test_accuracy\n"
+                               "10,0.600000,0.550000,0.800000\n20,0.500000,0.450000,0.900000\n")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(os.listdir(tmp_path)) == 4  # no temporary file left
+
+
+def test_a_picture_that_cannot_be_drawn_leaves_the_old_file(tmp_path):
+    png = old_and_linked(tmp_path, "curve.png")
+
+    class Broken:
+        def savefig(self, *args, **kwargs):
+            raise RuntimeError("matplotlib failed")
+    with pytest.raises(RuntimeError):
+        pictures.draw(Broken(), str(png))
+    assert png.read_bytes() == b"an older file" and len(os.listdir(tmp_path)) == 2

@@ -247,3 +247,103 @@ def test_pytest_without_the_lessons_packages_says_so_in_one_line(tmp_path):
     assert result.returncode == 4
     assert lines == ["ERROR: %s cannot run the tests: theano and soundfile are not installed for it; run "
                      "`make test`, which sets up a venv with everything they need" % sys.executable]
+
+
+# ---------------------------------------------------------------------------
+# Which interpreter wins among several: stub interpreters that answer the script's
+# questions (its version, venv, Python.h) as a Python of that kind would
+# ---------------------------------------------------------------------------
+def stub_python(path, version, headers=True, venv=True):
+    """An executable at `path` that answers find_python.sh as Python `version` would."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    venv, headers = "yes" if venv else "no", "yes" if headers else "no"
+    path.write_text("#!/bin/sh\n"
+                    "case $2 in *venv*) [ %s = yes ] || exit 1 ;; esac\n"      # import venv, ensurepip
+                    "case $2 in *Python.h*) [ %s = yes ] || exit 1 ;; esac\n"  # the C headers' check
+                    "case $2 in\n"
+                    "  *sys.executable*) echo \"%s $0\" ;;\n"
+                    "  *version_info*) echo %s ;;\n"
+                    "esac\n" % (venv, headers, version, version))
+    path.chmod(0o755)
+    return str(path)
+
+
+def machine(tmp_path, on_path=(), pyenv=(), pyenv_root="pyenv"):
+    """A PATH folder holding stubs named as given (`python3`, `python3.13`, ...) and a pyenv
+    root holding stubs of full versions; returns find_python.sh's environment."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for command in ("ls", "sort", "sed"):
+        (folder / command).symlink_to(shutil.which(command))
+    for name, version, *kind in on_path:
+        stub_python(folder / name, version, *kind)
+    root = tmp_path / pyenv_root
+    for full_version, *kind in pyenv:
+        minor = full_version.rsplit(".", 1)[0] if full_version.count(".") == 2 else full_version
+        stub_python(root / "versions" / full_version / "bin" / ("python" + minor.rstrip("t")), minor, *kind)
+    return {"PATH": str(folder), "HOME": str(tmp_path), "PYENV_ROOT": str(root)}
+
+
+def chosen(env, *args):
+    result = subprocess.run([shutil.which("bash"), FIND_PYTHON] + list(args), capture_output=True, text=True,
+                            env=env)
+    assert len(result.stdout.splitlines()) == 1, result.stdout
+    return result.returncode, result.stdout.split(), result.stderr
+
+
+def test_a_supported_python3_wins_over_newer_ones(tmp_path):
+    env = machine(tmp_path, on_path=[("python3", "3.12"), ("python3.13", "3.13")], pyenv=[("3.15.1",)])
+    code, words, stderr = chosen(env)
+    assert (code, words, stderr) == (0, ["ok", env["PATH"] + "/python3", "3.12"], "")
+
+
+@pytest.mark.parametrize("pyenv_root", ["pyenv", ".pyenv"])  # ~/.pyenv, pyenv's default, has a dot
+def test_the_newest_patch_release_wins(tmp_path, pyenv_root):
+    env = machine(tmp_path, on_path=[("python3", "3.10")], pyenv_root=pyenv_root,
+                  pyenv=[("3.13.9",), ("3.13.10",), ("3.13.2",), ("3.12.11",)])
+    code, words, _ = chosen(env)
+    assert code == 0 and words[1:] == [env["PYENV_ROOT"] + "/versions/3.13.10/bin/python3.13", "3.13"]
+    code, words, _ = chosen(env, "3.13")
+    assert code == 0 and words[1] == env["PYENV_ROOT"] + "/versions/3.13.10/bin/python3.13"
+
+
+def test_a_python_without_its_c_headers_is_skipped(tmp_path):
+    env = machine(tmp_path, on_path=[("python3", "3.13", False), ("python3.13", "3.13", False),
+                                     ("python3.12", "3.12")],
+                  pyenv=[("3.13.8", False), ("3.13.3",)])
+    code, words, _ = chosen(env)  # python3 lacks Python.h; the next best is 3.13 from pyenv
+    assert code == 0 and words[1:] == [env["PYENV_ROOT"] + "/versions/3.13.3/bin/python3.13", "3.13"]
+    code, words, _ = chosen(env, "3.13")
+    assert code == 0 and words[1] == env["PYENV_ROOT"] + "/versions/3.13.3/bin/python3.13"
+
+
+def test_only_pythons_without_headers_name_the_dev_package(tmp_path):
+    env = machine(tmp_path, on_path=[("python3", "3.13", False)])
+    code, words, _ = chosen(env)
+    assert code == 1 and "has no C headers" in " ".join(words) and "apt-get install python3.13-dev" in " ".join(words)
+    code, words, _ = chosen(env, env["PATH"] + "/python3")
+    assert code == 1 and "PYTHON=%s/python3 cannot be used" % env["PATH"] in " ".join(words)
+
+
+@pytest.mark.parametrize("version", ["3.11", "3.12", "3.13", "3.14", "3.15", "3.16", "3.20"])
+def test_python_names_any_supported_or_newer_version(tmp_path, version):
+    # python3 is a supported 3.13 all along: PYTHON= must still get the version it names.
+    env = machine(tmp_path, on_path=[("python3", "3.13"), ("python" + version, version)])
+    code, words, stderr = chosen(env, version)
+    assert code == 0 and words == ["ok", "%s/python%s" % (env["PATH"], version), version]
+    newer = version in ("3.16", "3.20")
+    assert ("newer than any tested here" in stderr) == newer and (stderr == "") == (not newer)
+    code, words, _ = chosen(env, "%s/python%s" % (env["PATH"], version))  # by path, the same answer
+    assert code == 0 and words[2] == version
+
+
+def test_python_naming_a_version_that_is_missing_says_so(tmp_path):
+    env = machine(tmp_path, on_path=[("python3", "3.13")])
+    code, words, _ = chosen(env, "3.14")
+    assert code == 1 and " ".join(words).startswith("PYTHON=3.14: no Python 3.14 found on PATH, in pyenv or from uv")
+
+
+def test_a_newer_python3_is_the_last_resort(tmp_path):
+    env = machine(tmp_path, on_path=[("python3", "3.16"), ("python3.12", "3.12", False)])
+    code, words, stderr = chosen(env)
+    assert code == 0 and words[2] == "3.16" and "3.16 is newer than any tested" in stderr

@@ -230,3 +230,19 @@ def test_an_unwritable_folder_is_refused_before_training(genre_mlp, capsys, tmp_
     assert re.search(r"error: %s: cannot write %s/out \((Permission denied\); choose a folder you can write to|"
                      r"Read-only file system\); that disk is mounted read-only; choose a folder on another one); "
                      r"see genre_mlp.py --help$" % (option, folder), message), message
+
+
+def test_the_report_gives_the_time_per_update_in_microseconds(genre_mlp, model, monkeypatch):
+    # Worked out by hand: 1.5 s for 5000 updates is 300 us each; 2 s for 3 is 666,667.
+    lines = []
+    monkeypatch.setattr(model, "compile_seconds", 0.3)
+    genre_mlp.report(model, 1.5, 5000, stand_in=False, log=lines.append, baseline="the loudness line")
+    assert lines[-2:] == ["323,969 parameters; compiling took 0.3 s, training 1.5 s (5000 updates, 300 us each)",
+                          "the loudness line"]
+    lines = []
+    genre_mlp.report(model, 2.0, 3, stand_in=True, log=lines.append)
+    assert lines[-2].endswith("training 2.0 s (3 updates, 666667 us each)")
+    assert lines[-1].startswith("Trained on the generated stand-in")
+    lines = []
+    genre_mlp.report(model, 0.0, 0, stand_in=False, log=lines.append)  # --updates 0: no training to time
+    assert lines[-1] == "323,969 parameters; compiling took 0.3 s"

@@ -24,10 +24,16 @@ newer() { [ "${1%%.*}" -eq 3 ] && [ "${1#*.}" -gt 15 ]; }   # X.Y after 3.15
 
 # Every interpreter of version $1 this machine offers, best first.
 candidates() {
-  local version=$1 root
+  local version=$1 root path patch
   command -v "python$version"
   root=${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}
-  ls -d "$root"/versions/"$version".*/bin/"python$version" 2>/dev/null | sort -t. -k3 -n -r
+  # Newest patch first, sorted on the patch number alone: the root's own path may
+  # hold dots (~/.pyenv does), and 3.13.10 is newer than 3.13.9.
+  for path in "$root"/versions/"$version".*/bin/"python$version"; do
+    [ -x "$path" ] || continue
+    patch=${path#"$root/versions/$version."}
+    echo "${patch%%/*} $path"
+  done | sort -k1,1nr | sed 's/^[^ ]* //'
   command -v uv > /dev/null && uv python find "$version" 2>/dev/null
 }
 

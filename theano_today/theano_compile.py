@@ -28,6 +28,8 @@ def fix_compile_cache(theano):
     """
     from theano.gof.op import COp
     from theano.tensor import blas
+    if getattr(COp.c_code_cache_version, "stable", False):
+        return  # done already: a notebook's first cell run again
     for op_class in (blas.Dot22, blas.Dot22Scalar):
         op_class.__props__, op_class.cacheable = ("cacheable",), True
         op_class.__str__ = lambda op: type(op).__name__
@@ -38,6 +40,7 @@ def fix_compile_cache(theano):
         if hasattr(op, "params_type"):
             version += (op.params_type.c_code_cache_version(),)
         return version
+    stable_version.stable = True
     COp.c_code_cache_version = stable_version
 
 
@@ -161,7 +164,10 @@ def precompiled_header(theano, flags, build=True):
     import subprocess
     from theano.gof import cmodule
     text = "".join("#include <%s>\n" % name for name in COMMON_HEADERS)
-    digest = hashlib.sha256("\0".join([theano.config.cxx, cmodule.gcc_version_str, text] + flags).encode())
+    # The compiler's file too: an upgrade in place keeps the name and often -dumpversion's
+    # "12", and gcc would quietly pass over the old .gch in every module from then on.
+    digest = hashlib.sha256("\0".join([theano.config.cxx, compiler_file(theano.config.cxx), cmodule.gcc_version_str,
+                                       text] + flags).encode())
     folder = os.path.join(theano.config.compiledir, "precompiled_header")
     header = os.path.join(folder, "common_%s.h" % digest.hexdigest()[:16])
     if os.path.exists(header + ".gch"):
@@ -169,6 +175,7 @@ def precompiled_header(theano, flags, build=True):
     if not build:
         return None
     includes = ["-I" + path for path in cmodule.std_include_dirs()]
+    partial = None
     try:
         os.makedirs(folder, exist_ok=True)
         if not os.path.exists(header):
@@ -183,6 +190,12 @@ def precompiled_header(theano, flags, build=True):
         return header
     except OSError:
         return None
+    finally:
+        if partial and os.path.exists(partial):
+            try:
+                os.remove(partial)  # what a failed gcc left: never read, and never to pile up
+            except OSError:
+                pass
 
 
 def compile_faster(theano, notice=True):
