@@ -258,6 +258,8 @@ def describe_data(data, log=print):
 
 def load_data(args, log=print):
     data, stand_in = open_data(args.data, args.seed, log)
+    if args.updates:
+        options.check_batch_size(args.batch_size, len(data.train))  # before anything compiles
     if args.same_loudness:
         same_loudness(data)
     return data, stand_in
@@ -501,7 +503,7 @@ if IN_NOTEBOOK and TEACHING:
 def one_step(model, data, batch_size, seed, log=print):
     """One SGD step on one batch (drawn apart from the training's batches): its loss before and
     after; the weights are then restored, in place, to what they were."""
-    rows = np.random.RandomState(seed + 1).randint(0, len(data.train), size=batch_size)
+    rows = np.random.RandomState((seed + 1) % 2 ** 32).randint(0, len(data.train), size=batch_size)  # any --seed
     inputs, targets = data.train[rows], data.train_targets[rows]
     arrays = [param.get_value(borrow=True) for param in model.params]
     saved = [array.copy() for array in arrays]

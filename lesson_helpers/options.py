@@ -7,9 +7,11 @@ parses NOTEBOOK_ARGS with the same function.
 import argparse
 import importlib.util
 import math
+import os
+import shutil
 
 from lesson_helpers import cli
-from lesson_helpers.files import WriteError, check_writable
+from lesson_helpers.files import WriteError, check_writable, is_special
 from lesson_helpers.model_file import LOSSES
 
 
@@ -21,6 +23,43 @@ def positive(kind):
                                              % ("finite number" if kind is float else "whole number", text))
         return value
     return parse
+
+
+SEED_LIMIT = 2 ** 32 - 1  # NumPy's RandomState takes seeds from 0 to this
+
+
+def seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= SEED_LIMIT:
+        raise argparse.ArgumentTypeError("must be a whole number from 0 to %d, not %s" % (SEED_LIMIT, text))
+    return value
+
+
+def picture_format(path):
+    """The format matplotlib writes for `path`'s extension, or a one-line reason it cannot."""
+    from matplotlib import rcParams
+    from matplotlib.backend_bases import FigureCanvasBase
+    formats = FigureCanvasBase.get_supported_filetypes()
+    extension = os.path.splitext(path)[1][1:].lower()
+    if extension == "pgf" and shutil.which(rcParams["pgf.texsystem"]) is None:
+        raise ValueError("matplotlib writes .pgf only with %s, which is not installed; give a .png or "
+                         ".pdf file" % rcParams["pgf.texsystem"])
+    if extension not in formats:
+        raise ValueError("%s: matplotlib cannot write %s; give a file ending in one of %s"
+                         % (path, "a .%s file" % extension if extension else "a file without an extension",
+                            " ".join("." + name for name in sorted(formats) if name != "pgf")))
+    return extension
+
+
+def check_batch_size(batch_size, num_rows):
+    """Once the data is loaded, before anything compiles: a batch cannot be larger than the training set."""
+    from lesson_helpers.data_file import DataError
+    if batch_size > num_rows:
+        raise DataError("--batch-size %d is larger than the training set (%d excerpts); give --batch-size %d "
+                        "or less" % (batch_size, num_rows, num_rows))
 
 
 def hidden_sizes(text):
@@ -46,7 +85,7 @@ def parse_args(argv, defaults):
                         help="default %(default)s")
     parser.add_argument("--learning-rate", type=positive(float), default=defaults["learning_rate"],
                         help="default %(default)s")
-    parser.add_argument("--seed", type=int, default=defaults["seed"], help="seeds the weights, the batches and "
+    parser.add_argument("--seed", type=seed, default=defaults["seed"], help="seeds the weights, the batches and "
                         "the stand-in data (default %(default)s)")
     parser.add_argument("--loss", choices=LOSSES,
                         help="bce: binary cross-entropy (the default); mse: the lesson's squared error")
@@ -88,7 +127,13 @@ def parse_args(argv, defaults):
         except WriteError as error:
             parser.error("--%s: %s" % (option.replace("_", "-"), error))
     for option in ("plot", "plot_samples"):
-        if getattr(args, option) and importlib.util.find_spec("matplotlib") is None:
+        path = getattr(args, option)
+        if path and importlib.util.find_spec("matplotlib") is None:
             parser.error("--%s needs matplotlib, which is not installed; "
                          "pip install -r lesson_helpers/requirements.txt" % option.replace("_", "-"))
+        if path and not is_special(path):  # a device or a FIFO gets PNG, whatever its name
+            try:
+                picture_format(path)
+            except ValueError as error:
+                parser.error("--%s: %s" % (option.replace("_", "-"), error))
     return args

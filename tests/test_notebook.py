@@ -214,6 +214,22 @@ def test_plot_samples_writes_a_png_and_leaves_training_alone(small_file, tmp_pat
     assert sorted(os.listdir(tmp_path)) == ["samples.png", "small.npz"]  # no temporary file left
 
 
+@pytest.mark.parametrize("name, starts", [("curve.svg", b"<?xml"), ("curve.pdf", b"%PDF-"), ("curve.PNG", b"\x89PNG"),
+                                          ("curve.jpg", b"\xff\xd8\xff")])
+def test_a_picture_is_written_in_the_format_its_name_asks_for(tmp_path, name, starts):
+    from lesson_helpers import pictures
+    excerpts = np.zeros((8, 1200), np.float32)
+    pictures.draw(pictures.samples_figure(excerpts, np.repeat([0.0, 1.0], 4), seed=0), str(tmp_path / name))
+    assert (tmp_path / name).read_bytes().startswith(starts)
+
+
+def test_every_format_matplotlib_offers_is_accepted(genre_mlp, small_file, tmp_path):
+    from matplotlib.backend_bases import FigureCanvasBase
+    for extension in set(FigureCanvasBase.get_supported_filetypes()) - {"pgf"}:
+        path = str(tmp_path / ("curve." + extension))
+        assert genre_mlp.parse_args(["--data", small_file, "--plot", path]).plot == path
+
+
 @pytest.mark.parametrize("option", ["--plot-samples", "--plot"])
 def test_pictures_without_matplotlib_are_one_line(genre_mlp, monkeypatch, capsys, small_file, tmp_path, option):
     real = genre_mlp.importlib.util.find_spec

@@ -103,6 +103,13 @@ def test_a_folder_given_as_the_data_says_so(genre_mlp, tmp_path):
     (["--curve", "no/such/folder/c.csv"], "--curve: no/such/folder/c.csv: its folder does not exist"),
     (["--updates", "100", "--eval-step", "500"], "--eval-step 500 is larger than --updates 100"),
     (["--loss", "hinge"], "invalid choice: 'hinge'"),
+    (["--seed", "-1"], "--seed: must be a whole number from 0 to 4294967295, not -1"),
+    (["--seed", "99999999999"], "--seed: must be a whole number from 0 to 4294967295, not 99999999999"),
+    (["--seed", "4294967296"], "--seed: must be a whole number from 0 to 4294967295, not 4294967296"),
+    (["--seed", "1.5"], "--seed: must be a whole number from 0 to 4294967295, not 1.5"),
+    (["--plot", "c.txt"], "--plot: c.txt: matplotlib cannot write a .txt file; give a file ending in one of "),
+    (["--plot-samples", "samples"], "--plot-samples: samples: matplotlib cannot write a file without an "
+                                    "extension"),
 ])
 def test_bad_options_give_one_line(genre_mlp, capsys, args, message):
     with pytest.raises(SystemExit) as stop:
@@ -110,6 +117,23 @@ def test_bad_options_give_one_line(genre_mlp, capsys, args, message):
     text = str(stop.value.code) if isinstance(stop.value.code, str) else capsys.readouterr().err
     assert stop.value.code != 0 and message in text
     assert text.strip().count("\n") == 0, text  # one line: the usage is in --help
+
+
+def test_the_seeds_at_both_ends_run(genre_mlp, model, small_file):
+    # 0 and 2**32 - 1 are NumPy's own limits; the one SGD step seeds its batch with seed + 1.
+    data = genre_mlp.DataServer(small_file, seed=2 ** 32 - 1)
+    for seed in (0, 2 ** 32 - 1):
+        assert genre_mlp.parse_args(["--seed", str(seed), "--data", small_file]).seed == seed
+        before, after = genre_mlp.one_step(model, data, 4, seed, log=lambda line: None)
+        assert np.isfinite(before) and np.isfinite(after)
+
+
+def test_a_batch_larger_than_the_training_set_is_refused_before_compiling(genre_mlp, small_file, monkeypatch):
+    monkeypatch.setattr(genre_mlp, "Model", None)  # compiling would fail loudly
+    with pytest.raises(SystemExit) as stop:
+        genre_mlp.main(["--data", small_file, "--batch-size", "401", "--updates", "10", "--eval-step", "5"])
+    assert stop.value.code == ("error: --batch-size 401 is larger than the training set (400 excerpts); "
+                               "give --batch-size 400 or less")
 
 
 def test_bad_data_exits_with_one_line_and_no_traceback(tmp_path):
