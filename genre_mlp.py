@@ -47,6 +47,11 @@ if IN_NOTEBOOK:
     from lesson_helpers.notebook import install_missing_packages
     install_missing_packages()  # only where the kernel cannot import them yet
 
+# The script answers --help, or an option it cannot take, before Theano loads (a second or more).
+if __name__ == "__main__" and not IN_NOTEBOOK:
+    from lesson_helpers.options import answer_before_theano
+    answer_before_theano(__file__, sys.argv[1:])
+
 # Theano 1.0.5 on today's Python: theano_today/ sets the flags, the NumPy aliases and the
 # BLAS threads it needs before anything loads Theano. None of it is part of the lesson.
 from theano_today import theano_setup
@@ -149,11 +154,9 @@ NOTEBOOK_ARGS = []
 
 # %%
 def parse_args(argv):
-    """The options, the lesson's constants their defaults (the checks: lesson_helpers/options.py)."""
-    return options.parse_args(argv, dict(
-        updates=NUM_UPDATES, eval_step=EVAL_STEP, batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE, seed=SEED,
-        hidden=(HIDDEN_1, HIDDEN_2), data_help="the lesson's .npz file (default: %s next to this script, else %s, "
-        "else a generated stand-in)" % (os.path.basename(IN_FILE), LATER_NAME)))
+    """The options, the lesson's constants their defaults (which option sets which, and the checks:
+    lesson_helpers/options.py)."""
+    return options.parse_args(argv, options.lesson_defaults(globals()))
 
 
 if IN_NOTEBOOK:

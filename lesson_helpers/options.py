@@ -71,6 +71,44 @@ def hidden_sizes(text):
     return tuple(int(part) for part in parts)
 
 
+def lesson_defaults(constants):
+    """Each option's default, one of the lesson's constants: `constants` is genre_mlp.py's globals(),
+    or what read_constants reads from its source."""
+    return dict(updates=constants["NUM_UPDATES"], eval_step=constants["EVAL_STEP"], batch_size=constants["BATCH_SIZE"],
+                learning_rate=constants["LEARNING_RATE"], seed=constants["SEED"],
+                hidden=(constants["HIDDEN_1"], constants["HIDDEN_2"]),
+                data_help="the lesson's .npz file (default: %s next to this script, else %s, else a generated "
+                "stand-in)" % (os.path.basename(constants["IN_FILE"]), constants["LATER_NAME"]))
+
+
+def read_constants(script):
+    """The constants a script assigns at its top level (NAME = a literal, or os.path.join(HERE, "a name"):
+    a file beside it), read from its source without running it."""
+    import ast
+    with open(script, encoding="utf-8") as source:
+        tree = ast.parse(source.read(), script)
+    constants = {}
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        value = node.value
+        if (isinstance(value, ast.Call) and ast.unparse(value.func) == "os.path.join" and len(value.args) == 2
+                and ast.unparse(value.args[0]) == "HERE" and isinstance(value.args[1], ast.Constant)):
+            constants[node.targets[0].id] = os.path.join(os.path.dirname(os.path.abspath(script)), value.args[1].value)
+            continue
+        try:
+            constants[node.targets[0].id] = ast.literal_eval(value)
+        except ValueError:
+            pass  # computed at run time (HERE, FLOATX): no option's default
+    return constants
+
+
+def answer_before_theano(script, argv):
+    """`python genre_mlp.py --help`, or an option it cannot take, answered before Theano loads (a second
+    or more): the same parse as the script's, with the constants read from its source."""
+    parse_args(argv, lesson_defaults(read_constants(script)))
+
+
 def parse_args(argv, defaults):
     """The options, `defaults` giving the lesson's constants: updates, eval_step, batch_size,
     learning_rate, seed, hidden (a tuple), data_help (what --data defaults to)."""
@@ -98,7 +136,7 @@ def parse_args(argv, defaults):
     keep.add_argument("--save", metavar="MODEL.npz", help="write the trained parameters to this file")
     keep.add_argument("--load", metavar="MODEL.npz", help="start from the parameters in this file")
     keep.add_argument("--predict", nargs="+", metavar=("MODEL.npz", "AUDIO"),
-                      help="classify audio files (WAV, FLAC, OGG; MP3 with ffmpeg) with a saved model: "
+                      help="classify audio files (WAV, FLAC, OGG, MP3; other formats with ffmpeg) with a saved model: "
                       "the middle 3 s decide; a longer file also gets a vote over its 3-s windows, "
                       "a tied vote going the way of the middle 3 s")
     keep.add_argument("--curve", metavar="CURVE.csv", help="write every evaluation to this CSV file")

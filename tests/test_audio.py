@@ -149,3 +149,12 @@ def test_ffmpeg_decodes_what_soundfile_cannot(tmp_path):
     excerpt = audio.prepare_file(converted)
     assert peak_frequency(excerpt) == pytest.approx(50, abs=0.5)
     assert np.max(np.abs(excerpt)) == pytest.approx(0.5, abs=0.03)
+
+
+def test_mp3_decodes_without_ffmpeg(tmp_path, monkeypatch):
+    # No ffmpeg anywhere: the MP3 must come through soundfile (libsndfile 1.1 and later).
+    monkeypatch.setattr(audio.shutil, "which", lambda name: None)
+    monkeypatch.setattr(audio.subprocess, "run", lambda *args, **kwargs: pytest.fail("ffmpeg was run"))
+    path = tmp_path / "tone.mp3"
+    soundfile.write(path, tone(50, 6, 16000, amplitude=0.5), 16000, subtype="MPEG_LAYER_III")
+    assert peak_frequency(audio.prepare_file(path)) == pytest.approx(50, abs=0.5)

@@ -119,6 +119,47 @@ def test_bad_options_give_one_line(genre_mlp, capsys, args, message):
     assert text.strip().count("\n") == 0, text  # one line: the usage is in --help
 
 
+def imported_modules(importtime_stderr):
+    """The modules a run imported, from what `python -X importtime` writes on stderr."""
+    return {line.split("|")[-1].strip() for line in importtime_stderr.splitlines() if line.startswith("import time:")}
+
+
+@pytest.mark.parametrize("args, code", [(["--help"], 0), (["--seed", "-1"], 2), (["--no-such-option"], 2),
+                                        (["--plot", "c.txt"], 2)])
+def test_help_and_bad_options_answer_before_theano_loads(genre_mlp, capsys, args, code):
+    early = subprocess.run([sys.executable, "-X", "importtime", os.path.join(ROOT, "genre_mlp.py")] + args,
+                           capture_output=True, text=True, cwd=ROOT)
+    assert early.returncode == code
+    modules = imported_modules(early.stderr)
+    assert "argparse" in modules and not any(name.split(".")[0] == "theano" for name in modules)
+    # What main's own parse says, Theano loaded: the same words.
+    with pytest.raises(SystemExit) as stop:
+        genre_mlp.parse_args(args)
+    late = capsys.readouterr()
+    assert stop.value.code == code
+    assert early.stdout == late.out
+    assert [line for line in early.stderr.splitlines() if not line.startswith("import time:")] == \
+        late.err.splitlines()
+
+
+def test_the_constants_read_from_the_source_are_the_lessons(genre_mlp):
+    from lesson_helpers import options
+    read = options.read_constants(genre_mlp.__file__)
+    assert options.lesson_defaults(read) == options.lesson_defaults(vars(genre_mlp))
+    assert read["IN_FILE"] == genre_mlp.IN_FILE and read["NUM_UPDATES"] == genre_mlp.NUM_UPDATES
+
+
+def test_the_formats_help_names_are_those_soundfile_decodes(genre_mlp, capsys):
+    import soundfile
+    with pytest.raises(SystemExit):
+        genre_mlp.parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    named = re.search(r"classify audio files \(([A-Z0-9, ]+); other formats with ffmpeg\)", text)
+    assert named, text
+    assert set(named.group(1).split(", ")) <= set(soundfile.available_formats())
+    assert "MP3" in named.group(1)
+
+
 def test_the_seeds_at_both_ends_run(genre_mlp, model, small_file):
     # 0 and 2**32 - 1 are NumPy's own limits; the one SGD step seeds its batch with seed + 1.
     data = genre_mlp.DataServer(small_file, seed=2 ** 32 - 1)
