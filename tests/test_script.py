@@ -257,7 +257,7 @@ def test_no_compiler_is_one_notice_and_a_true_first_line(tmp_path, flags, why):
     assert result.returncode == 0, result.stderr
     notice = result.stderr.strip().splitlines()
     assert len(notice) == 1 and notice[0].startswith("notice: no C++ compiler (%s)" % why)
-    assert "0.1 s per update instead of 0.3 ms" in notice[0] and "install g++" in notice[0]
+    assert "about 0.2-0.3 s per update instead of 0.3-0.6 ms" in notice[0] and "install g++" in notice[0]
     assert result.stdout.splitlines()[0].endswith(
         "BLAS: none (no C++ compiler: Theano runs its Python code)")
 
