@@ -62,15 +62,36 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 NUMPY_PINS = {(3, 11): "2.3.5", (3, 12): "2.5.5", (3, 13): "2.5.5", (3, 14): "2.5.5", (3, 15): "2.5.5"}
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project's folder
+
+
+def install_command(python=None, root=ROOT):
+    """The lesson's packages into `python` (this one by default), as the Makefile installs them, from any
+    folder: setuptools first, then Theano built with theano_today/build_shims on PYTHONPATH, which its
+    setup.py needs on Python 3.12 and later (there pip's build isolation would drop PYTHONPATH)."""
+    requirements = os.path.join(root, "requirements.txt")
+    try:
+        with open(requirements) as lines:
+            setuptools = [line.strip() for line in lines if line.startswith("setuptools==")][0]
+    except (OSError, IndexError):
+        setuptools = "setuptools"
+    pip = "%s -m pip install" % shlex.quote(python or sys.executable)
+    return "%s %s && PYTHONPATH=%s %s --no-build-isolation -r %s" % (
+        pip, shlex.quote(setuptools), shlex.quote(os.path.join(root, "theano_today", "build_shims")), pip,
+        shlex.quote(requirements))
+
+
 def install_hint(version=None):
     """What to run to get the lesson's packages for the Python in use (or Python `version`, (3, 14))."""
     version = tuple(version or sys.version_info[:2])
     pin = NUMPY_PINS.get(version)
     if pin is None and version < (3, 11):
         return "Python %d.%d is not supported: use 3.11 to 3.15 (`make run` finds one)" % version
+    hint = "run `make -C %s run` (a venv of its own), or install them into this Python: %s" % (
+        shlex.quote(ROOT), install_command())
     if pin is None:  # newer than 3.15: untested, and pip picks the NumPy
-        return "run `make run`, or pip install -r requirements.txt"
-    return "run `make run`, or pip install -r requirements.txt (NumPy %s on Python %d.%d)" % ((pin,) + version)
+        return hint
+    return hint + " (NumPy %s on Python %d.%d)" % ((pin,) + version)
 
 
 try:
