@@ -282,7 +282,8 @@ if IN_NOTEBOOK and TEACHING:
 # %%
 PICTURES = IN_NOTEBOOK and importlib.util.find_spec("matplotlib") is not None
 if IN_NOTEBOOK and not PICTURES:
-    print("No pictures: matplotlib is not installed (pip install -r lesson_helpers/requirements.txt).")
+    from lesson_helpers.cli import install_hint
+    print("No pictures: matplotlib is not installed (%s)." % install_hint())
 if PICTURES and TEACHING:
     # A generator of its own: the batches the training draws stay the same.
     draw(samples_figure(data.train, data.train_targets, args.seed), inline=True)

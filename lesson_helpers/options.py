@@ -149,8 +149,7 @@ def parse_args(argv, defaults):
         if len(args.predict) < 2:
             parser.error("--predict needs a model file and at least one audio file")
         if importlib.util.find_spec("soundfile") is None:
-            parser.error("--predict needs soundfile, which is not installed; "
-                         "pip install -r lesson_helpers/requirements.txt")
+            parser.error("--predict needs soundfile, which is not installed; " + cli.install_hint())
         return args
     if args.updates < 0 or (args.updates == 0 and not args.load):
         parser.error("--updates must be greater than 0 (0 only evaluates a model given with --load)")
@@ -167,8 +166,8 @@ def parse_args(argv, defaults):
     for option in ("plot", "plot_samples"):
         path = getattr(args, option)
         if path and importlib.util.find_spec("matplotlib") is None:
-            parser.error("--%s needs matplotlib, which is not installed; "
-                         "pip install -r lesson_helpers/requirements.txt" % option.replace("_", "-"))
+            parser.error("--%s needs matplotlib, which is not installed; %s"
+                         % (option.replace("_", "-"), cli.install_hint()))
         if path and not is_special(path):  # a device or a FIFO gets PNG, whatever its name
             try:
                 picture_format(path)

@@ -230,6 +230,14 @@ def test_every_format_matplotlib_offers_is_accepted(genre_mlp, small_file, tmp_p
         assert genre_mlp.parse_args(["--data", small_file, "--plot", path]).plot == path
 
 
+def test_the_extras_install_hint_runs_from_another_folder(tmp_path):
+    from lesson_helpers.cli import install_hint
+    # --dry-run: pip resolves the file it was given (here all installed already) and changes nothing.
+    result = subprocess.run(install_hint() + " --dry-run --quiet", shell=True, cwd=str(tmp_path),
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.mark.parametrize("option", ["--plot-samples", "--plot"])
 def test_pictures_without_matplotlib_are_one_line(genre_mlp, monkeypatch, capsys, small_file, tmp_path, option):
     real = genre_mlp.importlib.util.find_spec
@@ -239,8 +247,8 @@ def test_pictures_without_matplotlib_are_one_line(genre_mlp, monkeypatch, capsys
         genre_mlp.parse_args(["--data", small_file, option, str(tmp_path / "picture.png")])
     assert raised.value.code == 2
     assert capsys.readouterr().err.splitlines() == [
-        "error: %s needs matplotlib, which is not installed; pip install -r lesson_helpers/requirements.txt; "
-        "see genre_mlp.py --help" % option]
+        "error: %s needs matplotlib, which is not installed; %s -m pip install -r %s; see genre_mlp.py --help"
+        % (option, sys.executable, os.path.join(ROOT, "lesson_helpers", "requirements.txt"))]
 
 
 # ---------------------------------------------------------------------------
