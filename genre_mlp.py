@@ -47,6 +47,11 @@ if IN_NOTEBOOK:
     from lesson_helpers.notebook import install_missing_packages
     install_missing_packages()  # only where the kernel cannot import them yet
 
+# The script answers --help, or an option it cannot take, before Theano loads (a second or more).
+if __name__ == "__main__" and not IN_NOTEBOOK:
+    from lesson_helpers.options import answer_before_theano
+    answer_before_theano(__file__, sys.argv[1:])
+
 # Theano 1.0.5 on today's Python: theano_today/ sets the flags, the NumPy aliases and the
 # BLAS threads it needs before anything loads Theano. None of it is part of the lesson.
 from theano_today import theano_setup
@@ -149,11 +154,9 @@ NOTEBOOK_ARGS = []
 
 # %%
 def parse_args(argv):
-    """The options, the lesson's constants their defaults (the checks: lesson_helpers/options.py)."""
-    return options.parse_args(argv, dict(
-        updates=NUM_UPDATES, eval_step=EVAL_STEP, batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE, seed=SEED,
-        hidden=(HIDDEN_1, HIDDEN_2), data_help="the lesson's .npz file (default: %s next to this script, else %s, "
-        "else a generated stand-in)" % (os.path.basename(IN_FILE), LATER_NAME)))
+    """The options, the lesson's constants their defaults (which option sets which, and the checks:
+    lesson_helpers/options.py)."""
+    return options.parse_args(argv, options.lesson_defaults(globals()))
 
 
 if IN_NOTEBOOK:
@@ -258,6 +261,8 @@ def describe_data(data, log=print):
 
 def load_data(args, log=print):
     data, stand_in = open_data(args.data, args.seed, log)
+    if args.updates:
+        options.check_batch_size(args.batch_size, len(data.train))  # before anything compiles
     if args.same_loudness:
         same_loudness(data)
     return data, stand_in
@@ -277,7 +282,8 @@ if IN_NOTEBOOK and TEACHING:
 # %%
 PICTURES = IN_NOTEBOOK and importlib.util.find_spec("matplotlib") is not None
 if IN_NOTEBOOK and not PICTURES:
-    print("No pictures: matplotlib is not installed (pip install -r lesson_helpers/requirements.txt).")
+    from lesson_helpers.cli import install_hint
+    print("No pictures: matplotlib is not installed (%s)." % install_hint())
 if PICTURES and TEACHING:
     # A generator of its own: the batches the training draws stay the same. With
     # --plot-samples FILE in NOTEBOOK_ARGS the picture goes to that file as well.
@@ -504,7 +510,7 @@ if IN_NOTEBOOK and TEACHING:
 def one_step(model, data, batch_size, seed, log=print):
     """One SGD step on one batch (drawn apart from the training's batches): its loss before and
     after; the weights are then restored, in place, to what they were."""
-    rows = np.random.RandomState(seed + 1).randint(0, len(data.train), size=batch_size)
+    rows = np.random.RandomState((seed + 1) % 2 ** 32).randint(0, len(data.train), size=batch_size)  # any --seed
     inputs, targets = data.train[rows], data.train_targets[rows]
     arrays = [param.get_value(borrow=True) for param in model.params]
     saved = [array.copy() for array in arrays]

@@ -9,13 +9,22 @@ samples (3 s at 400 Hz), an even number of rows each, since the first half of
 each split is classical and the second half rock; no NaN or infinite samples.
 """
 import os
+import shlex
+import sys
 import zipfile
 
 import numpy as np
 
 SAMPLE_WIDTH = 1200        # 3 s of audio at 400 Hz
 SPLITS = ("train", "test")
-CHECK_COMMAND = "python dataset_builder/make_dataset.py check"
+# By its absolute path, so that the advice works from any folder.
+MAKE_DATASET = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "dataset_builder",
+                            "make_dataset.py")
+
+
+def check_command(path):
+    """The command that lists what is wrong with the data file `path`, runnable as printed from here."""
+    return " ".join(shlex.quote(part) for part in (sys.executable, MAKE_DATASET, "check", path))
 
 
 class DataError(Exception):
@@ -76,6 +85,6 @@ def load_data_file(path, dtype=np.float32):
     found = problems(arrays)
     if found:
         raise DataError("%s cannot be trained on: %s; a lesson data file holds `train` and `test`, "
-                        "halves classical then rock (see it with: %s %s, rebuild it with "
-                        "dataset_builder/make_dataset.py)" % (path, "; ".join(found), CHECK_COMMAND, path))
+                        "halves classical then rock (see it with: %s; rebuild it with %s)"
+                        % (path, "; ".join(found), check_command(path), shlex.quote(MAKE_DATASET)))
     return arrays["train"].astype(dtype), arrays["test"].astype(dtype)

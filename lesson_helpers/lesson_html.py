@@ -60,8 +60,8 @@ def main(argv=None):
     try:
         size = write_page(arguments, args.output)
     except ImportError as error:
-        sys.exit("error: %s is not installed for %s: pip install -r lesson_helpers/requirements.txt (make setup does)"
-                 % (error.name, sys.executable))
+        sys.exit("error: %s is not installed for %s: %s (make setup does)" % (error.name, sys.executable,
+                                                                               cli.install_hint()))
     except (lesson_notebook.NotebookError, WriteError) as error:
         sys.exit("error: %s" % error)
     except RuntimeError as error:  # nbclient's DeadKernelError

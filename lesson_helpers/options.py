@@ -7,9 +7,11 @@ parses NOTEBOOK_ARGS with the same function.
 import argparse
 import importlib.util
 import math
+import os
+import shutil
 
 from lesson_helpers import cli
-from lesson_helpers.files import WriteError, check_writable
+from lesson_helpers.files import WriteError, check_writable, is_special
 from lesson_helpers.model_file import LOSSES
 
 
@@ -23,6 +25,43 @@ def positive(kind):
     return parse
 
 
+SEED_LIMIT = 2 ** 32 - 1  # NumPy's RandomState takes seeds from 0 to this
+
+
+def seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= SEED_LIMIT:
+        raise argparse.ArgumentTypeError("must be a whole number from 0 to %d, not %s" % (SEED_LIMIT, text))
+    return value
+
+
+def picture_format(path):
+    """The format matplotlib writes for `path`'s extension, or a one-line reason it cannot."""
+    from matplotlib import rcParams
+    from matplotlib.backend_bases import FigureCanvasBase
+    formats = FigureCanvasBase.get_supported_filetypes()
+    extension = os.path.splitext(path)[1][1:].lower()
+    if extension == "pgf" and shutil.which(rcParams["pgf.texsystem"]) is None:
+        raise ValueError("matplotlib writes .pgf only with %s, which is not installed; give a .png or "
+                         ".pdf file" % rcParams["pgf.texsystem"])
+    if extension not in formats:
+        raise ValueError("%s: matplotlib cannot write %s; give a file ending in one of %s"
+                         % (path, "a .%s file" % extension if extension else "a file without an extension",
+                            " ".join("." + name for name in sorted(formats) if name != "pgf")))
+    return extension
+
+
+def check_batch_size(batch_size, num_rows):
+    """Once the data is loaded, before anything compiles: a batch cannot be larger than the training set."""
+    from lesson_helpers.data_file import DataError
+    if batch_size > num_rows:
+        raise DataError("--batch-size %d is larger than the training set (%d excerpts); give --batch-size %d "
+                        "or less" % (batch_size, num_rows, num_rows))
+
+
 def hidden_sizes(text):
     """"256,64" -> (256, 64): one or more positive whole numbers, the hidden layers' widths."""
     parts = text.split(",")
@@ -30,6 +69,44 @@ def hidden_sizes(text):
         raise argparse.ArgumentTypeError("must be positive whole numbers separated by commas, "
                                          "such as 256,64, not %r" % text)
     return tuple(int(part) for part in parts)
+
+
+def lesson_defaults(constants):
+    """Each option's default, one of the lesson's constants: `constants` is genre_mlp.py's globals(),
+    or what read_constants reads from its source."""
+    return dict(updates=constants["NUM_UPDATES"], eval_step=constants["EVAL_STEP"], batch_size=constants["BATCH_SIZE"],
+                learning_rate=constants["LEARNING_RATE"], seed=constants["SEED"],
+                hidden=(constants["HIDDEN_1"], constants["HIDDEN_2"]),
+                data_help="the lesson's .npz file (default: %s next to this script, else %s, else a generated "
+                "stand-in)" % (os.path.basename(constants["IN_FILE"]), constants["LATER_NAME"]))
+
+
+def read_constants(script):
+    """The constants a script assigns at its top level (NAME = a literal, or os.path.join(HERE, "a name"):
+    a file beside it), read from its source without running it."""
+    import ast
+    with open(script, encoding="utf-8") as source:
+        tree = ast.parse(source.read(), script)
+    constants = {}
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        value = node.value
+        if (isinstance(value, ast.Call) and ast.unparse(value.func) == "os.path.join" and len(value.args) == 2
+                and ast.unparse(value.args[0]) == "HERE" and isinstance(value.args[1], ast.Constant)):
+            constants[node.targets[0].id] = os.path.join(os.path.dirname(os.path.abspath(script)), value.args[1].value)
+            continue
+        try:
+            constants[node.targets[0].id] = ast.literal_eval(value)
+        except ValueError:
+            pass  # computed at run time (HERE, FLOATX): no option's default
+    return constants
+
+
+def answer_before_theano(script, argv):
+    """`python genre_mlp.py --help`, or an option it cannot take, answered before Theano loads (a second
+    or more): the same parse as the script's, with the constants read from its source."""
+    parse_args(argv, lesson_defaults(read_constants(script)))
 
 
 def parse_args(argv, defaults):
@@ -46,7 +123,7 @@ def parse_args(argv, defaults):
                         help="default %(default)s")
     parser.add_argument("--learning-rate", type=positive(float), default=defaults["learning_rate"],
                         help="default %(default)s")
-    parser.add_argument("--seed", type=int, default=defaults["seed"], help="seeds the weights, the batches and "
+    parser.add_argument("--seed", type=seed, default=defaults["seed"], help="seeds the weights, the batches and "
                         "the stand-in data (default %(default)s)")
     parser.add_argument("--loss", choices=LOSSES,
                         help="bce: binary cross-entropy (the default); mse: the lesson's squared error")
@@ -59,7 +136,7 @@ def parse_args(argv, defaults):
     keep.add_argument("--save", metavar="MODEL.npz", help="write the trained parameters to this file")
     keep.add_argument("--load", metavar="MODEL.npz", help="start from the parameters in this file")
     keep.add_argument("--predict", nargs="+", metavar=("MODEL.npz", "AUDIO"),
-                      help="classify audio files (WAV, FLAC, OGG; MP3 with ffmpeg) with a saved model: "
+                      help="classify audio files (WAV, FLAC, OGG, MP3; other formats with ffmpeg) with a saved model: "
                       "the middle 3 s decide; a longer file also gets a vote over its 3-s windows, "
                       "a tied vote going the way of the middle 3 s")
     keep.add_argument("--curve", metavar="CURVE.csv", help="write every evaluation to this CSV file")
@@ -72,8 +149,7 @@ def parse_args(argv, defaults):
         if len(args.predict) < 2:
             parser.error("--predict needs a model file and at least one audio file")
         if importlib.util.find_spec("soundfile") is None:
-            parser.error("--predict needs soundfile, which is not installed; "
-                         "pip install -r lesson_helpers/requirements.txt")
+            parser.error("--predict needs soundfile, which is not installed; " + cli.install_hint())
         return args
     if args.updates < 0 or (args.updates == 0 and not args.load):
         parser.error("--updates must be greater than 0 (0 only evaluates a model given with --load)")
@@ -88,7 +164,13 @@ def parse_args(argv, defaults):
         except WriteError as error:
             parser.error("--%s: %s" % (option.replace("_", "-"), error))
     for option in ("plot", "plot_samples"):
-        if getattr(args, option) and importlib.util.find_spec("matplotlib") is None:
-            parser.error("--%s needs matplotlib, which is not installed; "
-                         "pip install -r lesson_helpers/requirements.txt" % option.replace("_", "-"))
+        path = getattr(args, option)
+        if path and importlib.util.find_spec("matplotlib") is None:
+            parser.error("--%s needs matplotlib, which is not installed; %s"
+                         % (option.replace("_", "-"), cli.install_hint()))
+        if path and not is_special(path):  # a device or a FIFO gets PNG, whatever its name
+            try:
+                picture_format(path)
+            except ValueError as error:
+                parser.error("--%s: %s" % (option.replace("_", "-"), error))
     return args

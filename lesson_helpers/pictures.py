@@ -5,10 +5,11 @@ Figures are built with matplotlib's object interface (matplotlib.figure.Figure, 
 pyplot), so drawing one needs no screen and never changes a notebook kernel's backend.
 """
 import io
+import os
 
 import numpy as np
 
-from lesson_helpers.files import write_atomically
+from lesson_helpers.files import is_special, write_atomically
 
 CLASS_NAMES = ("classical", "rock")   # target 0 and target 1
 CLASS_COLOURS = ("tab:blue", "tab:red")
@@ -64,17 +65,25 @@ def mistakes_figure(excerpts, targets, probabilities, count=4):
     return figure
 
 
-def png_bytes(figure):
+def png_bytes(figure, format="png"):
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
+    figure.savefig(buffer, format=format, dpi=100)
     return buffer.getvalue()
 
 
+def file_format(path):
+    """The format a picture file gets: its extension's (lesson_helpers/options.py checked it), PNG for a device."""
+    extension = os.path.splitext(path)[1][1:].lower()
+    return "png" if is_special(path) or not extension else extension
+
+
 def draw(figure, path=None, inline=False):
-    """Write `figure` to the PNG file `path` (atomically), show it inline, or both."""
-    png = png_bytes(figure)
+    """Write `figure` to `path` (atomically) in the format its extension names, show it inline, or both."""
+    # A PNG is drawn once for both: a second drawing of a constrained layout can move a pixel.
+    png = png_bytes(figure) if inline or (path and file_format(path) == "png") else None
     if path:
-        write_atomically(path, lambda stream: stream.write(png))
+        picture = png if file_format(path) == "png" else png_bytes(figure, file_format(path))
+        write_atomically(path, lambda stream: stream.write(picture))
     if inline:
         from IPython.display import Image, display  # in a notebook kernel, IPython is there
         display(Image(data=png))

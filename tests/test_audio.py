@@ -163,3 +163,12 @@ def test_an_undecodable_file_is_named_once(tmp_path, monkeypatch, decoder):
     assert message.startswith("%s: " % path) and message.count(path.name) == 1, message
     # The decoder's own reason stays, without the name it repeated.
     assert ("Invalid data found" in message) if decoder == "ffmpeg" else ("soundfile cannot read it (" in message)
+
+
+def test_mp3_decodes_without_ffmpeg(tmp_path, monkeypatch):
+    # No ffmpeg anywhere: the MP3 must come through soundfile (libsndfile 1.1 and later).
+    monkeypatch.setattr(audio.shutil, "which", lambda name: None)
+    monkeypatch.setattr(audio.subprocess, "run", lambda *args, **kwargs: pytest.fail("ffmpeg was run"))
+    path = tmp_path / "tone.mp3"
+    soundfile.write(path, tone(50, 6, 16000, amplitude=0.5), 16000, subtype="MPEG_LAYER_III")
+    assert peak_frequency(audio.prepare_file(path)) == pytest.approx(50, abs=0.5)

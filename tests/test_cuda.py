@@ -340,3 +340,18 @@ def test_gpu_check_a_run_missing_a_line_is_one_line(drop):
     with pytest.raises(SystemExit) as done:
         gpu_check.read_run("cuda", stdout)
     assert str(done.value.code).startswith("error: the cuda run printed no ")
+
+
+@pytest.mark.parametrize("spelling", ["True", "true", "1", "False", "false", "0"])
+def test_force_device_is_read_as_theano_reads_it(genre_mlp, tmp_path, capsys, spelling):
+    # Theano's own reading of a boolean flag is the reference.
+    forced = genre_mlp.theano.configparser.BoolParam(False).filter(spelling)
+    assert theano_setup.theano_bool(spelling) is forced
+    environ = {"THEANO_FLAGS": "device=cuda,force_device=" + spelling, "THEANORC": str(tmp_path / "none")}
+    if forced:
+        with pytest.raises(theano_setup.SetupError, match="device=cuda with force_device=True"):
+            theano_setup.prepare_cuda(environ, prepare=refuse)
+    else:
+        theano_setup.prepare_cuda(environ, prepare=refuse)
+        assert capsys.readouterr().err.startswith("notice: THEANO_FLAGS asks for device=cuda")
+        assert theano_setup.parse_flags(environ["THEANO_FLAGS"])["device"] == "cpu"

@@ -1,5 +1,6 @@
 """DataServer, the checks on data files, and the generated stand-in."""
 import hashlib
+import shlex
 import subprocess
 import sys
 
@@ -75,6 +76,22 @@ def test_bad_files_give_one_line_and_check_says_the_same(genre_mlp, tmp_path, ca
     assert make_dataset.check(path) is False
     verdict = capsys.readouterr().out.strip().splitlines()[-1]
     assert verdict.startswith("verdict   genre_mlp.py CANNOT train on this file: ") and message in verdict
+
+
+def test_the_check_command_a_bad_file_suggests_works_from_another_folder(genre_mlp, tmp_path, monkeypatch):
+    (tmp_path / "my folder").mkdir()  # a space: the command must quote the path
+    bad = write_npz(tmp_path / "my folder" / "odd.npz", train=GOOD[:19], test=GOOD)
+    monkeypatch.chdir(tmp_path)  # not the project's folder
+    with pytest.raises(genre_mlp.DataError) as error:
+        genre_mlp.DataServer("my folder/odd.npz")
+    command = str(error.value).split("see it with: ")[1].split("; rebuild it with ")[0]
+    # Run as printed, by a shell, here; and with the file's absolute path from yet another folder.
+    (tmp_path / "elsewhere").mkdir()
+    for cwd, printed in ((tmp_path, command), (tmp_path / "elsewhere",
+                                               command.replace(shlex.quote("my folder/odd.npz"), shlex.quote(bad)))):
+        result = subprocess.run(printed, shell=True, cwd=cwd, capture_output=True, text=True)
+        assert result.returncode == 1, result.stderr
+        assert "odd number of rows (19)" in result.stdout.splitlines()[-1]
 
 
 def test_the_rules_need_no_theano():

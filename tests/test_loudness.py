@@ -102,3 +102,19 @@ def test_summary_line():
     assert loudness.summary_line(train, halves(6), test, halves(4), 0.5) == (
         "Test accuracy: the network 50.00%, loudness alone 75.00% (rock when RMS <= 0.0300, "
         "the best threshold on the training set)")
+
+
+def test_a_rule_that_calls_everything_one_class_is_said_so():
+    halves = lambda n: (np.arange(n) >= n // 2).astype(np.float32)
+    # All silent: every RMS is 0, so any threshold gives the same answer to every excerpt.
+    silent = np.zeros((4, 1200), np.float32)
+    line = loudness.summary_line(silent, halves(4), silent[:2], halves(2), 0.5)
+    assert line == ("Test accuracy: the network 50.00%, loudness alone 50.00% (every excerpt called rock: "
+                    "the training excerpts all have RMS 0.0000, so no threshold tells them apart)")
+    assert "-inf" not in line
+    # Both classes at 0.1 and 0.2: every split is right on 2 of 4 (worked out by hand), so the first
+    # candidate, no split at all, wins; the test set, the same levels, is then half right.
+    levels = constant_rows([0.1, 0.2, 0.1, 0.2])
+    assert loudness.summary_line(levels, halves(4), levels, halves(4), 0.75) == (
+        "Test accuracy: the network 75.00%, loudness alone 50.00% (every excerpt called rock: "
+        "no threshold on the training set does better)")

@@ -214,6 +214,30 @@ def test_plot_samples_writes_a_png_and_leaves_training_alone(small_file, tmp_pat
     assert sorted(os.listdir(tmp_path)) == ["samples.png", "small.npz"]  # no temporary file left
 
 
+@pytest.mark.parametrize("name, starts", [("curve.svg", b"<?xml"), ("curve.pdf", b"%PDF-"), ("curve.PNG", b"\x89PNG"),
+                                          ("curve.jpg", b"\xff\xd8\xff")])
+def test_a_picture_is_written_in_the_format_its_name_asks_for(tmp_path, name, starts):
+    from lesson_helpers import pictures
+    excerpts = np.zeros((8, 1200), np.float32)
+    pictures.draw(pictures.samples_figure(excerpts, np.repeat([0.0, 1.0], 4), seed=0), str(tmp_path / name))
+    assert (tmp_path / name).read_bytes().startswith(starts)
+
+
+def test_every_format_matplotlib_offers_is_accepted(genre_mlp, small_file, tmp_path):
+    from matplotlib.backend_bases import FigureCanvasBase
+    for extension in set(FigureCanvasBase.get_supported_filetypes()) - {"pgf"}:
+        path = str(tmp_path / ("curve." + extension))
+        assert genre_mlp.parse_args(["--data", small_file, "--plot", path]).plot == path
+
+
+def test_the_extras_install_hint_runs_from_another_folder(tmp_path):
+    from lesson_helpers.cli import install_hint
+    # --dry-run: pip resolves the file it was given (here all installed already) and changes nothing.
+    result = subprocess.run(install_hint() + " --dry-run --quiet", shell=True, cwd=str(tmp_path),
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.mark.parametrize("option", ["--plot-samples", "--plot"])
 def test_pictures_without_matplotlib_are_one_line(genre_mlp, monkeypatch, capsys, small_file, tmp_path, option):
     real = genre_mlp.importlib.util.find_spec
@@ -223,8 +247,8 @@ def test_pictures_without_matplotlib_are_one_line(genre_mlp, monkeypatch, capsys
         genre_mlp.parse_args(["--data", small_file, option, str(tmp_path / "picture.png")])
     assert raised.value.code == 2
     assert capsys.readouterr().err.splitlines() == [
-        "error: %s needs matplotlib, which is not installed; pip install -r lesson_helpers/requirements.txt; "
-        "see genre_mlp.py --help" % option]
+        "error: %s needs matplotlib, which is not installed; %s -m pip install -r %s; see genre_mlp.py --help"
+        % (option, sys.executable, os.path.join(ROOT, "lesson_helpers", "requirements.txt"))]
 
 
 # ---------------------------------------------------------------------------
@@ -554,7 +578,8 @@ def test_a_kernel_without_matplotlib_says_no_pictures_once(small_file, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert [line for line in result.stdout.splitlines() if "pictures" in line.lower()] == [
-        "No pictures: matplotlib is not installed (pip install -r lesson_helpers/requirements.txt)."]
+        "No pictures: matplotlib is not installed (%s -m pip install -r %s)."
+        % (sys.executable, os.path.join(ROOT, "lesson_helpers", "requirements.txt"))]
     assert len(accuracy_lines(result.stdout)) == 2  # the lesson ran to its end all the same
 
 

@@ -127,10 +127,16 @@ def test_requirements_pin_numpy_2_for_every_python():
     assert all(numpy_pin_in_requirements(version).startswith("2.") for version in SUPPORTED)
 
 
+# The hint's commands, written out: make from anywhere, or pip as the Makefile's $(VENV)/.lesson rule runs it.
+HINT = ("run `make -C {root} run` (a venv of its own), or install them into this Python: {python} -m pip install "
+        "setuptools==75.8.0 && PYTHONPATH={root}/theano_today/build_shims {python} -m pip install "
+        "--no-build-isolation -r {root}/requirements.txt")
+
+
 @pytest.mark.parametrize("version", ["3.11", "3.12", "3.13", "3.14", "3.15"])
 def test_the_install_hint_names_the_numpy_pin_of_each_python(version):
     hint = theano_setup.install_hint(tuple(map(int, version.split("."))))
-    assert hint == ("run `make run`, or pip install -r requirements.txt (NumPy %s on Python %s)"
+    assert hint == (HINT.format(root=ROOT, python=sys.executable) + " (NumPy %s on Python %s)"
                     % (numpy_pin_in_requirements(version), version))
 
 
@@ -140,7 +146,25 @@ def test_the_install_hint_of_the_python_in_use():
     assert importlib.metadata.version("numpy") == pin  # what make setup installed here
     assert theano_setup.install_hint((3, 10)) == ("Python 3.10 is not supported: use 3.11 to 3.15 "
                                                   "(`make run` finds one)")
-    assert theano_setup.install_hint((3, 16)) == "run `make run`, or pip install -r requirements.txt"
+    assert theano_setup.install_hint((3, 16)) == HINT.format(root=ROOT, python=sys.executable)
+    with open(os.path.join(ROOT, "requirements.txt")) as lines:
+        assert "setuptools==75.8.0\n" in lines  # the pin HINT names
+
+
+@pytest.mark.skipif(not (os.environ.get("CI") == "true" or os.environ.get("GENRE_MLP_INSTALL_TEST")),
+                    reason="installs the lesson's packages from PyPI into a fresh venv, no pip cache (about 40 s); "
+                    "CI=true or GENRE_MLP_INSTALL_TEST=1 runs it")
+def test_the_install_hint_installs_the_lesson_into_a_fresh_venv_from_another_folder(tmp_path):
+    import venv
+    venv.create(str(tmp_path / "venv"), with_pip=True)
+    python = str(tmp_path / "venv" / "bin" / "python")
+    # Run as printed, by a shell, in a folder that is not the project's; no wheel cached by an earlier build.
+    result = subprocess.run(theano_setup.install_command(python), shell=True, cwd=str(tmp_path), capture_output=True,
+                            text=True, env=dict(os.environ, PIP_NO_CACHE_DIR="1"), timeout=1200)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    imported = subprocess.run([python, "-c", "from theano_today.theano_setup import import_theano; "
+                               "print(import_theano()[0].__version__)"], cwd=ROOT, capture_output=True, text=True)
+    assert imported.returncode == 0 and imported.stdout.split() == ["1.0.5"], imported.stderr
 
 
 # NumPy 2 ships numpy.distutils for Python 3.11 only, NumPy 2.4 no numpy.linalg.linalg at all;

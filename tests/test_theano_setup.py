@@ -392,3 +392,61 @@ def test_scipy_stats_and_signal_work_when_first_used_after_the_import():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["stats loaded at start: False", "8"]
+
+
+# ---------------------------------------------------------------------------
+# Flags Theano does not know: one line before any work, not Theano's warning and a run
+# ---------------------------------------------------------------------------
+def test_the_flag_names_read_from_theanos_source_are_its_registry(genre_mlp):
+    # The registry Theano builds as it imports (every AddConfigVar call that ran).
+    registry = {param.fullname for param in genre_mlp.theano.configparser._config_var_list}
+    assert theano_setup.theano_flag_names() == registry and len(registry) > 100
+
+
+@pytest.mark.parametrize("flags, message", [
+    ("devcie=cuda", "THEANO_FLAGS sets 'devcie', which is not a Theano flag (Theano would ignore it); "
+                    "did you mean device?"),
+    ("floatx=float32", "THEANO_FLAGS sets 'floatx', which is not a Theano flag (Theano would ignore it); "
+                       "did you mean floatX?"),
+    ("device=cpu,gcc.cxxflag=-O2", "THEANO_FLAGS sets 'gcc.cxxflag', which is not a Theano flag (Theano would "
+                                   "ignore it); did you mean gcc.cxxflags?"),
+    ("cuda", "THEANO_FLAGS holds 'cuda', which has no '=' (Theano would ignore it); did you mean device=cuda?"),
+    ("device = cuda", "THEANO_FLAGS holds 'device = cuda', with spaces around '=' (Theano would read the key "
+                      "'device '); write device=cuda"),
+    ("qwxz=1", "THEANO_FLAGS sets 'qwxz', which is not a Theano flag (Theano would ignore it); "
+               "no flag has a name like it"),
+])
+def test_an_unknown_flag_is_named_with_the_closest_one(tmp_path, flags, message):
+    environ = {"THEANO_FLAGS": flags, "THEANORC": str(tmp_path / "none")}
+    with pytest.raises(theano_setup.SetupError) as error:
+        theano_setup.check_flag_names(environ)
+    assert str(error.value) == message
+
+
+def test_flags_theano_knows_pass_in_any_spelling_it_reads(tmp_path):
+    rc = tmp_path / "theanorc"
+    # Options without case (FLOATX), sections with dots, a [DEFAULT] for interpolation: all Theano's own.
+    rc.write_text("[DEFAULT]\nroot = /tmp\n[global]\nFLOATX = float32\ndevice = cpu\nbase_compiledir = %(root)s/t\n"
+                  "[gcc]\ncxxflags = -O2\n[dnn.conv]\nalgo_fwd = small\n")
+    flags, _ = theano_setup.merged_flags({"THEANORC": str(rc)})
+    environ = {"THEANO_FLAGS": flags + ",device=cuda,force_device=true,,'gcc.cxxflags=-O1 -Wall'",
+               "THEANORC": str(rc)}
+    theano_setup.check_flag_names(environ)  # raises if any of them were refused
+
+
+def test_an_unknown_key_in_a_theanorc_is_named_with_its_file(tmp_path):
+    rc = tmp_path / "theanorc"
+    rc.write_text("[global]\nfloatX = float32\n[blas]\nldflag = -lblas\n")
+    with pytest.raises(theano_setup.SetupError) as error:
+        theano_setup.check_flag_names({"THEANORC": os.pathsep.join([str(tmp_path / "none"), str(rc)])})
+    assert str(error.value) == ("%s sets ldflag in [blas], which is not a Theano flag (Theano would ignore it); "
+                                "did you mean blas.ldflags?" % rc)
+
+
+def test_an_unknown_flag_stops_the_script_before_any_work(small_file):
+    flags = ",".join(filter(None, [os.environ.get("THEANO_FLAGS", ""), "devcie=cuda"]))
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "genre_mlp.py"), "--data", small_file],
+                            capture_output=True, text=True, env=dict(os.environ, THEANO_FLAGS=flags))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == ("error: THEANO_FLAGS sets 'devcie', which is not a Theano flag (Theano would ignore "
+                             "it); did you mean device?\n")

@@ -27,21 +27,25 @@ genre_mlp.py calls import_theano() before anything else touches Theano. It
   passes would otherwise walk them again and again;
 - with device=cuda, makes the NVIDIA libraries findable for libgpuarray
   (gpu_route/cuda_libs.py), or says in one line why the GPU cannot be used;
+- refuses, in one line before any work, a THEANO_FLAGS or .theanorc key that Theano
+  does not know (it would only warn and run on), naming the closest valid one;
 - turns Theano's traceback about an unusable GPU, a missing package, a bad
   flag or a blas.ldflags of the user's that does not link into one line;
 - says in one notice, instead of Theano's warnings, when there is no C++
   compiler (Theano then runs its Python code, hundreds of times slower) or
-  when floatX=float16 is emulated on the CPU.
+  when floatX=float16 is emulated on the CPU (and drops Theano's line per op).
 
 All of it runs before or right after `import theano`; none of it is part of the lesson.
 """
 import configparser
 import ctypes.util
+import difflib
 import gc
 import importlib
 import importlib.util
 import logging
 import os
+import re
 import shlex
 import sys
 import types
@@ -58,15 +62,36 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 NUMPY_PINS = {(3, 11): "2.3.5", (3, 12): "2.5.5", (3, 13): "2.5.5", (3, 14): "2.5.5", (3, 15): "2.5.5"}
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the project's folder
+
+
+def install_command(python=None, root=ROOT):
+    """The lesson's packages into `python` (this one by default), as the Makefile installs them, from any
+    folder: setuptools first, then Theano built with theano_today/build_shims on PYTHONPATH, which its
+    setup.py needs on Python 3.12 and later (there pip's build isolation would drop PYTHONPATH)."""
+    requirements = os.path.join(root, "requirements.txt")
+    try:
+        with open(requirements) as lines:
+            setuptools = [line.strip() for line in lines if line.startswith("setuptools==")][0]
+    except (OSError, IndexError):
+        setuptools = "setuptools"
+    pip = "%s -m pip install" % shlex.quote(python or sys.executable)
+    return "%s %s && PYTHONPATH=%s %s --no-build-isolation -r %s" % (
+        pip, shlex.quote(setuptools), shlex.quote(os.path.join(root, "theano_today", "build_shims")), pip,
+        shlex.quote(requirements))
+
+
 def install_hint(version=None):
     """What to run to get the lesson's packages for the Python in use (or Python `version`, (3, 14))."""
     version = tuple(version or sys.version_info[:2])
     pin = NUMPY_PINS.get(version)
     if pin is None and version < (3, 11):
         return "Python %d.%d is not supported: use 3.11 to 3.15 (`make run` finds one)" % version
+    hint = "run `make -C %s run` (a venv of its own), or install them into this Python: %s" % (
+        shlex.quote(ROOT), install_command())
     if pin is None:  # newer than 3.15: untested, and pip picks the NumPy
-        return "run `make run`, or pip install -r requirements.txt"
-    return "run `make run`, or pip install -r requirements.txt (NumPy %s on Python %d.%d)" % ((pin,) + version)
+        return hint
+    return hint + " (NumPy %s on Python %d.%d)" % ((pin,) + version)
 
 
 try:
@@ -207,6 +232,79 @@ def parse_flags(text):
     return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
 
 
+def theano_bool(text):
+    """A boolean flag as Theano 1.0.5's BoolParam reads it: True, true or 1; False, false or 0; else None."""
+    return {"True": True, "true": True, "1": True, "False": False, "false": False, "0": False}.get(text)
+
+
+def theano_flag_names():
+    """Every flag Theano registers (the AddConfigVar calls of its configdefaults.py), read from
+    its source without importing it; None when Theano is not installed."""
+    spec = importlib.util.find_spec("theano")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    try:
+        with open(os.path.join(spec.submodule_search_locations[0], "configdefaults.py")) as source:
+            text = source.read()
+    except OSError:
+        return None
+    return frozenset(re.findall(r"""\bAddConfigVar\(\s*['"]([\w.]+)['"]""", text))
+
+
+def _closest(key, names):
+    close = difflib.get_close_matches(key, names, n=1)
+    return "did you mean %s?" % close[0] if close else "no flag has a name like it"
+
+
+# A bare word that names a device, as in THEANO_FLAGS=cuda.
+DEVICE_WORD = re.compile(r"(cpu|cuda\d*|opencl\d+:\d+)$")
+
+
+def _as_theanorc_reads(name):
+    section, dot, option = name.rpartition(".")  # floatX -> floatx; gcc.cxxflags stays
+    return section + dot + option.lower()
+
+
+def check_flag_names(environ, names=None):
+    """Theano ignores a key it does not know, with a warning, and runs on: raise SetupError naming it
+    and the closest valid one instead, for THEANO_FLAGS and for each .theanorc Theano reads."""
+    names = theano_flag_names() if names is None else names
+    if not names:
+        return  # no Theano: its import says so
+    splitter = shlex.shlex(environ.get("THEANO_FLAGS", ""), posix=True)  # as Theano splits it
+    splitter.whitespace, splitter.whitespace_split = ",", True
+    for item in (item.strip() for item in splitter):
+        key, equals, value = item.partition("=")
+        if not item:
+            continue
+        if not equals:
+            suggestion = ("did you mean device=%s?" % item if DEVICE_WORD.match(item)
+                          else _closest(item, names).replace("?", "=...?"))
+            raise SetupError("THEANO_FLAGS holds %r, which has no '=' (Theano would ignore it); %s"
+                             % (item, suggestion))
+        if key != key.strip() or value != value.lstrip():
+            raise SetupError("THEANO_FLAGS holds %r, with spaces around '=' (Theano would read the key %r); "
+                             "write %s=%s" % (item, key, key.strip(), value.strip()))
+        if key not in names:
+            raise SetupError("THEANO_FLAGS sets %r, which is not a Theano flag (Theano would ignore it); %s"
+                             % (key, _closest(key, names)))
+    # A .theanorc's sections name the flag's prefix ([global] none), and its option names
+    # are read without case, as Theano's own ConfigParser reads them.
+    known = {_as_theanorc_reads(name) for name in names}
+    for path in (os.path.expanduser(f) for f in environ.get("THEANORC", "~/.theanorc").split(os.pathsep)):
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read(path)
+        except configparser.Error:
+            continue  # Theano reports a broken file itself
+        for section in parser.sections():
+            for option in set(parser.options(section)) - set(parser.defaults()):
+                key = option if section == "global" else "%s.%s" % (section, option)
+                if key not in known:
+                    raise SetupError("%s sets %s in [%s], which is not a Theano flag (Theano would ignore "
+                                     "it); %s" % (path, option, section, _closest(key, names)))
+
+
 def theanorc_sets(key, environ):
     """Whether a .theanorc file that Theano reads sets `key` ("floatX", "blas.ldflags")."""
     files = [os.path.expanduser(f) for f in
@@ -311,7 +409,7 @@ def prepare_cuda(environ, prepare=None):
         CUDA_LIBRARIES = prepare(device)
     except Exception as error:  # cuda_libs.CudaLibsError, or an unexpected driver answer
         why = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        if requested("force_device", environ, "False").lower() in ("true", "1"):
+        if theano_bool(requested("force_device", environ, "False")):
             raise SetupError("THEANO_FLAGS asks for device=%s with force_device=True, but the GPU "
                              "cannot be used: %s" % (device, why))
         print("notice: THEANO_FLAGS asks for device=%s, but the GPU cannot be used: %s; training "
@@ -359,11 +457,33 @@ def no_compiler_notice(theano, environ):
         why = "THEANO_FLAGS or ~/.theanorc sets cxx empty"
     else:
         why = "g++ is not on PATH"
-    # Measured with the lesson's network: 80-150 ms per update against 0.3 ms compiled.
-    notice("no C++ compiler (%s): Theano runs its Python code instead of compiled C, about 0.1 s "
-           "per update instead of 0.3 ms; install g++ (apt-get install g++)%s"
+    # Measured with the lesson's network (cxx=, 50 updates of 16, a busy 2-core machine): 0.22-0.32 s
+    # per update, against 0.3 ms compiled on a quiet one and 0.6 ms on that busy one.
+    notice("no C++ compiler (%s): Theano runs its Python code instead of compiled C, about 0.2-0.3 s "
+           "per update instead of 0.3-0.6 ms; install g++ (apt-get install g++)%s"
            % (why, " and drop cxx= from your flags" if why.startswith("THEANO") else ""))
     return "none (no C++ compiler: Theano runs its Python code)"
+
+
+def quiet_float16(theano):
+    """Float16 ops go straight to Theano's Python code, as they would anyway, without a line each.
+
+    Theano compiles each op's C code for a float16 node, prints "Disabling C code for ... due
+    to unsupported float16" on stdout (20 lines for the lesson's network) and then uses
+    its Python code: the float16 notice says it once, and those compiles are skipped.
+    """
+    from theano.gof.op import Op
+    make_c_thunk = Op.make_c_thunk
+    if getattr(make_c_thunk, "quiet_float16", False):
+        return
+
+    def without_float16(self, node, *args, **kwargs):
+        if not getattr(self, "_f16_ok", False) and any(
+                getattr(variable.type, "dtype", "") == "float16" for variable in node.inputs + node.outputs):
+            raise NotImplementedError("float16")  # Op.make_thunk then takes the Python code
+        return make_c_thunk(self, node, *args, **kwargs)
+    without_float16.quiet_float16 = True
+    Op.make_c_thunk = without_float16
 
 
 # A tiny program that calls the one routine the lesson cannot do without.
@@ -400,6 +520,7 @@ def check_user_blas(theano):
 
 def import_theano(environ=os.environ):
     """Import Theano configured for today; returns (theano, description of the BLAS)."""
+    check_flag_names(environ)  # before any work: Theano itself would only warn
     restore_numpy_aliases()
     removed_modules()
     skipped = skip_unused_scipy_imports()
@@ -461,6 +582,7 @@ def import_theano(environ=os.environ):
         # Measured with the lesson's network: 0.2-0.4 s per update, against 0.3 ms in float32.
         notice("floatX=float16 is emulated on the CPU (no BLAS or C code computes in it): about "
                "0.3 s per update instead of 0.3 ms in float32; use floatX=float32 on the CPU")
+        quiet_float16(theano)
     # The ~100,000 objects of the modules just imported live until the process ends. Out
     # of the garbage collector's sight, its full passes while Theano compiles, and the one
     # at exit, skip them: 0.15 s of a 2.6 s warm run here.
