@@ -570,6 +570,7 @@ for cell in cells:
 """
 
 
+@pytest.mark.once
 def test_a_kernel_without_matplotlib_says_no_pictures_once(small_file, tmp_path):
     result = subprocess.run([sys.executable, "-c", CELLS_WITHOUT_A_KERNEL,
                              json.dumps(["--updates", "20", "--eval-step", "10", "--data", small_file]),
@@ -604,6 +605,7 @@ def test_the_first_cell_run_twice_applies_each_piece_once(genre_mlp):
     assert environ.get("THEANO_FLAGS") == os.environ.get("THEANO_FLAGS")
 
 
+@pytest.mark.once
 def test_the_notebook_writes_each_file_asked_for_and_shows_the_pictures_too(small_file, tmp_path):
     import hashlib
     files = {option: str(tmp_path / name) for option, name in (

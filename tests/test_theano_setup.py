@@ -349,6 +349,7 @@ def test_a_cold_compile_runs_gcc_in_the_pool_and_a_warm_one_not_at_all(tmp_path)
     assert pool_builds(tmp_path, "normal") == (0, 0)
 
 
+@pytest.mark.once
 def test_when_the_pools_gcc_fails_theano_compiles_as_usual(tmp_path):
     normal_pool, normal_theano = pool_builds(tmp_path / "normal", "normal")
     pool, theano = pool_builds(tmp_path / "broken", "broken")
