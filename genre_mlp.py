@@ -830,8 +830,7 @@ STOPPED_AT = {
     "train": lambda local: "at update %d of %d" % (local["update"], local["num_updates"]),
     "report": "after training", "draw": "while drawing", "save_model": "while saving the model",
     "write_curve": "while writing the curve", "read_model_file": "while reading the model file",
-    "classify_files": lambda local: "at file %d of %d (%s)" % (
-        local["paths"].index(local["path"]) + 1, len(local["paths"]), local["path"]),
+    "classify_files": lambda local: "at file %d of %d (%s)" % (local["number"], len(local["paths"]), local["path"]),
 }
 
 
