@@ -78,7 +78,7 @@ notebook: $(VENV)/.extras
 # The lesson as one web page to read without running it (README "Notebook"): the notebook
 # executed as for `make notebook`, written to genre_mlp.html, pictures inside. ARGS as above.
 html: $(VENV)/.extras
-	$(PY) lesson_helpers/lesson_html.py -- $(ARGS)
+	$(CTRL_C) $(PY) lesson_helpers/lesson_html.py -- $(ARGS) $(ONE_LINE)
 
 # The README's two pictures, drawn by the lesson's own code (--plot-samples, --plot), then
 # cut to 64 colours (a third of the size; pillow comes with matplotlib), each written atomically.
