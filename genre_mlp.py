@@ -600,13 +600,17 @@ def report(model, train_seconds, num_updates, stand_in, log=print, baseline=None
             "`make data` downloads them (README \"The data\").")
 
 
-def keep_results(args, model, history):
-    """--save and --curve: the trained network and its learning curve, each to its file."""
+def keep_results(args, model, history, written=None):
+    """--save and --curve: the trained network and its learning curve, each to its file.
+    `written` (the script's, for a Ctrl-C's message) gets each path once it is written."""
+    written = [] if written is None else written
     if args.save:
         save_model(model, args.save, history[-1][3])
+        written.append(args.save)
         print("Saved the model to %s." % args.save)
     if args.curve:
         write_curve(args.curve, history)
+        written.append(args.curve)
         print("Wrote the learning curve to %s." % args.curve)
 
 
@@ -828,18 +832,38 @@ if IN_NOTEBOOK and not TEACHING:
 def main(argv=None):
     """The script's command line (argv: its options)."""
     args = parse_args(argv)
+    written = []
     try:
         if args.predict:
             from lesson_helpers.predict import classify_files  # needs soundfile (lesson_helpers/requirements.txt)
             model = model_from_saved(Model, read_model_file(args.predict[0]), LEARNING_RATE)
             sys.exit(1 if classify_files(model, args.predict[1:]) else 0)
-        run(args)
+        run(args, written)
     except (DataError, ModelFileError, WriteError) as error:
         sys.exit("error: %s" % error)
+    except KeyboardInterrupt as error:  # one line: where it stopped, what was and was not written
+        from lesson_helpers import stopped
+        asked = [path for path in (args.plot_samples, args.save, args.curve, args.plot) if path]
+        stopped.exit_stopped("%s; %s" % (stopped.where(error, STOPPED_AT), stopped.written_line(
+            written, [path for path in asked if path not in written])))
 
 
-def run(args):
-    """Train (or only evaluate), report, and write what was asked for: the cells' steps, in order."""
+# Where a Ctrl-C can strike, by the function it struck in (the innermost one wins).
+STOPPED_AT = {
+    "make_stand_in": "while generating the stand-in data",
+    "open_data": "while reading the data", "build_model": "while compiling the network",
+    "evaluate_start": "before training", "one_step": "before training",
+    "train": lambda local: "at update %d of %d" % (local["update"], local["num_updates"]),
+    "report": "after training", "draw": "while drawing", "save_model": "while saving the model",
+    "write_curve": "while writing the curve", "read_model_file": "while reading the model file",
+    "classify_files": lambda local: "at file %d of %d (%s)" % (local["number"], len(local["paths"]), local["path"]),
+}
+
+
+def run(args, written=None):
+    """Train (or only evaluate), report, and write what was asked for: the cells' steps, in order.
+    `written` gets the path of each file once it is written."""
+    written = [] if written is None else written
     if args.load:
         read_model_file(args.load)  # before the data: a bad file fails fast
     data, stand_in = load_data(args)
@@ -848,6 +872,7 @@ def run(args):
     if args.plot_samples:
         # Before the network, as in the lesson: what the excerpts of each class look like.
         draw(samples_figure(data.train, data.train_targets, args.seed), args.plot_samples)
+        written.append(args.plot_samples)
         print("Drew random excerpts of each class in %s." % args.plot_samples)
 
     model = build_model(args, data)
@@ -856,9 +881,10 @@ def run(args):
         one_step(model, data, args.batch_size, args.seed)
     history, train_seconds = train_or_evaluate(model, data, args, start)
     report(model, train_seconds, args.updates, stand_in, baseline=loudness_line(data, history))
-    keep_results(args, model, history)
+    keep_results(args, model, history, written)
     if args.plot:
         draw(learning_curve(model, data, start, history), args.plot)
+        written.append(args.plot)
         print("Drew the learning curve in %s." % args.plot)
 
 

@@ -42,6 +42,10 @@ class DownloadError(Exception):
     """The download failed; the message is one line naming the problem and the fix."""
 
 
+class Stopped(KeyboardInterrupt):
+    """Ctrl-C: the message says where the download stopped and what it kept (one line)."""
+
+
 class RangeIgnored(Exception):
     """The server sent the whole file again when asked for the rest of a partial one."""
 
@@ -183,6 +187,9 @@ def fetch(source, staging, retries, log):
                                 f"then run the same command again{kept_note(staging)}") from None
         raise DownloadError(f"cannot write in {staging.parent} ({error.strerror or error}); choose a "
                             f"folder with write permission and free space{kept_note(staging)}") from None
+    except KeyboardInterrupt:
+        progress.bar.leave = False  # the bar gives way to the one line that says where it stopped
+        raise
     finally:
         progress.close()
     return is_drive
@@ -223,6 +230,23 @@ def download(out=None, url=None, force=False, retries=RETRIES, check=None, check
     target = Path(os.path.realpath(dest))
     staging = target.with_name(target.name + STAGING_SUFFIX)
     source = url or DRIVE_URL
+    try:
+        fetch_and_place(target, staging, source, url, retries, check, check_error, log, dest)
+    except KeyboardInterrupt:
+        if staging.exists():
+            kept = f"the whole file is kept in {staging}, and the same command checks it again"
+        else:
+            kept = kept_note(staging).strip(" ()") or "nothing received was kept"
+        raise Stopped(f"during the download: nothing saved at {dest}; {kept}") from None
+    try:
+        describe(dest, log)
+    except KeyboardInterrupt:
+        raise Stopped(f"after {dest} was saved and checked") from None
+    return dest
+
+
+def fetch_and_place(target, staging, source, url, retries, check, check_error, log, dest):
+    """The transfer, the checks, and the rename into place."""
     for attempt in (1, 2):
         try:
             is_drive = fetch(source, staging, retries, log)
@@ -250,6 +274,9 @@ def download(out=None, url=None, force=False, retries=RETRIES, check=None, check
     os.chmod(staging, 0o666 & ~umask)  # gdown's temporary file is owner-only; a data file need not be
     os.replace(staging, target)  # same folder: atomic
 
+
+def describe(dest, log):
+    """What was saved: its size, its SHA-256 and its arrays."""
     size = dest.stat().st_size
     with open(dest, "rb") as file:
         digest = hashlib.file_digest(file, "sha256").hexdigest()
@@ -260,4 +287,3 @@ def download(out=None, url=None, force=False, retries=RETRIES, check=None, check
             half = shape[0] // 2
             log(f"{name:<6}  {' x '.join(map(str, shape))} {dtype}: rows 0-{half - 1} classical (0), "
                 f"rows {half}-{shape[0] - 1} rock (1)")
-    return dest

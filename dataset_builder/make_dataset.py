@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 if __package__ in (None, ""):  # run as a script: make the project's packages importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lesson_helpers import audio, data_file
+from lesson_helpers import audio, data_file, stopped
 from dataset_builder import download
 from lesson_helpers.cli import Parser
 from lesson_helpers.files import WriteError, write_atomically
@@ -458,10 +458,13 @@ def main(argv=None):
     except (InputError, download.DownloadError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except download.Stopped as stop:  # it says where the download stopped and what it kept
+        print(f"stopped by Ctrl-C {stop}", file=sys.stderr)
+        return stopped.EXIT_STATUS
     except KeyboardInterrupt:
-        print("error: interrupted, no file written; rerun the same command (audioset and download "
-              "resume where they stopped)", file=sys.stderr)
-        return 130
+        print("stopped by Ctrl-C: no file written; rerun the same command (audioset resumes where it "
+              "stopped)", file=sys.stderr)
+        return stopped.EXIT_STATUS
 
 
 if __name__ == "__main__":

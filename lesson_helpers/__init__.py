@@ -2,8 +2,9 @@
 (data_file), the generated stand-in data (stand_in), model files for --save and --load
 (model_file), --predict on audio files (predict, audio), the learning curve and the
 pictures (curve, pictures), the loudness baseline (loudness), weights on 64-byte
-boundaries (aligned), atomic writes (files), one-line option errors (cli), and the
-notebook's package install (notebook) and runner (lesson_notebook, `make notebook`).
+boundaries (aligned), atomic writes (files), one-line option errors (cli), Ctrl-C's one
+line (stopped), and the notebook's package install (notebook) and runner
+(lesson_notebook, `make notebook`).
 A reader of the lesson meets each where genre_mlp.py calls it. None imports Theano or
 genre_mlp; an extra package (matplotlib, soundfile, nbclient) loads only where its
 feature is used.

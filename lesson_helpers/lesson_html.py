@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)  # run as a script: the project's packages live in its folder
 
-from lesson_helpers import cli, lesson_notebook  # noqa: E402
+from lesson_helpers import cli, lesson_notebook, stopped  # noqa: E402
 from lesson_helpers.files import WriteError, check_writable, write_atomically  # noqa: E402
 
 PAGE = os.path.join(ROOT, "genre_mlp.html")
@@ -66,6 +66,10 @@ def main(argv=None):
         sys.exit("error: %s" % error)
     except RuntimeError as error:  # nbclient's DeadKernelError
         sys.exit("error: the notebook's kernel stopped: %s" % error)
+    except lesson_notebook.Stopped as stop:  # its first part says which cell was running
+        stopped.exit_stopped("%s; the kernel is shut down; %s not written" % (str(stop).split("; ")[0], args.output))
+    except KeyboardInterrupt:
+        stopped.exit_stopped("before the notebook ran; %s not written" % args.output)
     print("Ran the notebook and wrote it as one page, %s (%d kB): open it in a browser."
           % (os.path.relpath(args.output), round(size / 1000)))
 

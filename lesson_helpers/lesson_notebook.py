@@ -24,12 +24,13 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)  # run as a script: the project's packages live in its folder
 
-from lesson_helpers import cli  # noqa: E402
+from lesson_helpers import cli, stopped  # noqa: E402
 from lesson_helpers.files import WriteError, write_atomically  # noqa: E402
 
 SCRIPT = os.path.join(ROOT, "genre_mlp.py")
@@ -108,6 +109,51 @@ def failure(notebook):
     return None
 
 
+def execute(client):
+    """client.execute() in a thread of its own: in the main thread nbclient takes SIGINT for
+    itself and goes on running the notebook, so that Ctrl-C did nothing. Here the main thread
+    waits, and a Ctrl-C reaches it as KeyboardInterrupt."""
+    outcome = []
+
+    def work():
+        try:
+            client.execute()
+        except BaseException as error:  # handed to the main thread, which raises it
+            outcome.append(error)
+    worker = threading.Thread(target=work, name="notebook", daemon=True)
+    worker.start()
+    try:
+        worker.join()
+    except KeyboardInterrupt:
+        # The kernel runs in a session of its own (the terminal's Ctrl-C misses it): shut it down,
+        # once it has started if it was starting, so that none is left running.
+        waited = 0
+        while worker.is_alive() and not client.km.has_kernel and waited < 600:
+            worker.join(0.1)
+            waited += 1
+        if client.km.has_kernel:
+            client.km.shutdown_kernel(now=True)
+        worker.join(10)
+        raise
+    if outcome:
+        raise outcome[0]
+
+
+class Stopped(KeyboardInterrupt):
+    """Ctrl-C: the message says which cell was running and what was not written."""
+
+
+def stopped_in(notebook, output):
+    """Stopped for a notebook whose run was interrupted: the cell it was in (the last one started)."""
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    started = [number for number, cell in enumerate(code, start=1) if cell.get("execution_count")]
+    where = ("in cell %s (code cell %d of %d)" % (code[started[-1] - 1].get("id"), started[-1], len(code))
+             if started else "before the first cell ran")
+    return Stopped("%s; the kernel is shut down; %s not written (an earlier one is kept as it was)"
+                   % (where, output) if os.path.exists(output) else
+                   "%s; the kernel is shut down; %s not written" % (where, output))
+
+
 def run(arguments, path=NOTEBOOK, output=EXECUTED, timeout=CELL_TIMEOUT):
     """Execute `path` with the lesson's options `arguments`; the executed copy goes to `output`."""
     import nbclient
@@ -121,13 +167,14 @@ def run(arguments, path=NOTEBOOK, output=EXECUTED, timeout=CELL_TIMEOUT):
         client = nbclient.NotebookClient(notebook, timeout=timeout, km=manager,
                                          resources={"metadata": {"path": ROOT}})
         try:
-            client.execute()
+            execute(client)
         except nbclient.exceptions.CellExecutionError:
             pass  # the executed copy is written all the same, to show where it stopped
-        finally:
-            if manager.has_kernel:  # nbclient leaves a kernel it was given running
-                manager.shutdown_kernel()
-            write_atomically(output, lambda stream: stream.write(nbformat.writes(notebook).encode()))
+        except KeyboardInterrupt:  # the kernel is shut down; the last executed copy is kept, not replaced
+            raise stopped_in(notebook, output) from None
+        if manager.has_kernel:  # nbclient leaves a kernel it was given running
+            manager.shutdown_kernel()
+        write_atomically(output, lambda stream: stream.write(nbformat.writes(notebook).encode()))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     problem = failure(notebook)
@@ -142,6 +189,7 @@ def main(argv=None):
     commands.add_parser("write", help="make genre_mlp.ipynb from genre_mlp.py")
     runner = commands.add_parser("run", help="execute genre_mlp.ipynb, writing genre_mlp.executed.ipynb")
     runner.add_argument("--output", default=EXECUTED, help="where the executed copy goes (default %(default)s)")
+    runner.add_argument("--notebook", default=NOTEBOOK, help="the notebook to run (default %(default)s)")
     runner.add_argument("arguments", nargs=argparse.REMAINDER, help="-- then the lesson's options")
     args = parser.parse_args(argv)
     try:
@@ -149,7 +197,7 @@ def main(argv=None):
             print("Wrote %s from %s." % (os.path.relpath(write()), os.path.relpath(SCRIPT)))
             return
         arguments = args.arguments[1:] if args.arguments[:1] == ["--"] else args.arguments
-        run(arguments, output=args.output)
+        run(arguments, path=args.notebook, output=args.output)
         print("Ran the notebook; its outputs are in %s." % os.path.relpath(args.output))
     except ImportError as error:
         sys.exit("error: %s is not installed for %s: pip install -r lesson_helpers/requirements.txt (make setup does)"
@@ -158,6 +206,10 @@ def main(argv=None):
         sys.exit("error: %s" % error)
     except RuntimeError as error:  # nbclient's DeadKernelError: the kernel could not start or died
         sys.exit("error: the notebook's kernel stopped: %s" % error)
+    except Stopped as stop:
+        stopped.exit_stopped(str(stop))
+    except KeyboardInterrupt:
+        stopped.exit_stopped("before the notebook ran; nothing written")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ def vote(window_says_rock, middle_says_rock):
 def classify_files(model, paths, log=print):
     """Print the verdict for each audio file; returns how many could not be classified."""
     failures = 0
-    for path in paths:
+    for number, path in enumerate(paths, start=1):  # number: where a Ctrl-C stopped (genre_mlp.main)
         try:
             signal = audio.load_mono_400hz(path)
             windows = audio.windows(signal)  # every 3 s of the file

@@ -1,4 +1,5 @@
 """Shared fixtures: Theano compiles the lesson's network once per test session."""
+import fnmatch
 import importlib.util
 import os
 import shutil
@@ -96,6 +97,59 @@ def run_script(*args, env=None, cwd=ROOT, script=None):
     full_env.update(env or {})
     return subprocess.run([sys.executable, script or os.path.join(ROOT, "genre_mlp.py")] + list(args),
                           capture_output=True, text=True, env=full_env, cwd=cwd, timeout=600)
+
+
+def gitignore_patterns():
+    """The root .gitignore's patterns, as (pattern, folders only); a line this reader does not
+    understand fails here, so that the walk below never silently disagrees with git."""
+    patterns = []
+    with open(os.path.join(ROOT, ".gitignore")) as lines:
+        for line in lines:
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            if line.startswith("!") or "**" in line or "/" in line.rstrip("/") or line != line.strip():
+                raise ValueError("tests/conftest.py cannot read the .gitignore line %r: teach gitignored() it" % line)
+            patterns.append((line.rstrip("/"), line.endswith("/")))
+    return patterns
+
+
+def gitignored(path, is_folder=False, patterns=None):
+    """Whether git would ignore `path` (relative to ROOT) by the root .gitignore: a pattern
+    without a slash matches a name at any depth, and one ending in / only a folder."""
+    parts = path.split("/")
+    for pattern, folders_only in patterns or gitignore_patterns():
+        for depth, name in enumerate(parts):
+            is_dir = is_folder or depth < len(parts) - 1  # every part above the last is a folder
+            if (is_dir or not folders_only) and fnmatch.fnmatchcase(name, pattern):
+                return True
+    return False
+
+
+def project_files():
+    """The project's files, relative to ROOT: git's list where git and a checkout are at hand;
+    else (GitHub's "Download ZIP", no git installed) the tree less .git and what .gitignore ignores."""
+    try:
+        tracked = subprocess.run(["git", "-C", ROOT, "ls-files"], capture_output=True, text=True)
+        if tracked.returncode == 0 and tracked.stdout:
+            return sorted(tracked.stdout.splitlines())
+    except OSError:  # no git
+        pass
+    return walked_files()
+
+
+def walked_files():
+    """Every file under ROOT that git would list, found without git."""
+    patterns, found = gitignore_patterns(), []
+    for folder, folders, files in os.walk(ROOT):
+        relative = os.path.relpath(folder, ROOT)
+        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
+        links = [name for name in folders if os.path.islink(os.path.join(folder, name))]  # git lists a link
+        folders[:] = sorted(name for name in folders if name not in links and name != ".git"
+                            and not gitignored(prefix + name, True, patterns))
+        found += [prefix + name for name in files + links
+                  if not (prefix == "" and name == ".git") and not gitignored(prefix + name, False, patterns)]
+    return sorted(found)
 
 
 # What a run prints on stderr when it has to compile (an empty Theano cache, as on a

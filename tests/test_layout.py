@@ -4,11 +4,13 @@ top-level entry."""
 import ast
 import os
 import re
+import shutil
 import subprocess
+import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, gitignored, project_files, walked_files
 
 PACKAGES = ("lesson_helpers", "theano_today", "gpu_route", "dataset_builder", "benchmark")
 # What each package may import of the project: the lesson's helpers import nothing else of
@@ -116,11 +118,50 @@ def test_every_package_says_what_it_is_for(package):
     assert docstring and len(docstring.split()) >= 40, "%s/__init__.py needs a paragraph on what it is for" % package
 
 
-def test_the_readme_names_every_top_level_entry():
-    tracked = subprocess.run(["git", "-C", ROOT, "ls-files"], capture_output=True, text=True)
-    if tracked.returncode != 0:
+def test_the_walk_finds_what_git_would_list():
+    # Without git (a "Download ZIP" copy) the layout's tests read the tree by the .gitignore's
+    # patterns: here, where git is at hand, that walk must agree with git's own list.
+    try:
+        listed = subprocess.run(["git", "-C", ROOT, "ls-files", "--cached", "--others", "--exclude-standard"],
+                                capture_output=True, text=True)
+    except OSError:
+        pytest.skip("git is not installed (the walk is what the other tests use then)")
+    if listed.returncode != 0:
         pytest.skip("not a git checkout")
-    entries = sorted({path.split("/")[0] for path in tracked.stdout.split()})
+    on_disk = [path for path in listed.stdout.splitlines() if os.path.lexists(os.path.join(ROOT, path))]
+    assert "genre_mlp.py" in on_disk and "lesson_helpers/files.py" in on_disk
+    assert walked_files() == sorted(on_disk)
+
+
+def test_the_ignore_rules_are_read_as_git_reads_them():
+    # Paths git ignores by each kind of line, and paths it keeps, worked out from the .gitignore.
+    assert gitignored(".venv-3.13", is_folder=True) and gitignored(".venv-3.13/bin/python")
+    assert gitignored("tests/__pycache__/conftest.cpython-313.pyc") and gitignored("a/b/sample.npz")
+    assert gitignored("sample_3s_400Hz.npz.download.part") and gitignored("genre_mlp.executed.ipynb")
+    assert not gitignored(".venv-3.13")  # "NAME/" ignores folders only, not a file of that name
+    assert not gitignored("genre_mlp.py") and not gitignored("sample_3s_400Hz.npz.README")
+    assert not gitignored("docs/layout.md") and not gitignored(".gitignore")
+
+
+@pytest.mark.skipif("GENRE_MLP_NO_GIT_COPY" in os.environ, reason="already the copy without git")
+def test_the_layout_tests_pass_in_a_copy_without_git(tmp_path):
+    # GitHub's "Download ZIP": the project's files and no .git, on a machine without git.
+    copy = tmp_path / "genre-mlp-main"
+    for path in walked_files():
+        os.makedirs(os.path.dirname(str(copy / path)), exist_ok=True)
+        shutil.copy2(os.path.join(ROOT, path), str(copy / path), follow_symlinks=False)
+    bare = tmp_path / "bin"  # a PATH that holds this Python and nothing else (no git)
+    bare.mkdir()
+    os.symlink(sys.executable, str(bare / "python"))
+    env = dict(os.environ, PATH=str(bare), GENRE_MLP_NO_GIT_COPY="1")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_layout.py"],
+                            cwd=str(copy), env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout and "skipped" in result.stdout  # the walk's check against git skips
+
+
+def test_the_readme_names_every_top_level_entry():
+    entries = sorted({path.split("/")[0] for path in project_files()})
     with open(os.path.join(ROOT, "README.md")) as readme:
         layout = readme.read().split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
     named = set()
@@ -153,11 +194,8 @@ def test_every_readme_section_the_code_names_is_there():
     # section must leave one of that name behind.
     with open(os.path.join(ROOT, "README.md")) as readme:
         headings = {line.lstrip("#").strip() for line in readme if line.startswith("#")}
-    tracked = subprocess.run(["git", "-C", ROOT, "ls-files"], capture_output=True, text=True)
-    if tracked.returncode != 0:
-        pytest.skip("not a git checkout")
     named = {}
-    for path in tracked.stdout.split():
+    for path in project_files():
         if path.endswith((".py", ".sh", ".md", ".README")) or path in ("Makefile", ".ci/run"):
             with open(os.path.join(ROOT, path)) as text:
                 joined = re.sub(r"\s*\n\s*#?\s*", " ", text.read())  # a comment's lines as one

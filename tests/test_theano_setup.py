@@ -93,10 +93,11 @@ def test_theano_uses_the_blas_ldflags_of_the_home_theanorc(tmp_path):
 
 
 OPENBLAS_THREADS = """
-import ctypes, os
+import ctypes, glob, os
 from theano_today import theano_setup  # before NumPy loads its OpenBLAS, as in genre_mlp.py
 import numpy
-library = next(line.split()[-1] for line in open("/proc/self/maps") if "openblas" in line)
+# The OpenBLAS of NumPy's wheel, already loaded: dlopen of the same file hands back that copy.
+library, = glob.glob(os.path.join(os.path.dirname(numpy.__file__), os.pardir, "numpy.libs", "libscipy_openblas*.so*"))
 print(os.environ.get("OPENBLAS_NUM_THREADS"), ctypes.CDLL(library).scipy_openblas_get_num_threads64_())
 """
 

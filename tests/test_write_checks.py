@@ -195,6 +195,8 @@ def test_save_to_a_full_device_and_curve_to_stdout(small_file, tmp_path, full_de
         "error: cannot write %s (No space left on device); free some space or choose a folder you can write to"
         % full_device)
     assert stat.S_ISCHR(os.stat(full_device).st_mode)
+    if not os.path.exists("/dev/stdout"):  # a root without the /dev links: nothing to write through
+        pytest.skip("no /dev/stdout here")
     run = subprocess.run([sys.executable, script, "--data", small_file, "--curve", "/dev/stdout"] + TRAIN,
                          capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0 and "update,train_loss,test_loss,test_accuracy\n5," in run.stdout, run.stderr

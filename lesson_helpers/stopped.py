@@ -1,0 +1,42 @@
+"""Ctrl-C: one line on stderr saying where the work stopped and what was and was not
+written, then exit status 130 (128 + SIGINT, what a shell reports for a command Ctrl-C
+ended), and no traceback. Every command of the project ends a Ctrl-C through here.
+"""
+import sys
+
+EXIT_STATUS = 130
+
+
+def innermost(error, names):
+    """The innermost frame of the interrupted call stack whose function is in `names`, or None."""
+    found, trace = None, error.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_name in names:
+            found = trace.tb_frame
+        trace = trace.tb_next
+    return found
+
+
+def where(error, places):
+    """Where a KeyboardInterrupt struck: `places` maps a function's name to a phrase, or to a
+    function of that frame's local variables that returns one; the innermost match wins."""
+    frame = innermost(error, places)
+    if frame is None:
+        return "before it finished"
+    place = places[frame.f_code.co_name]
+    return place(frame.f_locals) if callable(place) else place
+
+
+def written_line(written, not_written):
+    """'nothing written', or what was and what was not ("wrote a.npz; b.csv not written")."""
+    parts = ["wrote %s" % ", ".join(written)] if written else []
+    if not_written:
+        parts.append("%s not written" % ", ".join(not_written))
+    return "; ".join(parts) or "nothing written"
+
+
+def exit_stopped(line):
+    """Print 'stopped by Ctrl-C <line>' as the one line on stderr, and exit with status 130."""
+    sys.stdout.flush()
+    print("stopped by Ctrl-C %s" % line, file=sys.stderr)
+    sys.exit(EXIT_STATUS)
