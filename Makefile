@@ -56,11 +56,11 @@ $(VENV)/.extras: $(VENV)/.blas $(EXTRAS)
 # 130. make would add a line of its own ("make: *** [Makefile:NN: run] Error 130", or
 # "Interrupt"): the shell's trap keeps it alive to see the 130, and takes that as done; make
 # then stops all the same, killed by the same Ctrl-C (exit status 130 to the shell).
-CTRL_C := trap : INT;
-ONE_LINE := || [ $$? -eq 130 ]
+# $(call one_line,COMMAND) shows COMMAND as make would, and runs it so.
+one_line = @echo '$(subst ','\'',$(1))'; trap : INT; $(1) || [ $$? -eq 130 ]
 
 run: $(VENV)/.blas
-	$(CTRL_C) $(PY) genre_mlp.py $(ARGS) $(ONE_LINE)
+	$(call one_line,$(PY) genre_mlp.py $(ARGS))
 
 # TESTS="tests/test_script.py ..." runs only those files.
 test: $(VENV)/.extras
@@ -73,12 +73,12 @@ setup: $(VENV)/.extras
 # venv's Python and writes genre_mlp.executed.ipynb, outputs and pictures included. ARGS
 # passes the lesson's options, as for `make run`: make notebook ARGS="--updates 1000".
 notebook: $(VENV)/.extras
-	$(CTRL_C) $(PY) lesson_helpers/lesson_notebook.py run -- $(ARGS) $(ONE_LINE)
+	$(call one_line,$(PY) lesson_helpers/lesson_notebook.py run -- $(ARGS))
 
 # The lesson as one web page to read without running it (README "Notebook"): the notebook
 # executed as for `make notebook`, written to genre_mlp.html, pictures inside. ARGS as above.
 html: $(VENV)/.extras
-	$(CTRL_C) $(PY) lesson_helpers/lesson_html.py -- $(ARGS) $(ONE_LINE)
+	$(call one_line,$(PY) lesson_helpers/lesson_html.py -- $(ARGS))
 
 # The README's two pictures, drawn by the lesson's own code (--plot-samples, --plot), then
 # cut to 64 colours (a third of the size; pillow comes with matplotlib), each written atomically.
@@ -105,7 +105,7 @@ bench: $(VENV)/.extras
 # beside genre_mlp.py: README "The data". ARGS="--force" replaces a file already there.
 .PHONY: data
 data: $(VENV)/.extras
-	$(CTRL_C) $(PY) dataset_builder/make_dataset.py download $(ARGS) $(ONE_LINE)
+	$(call one_line,$(PY) dataset_builder/make_dataset.py download $(ARGS))
 
 # The GPU route (README "GPU"), one venv per Python: pygpu built for PYTHON from
 # Debian 12's packages, which apt fetches by name and the venv keeps inside it.
