@@ -149,6 +149,27 @@ def test_sctype2char_answers_numpy_1s_letters(theano):
         np.testing.assert_allclose(got, np.exp([0, 1, 2]), rtol=1e-6)
 
 
+def test_python_elemwise_wraps_ints_as_numpy_1_did(theano):
+    # mul of three inputs has no ufunc: Elemwise's Python code runs np.frompyfunc and converts
+    # its object array. NumPy 1.23.5 gave these, two's complement worked out by hand.
+    T = theano.tensor
+    signed, unsigned, half = T.vector(dtype="int8"), T.vector(dtype="uint8"), T.vector(dtype="float16")
+    f = theano.function([signed, unsigned, half], [T.mul(x, x, x) for x in (signed, unsigned, half)],
+                        mode="FAST_COMPILE")
+    cubes = f([5, -6], [7, 200], [300, 2.5])
+    assert [cube.dtype for cube in cubes] == ["int8", "uint8", "float16"]
+    assert cubes[0].tolist() == [125, -216 + 256] and cubes[1].tolist() == [343 - 256, 200 ** 3 % 256]
+    assert cubes[2].tolist() == [np.inf, 15.625]
+    # What NumPy 1 converted, and what it refused (an int beyond 64 bits, or ints no 64-bit dtype holds).
+    wrapped = theano_numpy2.wrapped_int
+    assert wrapped(np.array([-216, 300], object), "int8").tolist() == [40, 44]
+    assert wrapped(np.array([-1], object), "uint64").tolist() == [2 ** 64 - 1]
+    assert wrapped(300, "int8").dtype == np.int8
+    for too_big in ([2 ** 70], [-216, 2 ** 63 + 3]):
+        with pytest.raises(OverflowError):
+            wrapped(np.array(too_big, object), "int8")
+
+
 INDEX_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 
 
