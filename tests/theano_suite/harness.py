@@ -6,7 +6,8 @@ the few stand-ins below let the 2017-2020 test code itself run under pytest 9 on
 NumPy 2. Each lives only in this test process and reaches neither NumPy nor Theano:
 the nose modules go into sys.modules (no library imports nose), numpy.testing.dec is
 an attribute of numpy.testing only (which no library code reads), and the removed
-NumPy names are given to each test module's own `np`, not to NumPy.
+NumPy names (and NumPy 1's np.dtype(np.number)) are given to each test module's own `np`,
+not to NumPy.
 """
 import inspect
 import os
@@ -94,6 +95,26 @@ class _Cast:
         return lambda value: np.asarray(value).astype(dtype)
 
 
+# NumPy 1's np.dtype of an abstract scalar class (with a DeprecationWarning); NumPy 2 raises TypeError.
+NUMPY1_ABSTRACT_DTYPES = {np.number: "float64", np.inexact: "float64", np.floating: "float64",
+                          np.complexfloating: "complex128", np.integer: "int64", np.signedinteger: "int64",
+                          np.unsignedinteger: "uint64"}
+
+
+def numpy1_dtype(obj, *args, **kwargs):
+    """np.dtype, reading np.number and its abstract kin as NumPy 1 did: test_basic's get_numeric_subclasses
+    (behind test_arithmetic_cast) calls np.dtype(np.number)."""
+    return np.dtype(NUMPY1_ABSTRACT_DTYPES.get(obj, obj) if isinstance(obj, type) else obj, *args, **kwargs)
+
+
+def numpy_refuses_abstract_dtypes():
+    try:
+        np.dtype(np.number)
+        return False
+    except TypeError:
+        return True
+
+
 # Names NumPy 2 removed that the test modules themselves call (tensor/tests/test_basic.py,
 # test_elemwise.py, nnet/tests/test_nnet.py, test_extra_ops.py, test_subtensor.py: np.product). MAXDIMS is NumPy 2's limit,
 # 64 dimensions (test_elemwise's test_too_big_rank builds a graph of MAXDIMS + 1).
@@ -103,6 +124,8 @@ TEST_NAMES = {"find_common_type": find_common_type, "MAXDIMS": 64, "cast": _Cast
 def give_test_module_names(module):
     """The removed names, in one test module's own `np` only; none where NumPy still has them."""
     missing = {name: value for name, value in TEST_NAMES.items() if name not in vars(np)}
+    if numpy_refuses_abstract_dtypes():
+        missing["dtype"] = numpy1_dtype
     if missing and getattr(module, "np", None) is not None:
         theano_numpy2.give_numpy_names(module, **missing)
     return sorted(missing)
