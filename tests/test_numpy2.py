@@ -160,6 +160,15 @@ def test_python_elemwise_wraps_ints_as_numpy_1_did(theano):
     assert [cube.dtype for cube in cubes] == ["int8", "uint8", "float16"]
     assert cubes[0].tolist() == [125, -216 + 256] and cubes[1].tolist() == [343 - 256, 200 ** 3 % 256]
     assert cubes[2].tolist() == [np.inf, 15.625]
+    # Bitwise AND over an empty axis: its identity -1, all bits set, in the result's dtype.
+    from theano.tensor.elemwise import CAReduce
+    matrices = [T.matrix(dtype=dtype) for dtype in ("uint8", "int8", "uint32")]
+    g = theano.function(matrices, [CAReduce(theano.scalar.and_, axis=1)(m) for m in matrices], mode="FAST_COMPILE")
+    empty = [np.zeros((3, 0), m.dtype) for m in matrices]
+    assert [r.tolist() for r in g(*empty)] == [[255] * 3, [-1] * 3, [2 ** 32 - 1] * 3]
+    full = [np.array(values, m.dtype) for m, values in zip(matrices, ([[7, 12]], [[-3, 6]], [[5, 4]]))]
+    assert [r.tolist() for r in g(*full)] == [[7 & 12], [-3 & 6], [5 & 4]]
+    assert theano.scalar.and_.identity == -1  # the op's own, shared by every graph, is left as it was
     # What NumPy 1 converted, and what it refused (an int beyond 64 bits, or ints no 64-bit dtype holds).
     wrapped = theano_numpy2.wrapped_int
     assert wrapped(np.array([-216, 300], object), "int8").tolist() == [40, 44]

@@ -146,13 +146,13 @@ def wrapped_int(value, dtype):
 
 
 def python_elemwise_wraps_ints(theano):
-    """Elemwise's Python code keeps NumPy 1's wrap of an integer result out of its dtype's range.
+    """Elemwise and CAReduce: their Python code keeps NumPy 1's wrap of an int out of its dtype's range.
 
     Without a C compiler, or in FAST_COMPILE and DebugMode, an Elemwise whose scalar op
     has no ufunc (mul of three inputs, the fused Composites) runs np.frompyfunc, whose
     object array Elemwise.perform converts with np.asarray(..., dtype): NumPy 1 wrapped
     the ints (int8 5*5*5 and -6*-6*-6 gave [125, 40], as the C code does); NumPy 2
-    raises OverflowError.
+    raises OverflowError. CAReduce.perform meets the same over an empty axis (below).
     """
     from theano.tensor import elemwise
 
@@ -164,6 +164,30 @@ def python_elemwise_wraps_ints(theano):
                 raise
             return wrapped_int(value, dtype)
     give_numpy_names(elemwise, asarray=asarray)
+
+    # A reduction over an empty axis fills its result with the op's identity, and
+    # bitwise AND's is -1 (all bits set): NumPy 1 filled a uint8 array with 255, NumPy 2
+    # raises. Only then is the reduction run again with the identity in the result's dtype.
+    perform = elemwise.CAReduce.perform
+
+    def wrapping_perform(self, node, inputs, output_storage, *args):
+        try:
+            return perform(self, node, inputs, output_storage, *args)
+        except OverflowError:
+            identity = getattr(self.scalar_op, "identity", None)
+            dtype = getattr(self, "acc_dtype", None) or node.outputs[0].type.dtype
+            if not isinstance(identity, int) or np.dtype(dtype).kind not in "iu":
+                raise
+            own = vars(self.scalar_op).get("identity")
+            self.scalar_op.identity = wrapped_int(identity, dtype)
+            try:
+                return perform(self, node, inputs, output_storage, *args)
+            finally:
+                if own is None:
+                    del self.scalar_op.identity  # back to its class's
+                else:
+                    self.scalar_op.identity = own
+    elemwise.CAReduce.perform = wrapping_perform
 
 
 class _PickleWithPurePython(types.ModuleType):

@@ -6,7 +6,7 @@ the few stand-ins below let the 2017-2020 test code itself run under pytest 9 on
 NumPy 2. Each lives only in this test process and reaches neither NumPy nor Theano:
 the nose modules go into sys.modules (no library imports nose), numpy.testing.dec is
 an attribute of numpy.testing only (which no library code reads), and the removed
-NumPy names (and NumPy 1's np.dtype(np.number)) are given to each test module's own `np`,
+NumPy names (and NumPy 1's np.dtype(np.number) and int wrap in np.array) are given to each test module's own `np`,
 not to NumPy.
 """
 import inspect
@@ -107,6 +107,17 @@ def numpy1_dtype(obj, *args, **kwargs):
     return np.dtype(NUMPY1_ABSTRACT_DTYPES.get(obj, obj) if isinstance(obj, type) else obj, *args, **kwargs)
 
 
+def numpy1_array(obj, dtype=None, *args, **kwargs):
+    """np.array, wrapping out-of-range ints as NumPy 1 did: test_elemwise's oracle reduce_bitwise_and
+    writes np.array((-1,), dtype='uint8') for the all-ones identity (255)."""
+    try:
+        return np.array(obj, dtype, *args, **kwargs)
+    except OverflowError:
+        if dtype is None or args or kwargs or np.dtype(dtype).kind not in "iu":
+            raise
+        return theano_numpy2.wrapped_int(obj, dtype)
+
+
 def numpy_refuses_abstract_dtypes():
     try:
         np.dtype(np.number)
@@ -124,8 +135,8 @@ TEST_NAMES = {"find_common_type": find_common_type, "MAXDIMS": 64, "cast": _Cast
 def give_test_module_names(module):
     """The removed names, in one test module's own `np` only; none where NumPy still has them."""
     missing = {name: value for name, value in TEST_NAMES.items() if name not in vars(np)}
-    if numpy_refuses_abstract_dtypes():
-        missing["dtype"] = numpy1_dtype
+    if numpy_refuses_abstract_dtypes():  # NumPy 2
+        missing.update(dtype=numpy1_dtype, array=numpy1_array)
     if missing and getattr(module, "np", None) is not None:
         theano_numpy2.give_numpy_names(module, **missing)
     return sorted(missing)
