@@ -132,8 +132,18 @@ def numpy_refuses_abstract_dtypes():
 TEST_NAMES = {"find_common_type": find_common_type, "MAXDIMS": 64, "cast": _Cast(), "product": np.prod}
 
 
+def pure_python_pickle(module):
+    """A test module's own `pickle` with the pure-Python Pickler: test_function_module's
+    test_broken_pickle_with_shared sets persistent_id on a Pickler, which 3.13's C one refuses."""
+    import pickle
+    if sys.version_info >= (3, 13) and getattr(module, "pickle", None) is pickle:
+        module.pickle = theano_numpy2._PickleWithPurePython("pickle")
+        module.pickle.Pickler, module.pickle.Unpickler = pickle._Pickler, pickle._Unpickler
+
+
 def give_test_module_names(module):
     """The removed names, in one test module's own `np` only; none where NumPy still has them."""
+    pure_python_pickle(module)
     missing = {name: value for name, value in TEST_NAMES.items() if name not in vars(np)}
     if numpy_refuses_abstract_dtypes():  # NumPy 2
         missing.update(dtype=numpy1_dtype, array=numpy1_array)
