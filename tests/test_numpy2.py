@@ -103,14 +103,165 @@ def test_allowed_downcast_wraps_as_numpy_1_did(theano, dtype, value, wrapped):
         == np.int8(100) * np.int8(2)  # in range: computed in int8, as NumPy does
 
 
-def test_reductions_over_all_axes(theano):
+# What NumPy 1.23.5 (Theano's home stack) answered, read there: np.sctype2char(name) and np.cast[dtype](value).
+NUMPY1_LETTERS = {"bool": "?", "int8": "b", "int16": "h", "int32": "i", "int64": "l", "uint8": "B", "uint16": "H",
+                  "uint32": "I", "uint64": "L", "float16": "e", "float32": "f", "float64": "d", "complex64": "F",
+                  "complex128": "D"}
+NUMPY1_CASTS = [("int8", 2.7, 2), ("int8", -1.5, -1), ("int8", 300, 44), ("uint8", -1, 255),
+                ("float32", 0.1, float(np.float32(0.1))), ("float16", 1, 1.0), ("float64", [1, 2], [1.0, 2.0]),
+                ("int64", True, 1), ("bool", 2, True), ("complex64", 1.5, 1.5 + 0j)]
+
+
+def test_cast_stand_in_converts_value_and_dtype(theano):
+    from theano.scalar import basic as scalar_basic
+    from theano.tensor.nnet import bn
+    for cast in (scalar_basic.np.cast, bn.np.cast):
+        for dtype, value, expected in NUMPY1_CASTS:
+            # Theano indexes it with a dtype name, and with its own types (x.type in the scalar gradients).
+            for key in (dtype, np.dtype(dtype), theano.scalar.Scalar(dtype)):
+                got = cast[key](value)
+                assert isinstance(got, np.ndarray) and got.dtype == dtype, (key, value, got)
+                assert got.tolist() == expected, (key, value, got)
+    # The gradients that call it have the dtypes Theano gave them on NumPy 1.23.5: a constant
+    # of another dtype would upcast them (float16's mix is Theano's own, the same there).
     T = theano.tensor
-    matrix = T.matrix("matrix")
+    functions = (T.exp2, T.arcsin, T.arccos, T.arctan, T.arccosh, T.arcsinh, T.arctanh)
+    home = {"float16": "float16 float32 float32 float32 float16 float16 float32".split(),
+            "float32": ["float32"] * 7, "float64": ["float64"] * 7}
+    for dtype, expected in home.items():
+        x = T.scalar(dtype=dtype)
+        assert [theano.grad(function(x), x).dtype for function in functions] == expected, dtype
+
+
+def test_sctype2char_answers_numpy_1s_letters(theano):
+    from theano.tensor import elemwise
+    for dtype, letter in NUMPY1_LETTERS.items():
+        assert elemwise.np.sctype2char(dtype) == letter, dtype
+        assert elemwise.np.sctype2char(getattr(np, dtype if dtype != "bool" else "bool_")) == letter, dtype
+    # Elemwise builds the ufunc's signature from it for a float op on integer inputs.
+    T = theano.tensor
+    inputs = [T.vector(dtype=dtype) for dtype in ("int8", "uint16", "int32", "int64")]
+    f = theano.function(inputs, [T.exp(x) for x in inputs], mode="FAST_COMPILE")
+    signatures = sorted(node.tag.sig for node in f.maker.fgraph.toposort() if hasattr(node.tag, "sig"))
+    assert signatures == ["d->d", "d->d", "f->f", "f->f"]
+    for got, dtype in zip(f(*[[0, 1, 2]] * 4), ("float32", "float32", "float64", "float64")):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, np.exp([0, 1, 2]), rtol=1e-6)
+
+
+def test_python_elemwise_wraps_ints_as_numpy_1_did(theano):
+    # mul of three inputs has no ufunc: Elemwise's Python code runs np.frompyfunc and converts
+    # its object array. NumPy 1.23.5 gave these, two's complement worked out by hand.
+    T = theano.tensor
+    signed, unsigned, half = T.vector(dtype="int8"), T.vector(dtype="uint8"), T.vector(dtype="float16")
+    f = theano.function([signed, unsigned, half], [T.mul(x, x, x) for x in (signed, unsigned, half)],
+                        mode="FAST_COMPILE")
+    cubes = f([5, -6], [7, 200], [300, 2.5])
+    assert [cube.dtype for cube in cubes] == ["int8", "uint8", "float16"]
+    assert cubes[0].tolist() == [125, -216 + 256] and cubes[1].tolist() == [343 - 256, 200 ** 3 % 256]
+    assert cubes[2].tolist() == [np.inf, 15.625]
+    # Bitwise AND over an empty axis: its identity -1, all bits set, in the result's dtype.
+    from theano.tensor.elemwise import CAReduce
+    matrices = [T.matrix(dtype=dtype) for dtype in ("uint8", "int8", "uint32")]
+    g = theano.function(matrices, [CAReduce(theano.scalar.and_, axis=1)(m) for m in matrices], mode="FAST_COMPILE")
+    empty = [np.zeros((3, 0), m.dtype) for m in matrices]
+    assert [r.tolist() for r in g(*empty)] == [[255] * 3, [-1] * 3, [2 ** 32 - 1] * 3]
+    full = [np.array(values, m.dtype) for m, values in zip(matrices, ([[7, 12]], [[-3, 6]], [[5, 4]]))]
+    assert [r.tolist() for r in g(*full)] == [[7 & 12], [-3 & 6], [5 & 4]]
+    assert theano.scalar.and_.identity == -1  # the op's own, shared by every graph, is left as it was
+    # What NumPy 1 converted, and what it refused (an int beyond 64 bits, or ints no 64-bit dtype holds).
+    wrapped = theano_numpy2.wrapped_int
+    assert wrapped(np.array([-216, 300], object), "int8").tolist() == [40, 44]
+    assert wrapped(np.array([-1], object), "uint64").tolist() == [2 ** 64 - 1]
+    assert wrapped(300, "int8").dtype == np.int8
+    for too_big in ([2 ** 70], [-216, 2 ** 63 + 3]):
+        with pytest.raises(OverflowError):
+            wrapped(np.array(too_big, object), "int8")
+
+
+INDEX_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+
+
+@pytest.fixture(scope="module")
+def ravel_ops(theano):
+    """One compiled function with every op whose C code said NPY_MAXDIMS, and the ops it holds."""
+    T = theano.tensor
+    matrix, vector = T.matrix("matrix"), T.vector("vector")
+    indices = [T.vector("idx_" + dtype, dtype=dtype) for dtype in INDEX_DTYPES]
     maximum, argmax = T.max_and_argmax(matrix, axis=None)
-    f = theano.function([matrix], [maximum, argmax, T.extra_ops.cumsum(matrix)])
-    got_max, got_argmax, got_cumsum = f(VALUES)
-    assert got_max == VALUES.max() and got_argmax == np.argmax(VALUES)
-    np.testing.assert_allclose(got_cumsum, np.cumsum(VALUES))
+    outputs = [maximum, argmax, T.max_and_argmax(matrix, axis=1)[1], T.argmax(matrix * 2, axis=None),
+               T.extra_ops.cumsum(matrix), T.extra_ops.cumprod(matrix), T.extra_ops.cumsum(matrix, axis=1),
+               T.extra_ops.cumsum(vector, axis=0), T.extra_ops.cumprod(vector)]
+    outputs += [vector[idx] for idx in indices]
+    f = theano.function([matrix, vector] + indices, outputs)
+    return f, [type(node.op).__name__ for node in f.maker.fgraph.toposort()]
+
+
+def test_ops_over_all_axes_with_every_index_dtype(theano, ravel_ops):
+    f, ops = ravel_ops
+    for name in ("MaxAndArgmax", "Argmax", "CumOp", "AdvancedSubtensor1"):
+        assert name in ops, ops  # each mended op is in the graph, not one Theano's rewrites chose instead
+    row = VALUES[1]
+    # Negative indices where the dtype has them. uint64, the one index dtype that does not cast
+    # safely to npy_intp, takes AdvancedSubtensor1's path that called NPY_MAXDIMS (its min and max).
+    picks = [np.array([-1, 0, 2] if dtype.startswith("int") else [2, 0, 2], dtype) for dtype in INDEX_DTYPES]
+    got = f(VALUES, row, *picks)
+    assert got[0] == VALUES.max() and got[1] == np.argmax(VALUES) and got[1].dtype == np.int64
+    np.testing.assert_array_equal(got[2], np.argmax(VALUES, axis=1))
+    assert got[3] == np.argmax(VALUES)
+    np.testing.assert_allclose(got[4], np.cumsum(VALUES))
+    np.testing.assert_allclose(got[5], np.cumprod(VALUES), rtol=1e-6)
+    np.testing.assert_allclose(got[6], np.cumsum(VALUES, axis=1))
+    np.testing.assert_allclose(got[7], np.cumsum(row))
+    np.testing.assert_allclose(got[8], np.cumprod(row), rtol=1e-6)
+    for dtype, pick, taken in zip(INDEX_DTYPES, picks, got[9:]):
+        np.testing.assert_array_equal(taken, row[pick.astype(np.int64)], err_msg=dtype)
+    # An index npy_intp cannot hold: refused as on NumPy 1.23.5
+    # (an OverflowError; unmended, NumPy 2 raised its AxisError before looking at a value).
+    too_big = np.array([0, 2 ** 63 + 1], np.uint64)
+    with pytest.raises(OverflowError, match="int too big to convert"):
+        f(VALUES, row, *(picks[:-1] + [too_big]))
+
+
+# Theano 1.0.5's own cache versions of the ops the glue changes, read in its source.
+THEANO_VERSIONS = {"MaxAndArgmax": (5,), "Argmax": (1,), "CumOp": (8,), "AdvancedSubtensor1": (0, 1, 2)}
+
+
+def test_mended_ops_have_cache_keys_of_their_own(theano, ravel_ops):
+    f, _ = ravel_ops
+    seen, ravel = {}, set()
+    for node in f.maker.fgraph.toposort():
+        name = type(node.op).__name__
+        if name in THEANO_VERSIONS:
+            seen[name] = node.op.c_code_cache_version()
+            # On NumPy 2 the C code differs from Theano's, so its compiled module must too.
+            expected = THEANO_VERSIONS[name] + (("npy_ravel_axis",) if theano_numpy2.NUMPY2 else ())
+            assert seen[name] == expected, name
+            try:
+                code = node.op.c_code(node, "node", ["in%d" % i for i in range(len(node.inputs))],
+                                      ["out%d" % i for i in range(len(node.outputs))], dict(fail="fail", params="p"))
+            except NotImplementedError:
+                continue  # Argmax over several axes: Theano runs its Python code
+            assert "NPY_MAXDIMS" not in code or not theano_numpy2.NUMPY2, name
+            if "NPY_RAVEL_AXIS" in code:
+                ravel.add(name)
+            # The key Theano files the module under: versioned, it holds that version; unversioned
+            # (AdvancedSubtensor1's empty __props__), the module is named by a hash of its source.
+            linker = theano.gof.cc.CLinker().accept(theano.gof.FunctionGraph(node.inputs, node.outputs, clone=True))
+            version, _ = linker.cmodule_key()
+            if version:
+                assert seen[name] in version, name
+            else:
+                source = linker.get_src_code()
+                assert ("NPY_RAVEL_AXIS" in source) == theano_numpy2.NUMPY2 != ("NPY_MAXDIMS" in source), name
+    assert sorted(seen) == sorted(THEANO_VERSIONS)
+    # Argmax's own "all axes" C line is never compiled: Argmax(None) fails in its __init__ (tuple(None)).
+    assert sorted(ravel) == (["AdvancedSubtensor1", "CumOp", "MaxAndArgmax"] if theano_numpy2.NUMPY2 else [])
+    # Complex scalars get a key of their own too; the lesson's float32 modules keep theirs.
+    floats, complexes = theano.scalar.Scalar("float32"), theano.scalar.Scalar("complex64")
+    assert floats.c_code_cache_version() == (13, np.__version__)
+    assert complexes.c_code_cache_version() == (13, np.__version__) + (
+        ("npy1_complex",) if theano_numpy2.NUMPY2 else ())
 
 
 def test_modules_that_import_theanos_gpu_code_on_the_cpu(theano):

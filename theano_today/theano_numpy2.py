@@ -131,6 +131,65 @@ def int_overflow_is_type_error(theano):
     TensorType.filter = checked_filter
 
 
+def wrapped_int(value, dtype):
+    """`value` in integer `dtype` as NumPy 1 converted it: out-of-range ints wrapped (-216 is 40 in int8).
+
+    Through the 64-bit array NumPy picks for the values, then a C cast, which wraps;
+    beyond 64 bits NumPy 1 refused them too, and so does this (OverflowError).
+    """
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        value = value.tolist()
+    held = np.array(value)
+    if held.dtype.kind not in "biu":  # no 64-bit int holds them all (NumPy made floats or objects)
+        raise OverflowError("Python int too large to convert to C long")
+    return np.asarray(held.astype(dtype))
+
+
+def python_elemwise_wraps_ints(theano):
+    """Elemwise and CAReduce: their Python code keeps NumPy 1's wrap of an int out of its dtype's range.
+
+    Without a C compiler, or in FAST_COMPILE and DebugMode, an Elemwise whose scalar op
+    has no ufunc (mul of three inputs, the fused Composites) runs np.frompyfunc, whose
+    object array Elemwise.perform converts with np.asarray(..., dtype): NumPy 1 wrapped
+    the ints (int8 5*5*5 and -6*-6*-6 gave [125, 40], as the C code does); NumPy 2
+    raises OverflowError. CAReduce.perform meets the same over an empty axis (below).
+    """
+    from theano.tensor import elemwise
+
+    def asarray(value, dtype=None, *args, **kwargs):
+        try:
+            return np.asarray(value, dtype, *args, **kwargs)
+        except OverflowError:
+            if dtype is None or args or kwargs or np.dtype(dtype).kind not in "iu":
+                raise
+            return wrapped_int(value, dtype)
+    give_numpy_names(elemwise, asarray=asarray)
+
+    # A reduction over an empty axis fills its result with the op's identity, and
+    # bitwise AND's is -1 (all bits set): NumPy 1 filled a uint8 array with 255, NumPy 2
+    # raises. Only then is the reduction run again with the identity in the result's dtype.
+    perform = elemwise.CAReduce.perform
+
+    def wrapping_perform(self, node, inputs, output_storage, *args):
+        try:
+            return perform(self, node, inputs, output_storage, *args)
+        except OverflowError:
+            identity = getattr(self.scalar_op, "identity", None)
+            dtype = getattr(self, "acc_dtype", None) or node.outputs[0].type.dtype
+            if not isinstance(identity, int) or np.dtype(dtype).kind not in "iu":
+                raise
+            own = vars(self.scalar_op).get("identity")
+            self.scalar_op.identity = wrapped_int(identity, dtype)
+            try:
+                return perform(self, node, inputs, output_storage, *args)
+            finally:
+                if own is None:
+                    del self.scalar_op.identity  # back to its class's
+                else:
+                    self.scalar_op.identity = own
+    elemwise.CAReduce.perform = wrapping_perform
+
+
 class _PickleWithPurePython(types.ModuleType):
     def __getattr__(self, name):
         return getattr(pickle, name)
@@ -190,8 +249,8 @@ def gpu_host_copies(theano, modules=sys.modules):
 
 # (piece, whether this Python and NumPy need it)
 PIECES = [(removed_numpy_names, NUMPY2), (complex_members, NUMPY2), (no_mapiter, NUMPY2),
-          (int_overflow_is_type_error, NUMPY2), (ravel_axis, NUMPY2), (pure_python_pickler, PY313),
-          (python_scan, sys.version_info >= (3, 11)), (gpu_host_copies, NUMPY2)]
+          (int_overflow_is_type_error, NUMPY2), (python_elemwise_wraps_ints, NUMPY2), (ravel_axis, NUMPY2),
+          (pure_python_pickler, PY313), (python_scan, sys.version_info >= (3, 11)), (gpu_host_copies, NUMPY2)]
 
 
 def mend(theano):

@@ -6,7 +6,8 @@ the few stand-ins below let the 2017-2020 test code itself run under pytest 9 on
 NumPy 2. Each lives only in this test process and reaches neither NumPy nor Theano:
 the nose modules go into sys.modules (no library imports nose), numpy.testing.dec is
 an attribute of numpy.testing only (which no library code reads), and the removed
-NumPy names are given to each test module's own `np`, not to NumPy.
+NumPy names (and NumPy 1's np.dtype(np.number) and int wrap in np.array) are given to each test module's own `np`,
+not to NumPy.
 """
 import inspect
 import os
@@ -94,15 +95,58 @@ class _Cast:
         return lambda value: np.asarray(value).astype(dtype)
 
 
+# NumPy 1's np.dtype of an abstract scalar class (with a DeprecationWarning); NumPy 2 raises TypeError.
+NUMPY1_ABSTRACT_DTYPES = {np.number: "float64", np.inexact: "float64", np.floating: "float64",
+                          np.complexfloating: "complex128", np.integer: "int64", np.signedinteger: "int64",
+                          np.unsignedinteger: "uint64"}
+
+
+def numpy1_dtype(obj, *args, **kwargs):
+    """np.dtype, reading np.number and its abstract kin as NumPy 1 did: test_basic's get_numeric_subclasses
+    (behind test_arithmetic_cast) calls np.dtype(np.number)."""
+    return np.dtype(NUMPY1_ABSTRACT_DTYPES.get(obj, obj) if isinstance(obj, type) else obj, *args, **kwargs)
+
+
+def numpy1_array(obj, dtype=None, *args, **kwargs):
+    """np.array, wrapping out-of-range ints as NumPy 1 did: test_elemwise's oracle reduce_bitwise_and
+    writes np.array((-1,), dtype='uint8') for the all-ones identity (255)."""
+    try:
+        return np.array(obj, dtype, *args, **kwargs)
+    except OverflowError:
+        if dtype is None or args or kwargs or np.dtype(dtype).kind not in "iu":
+            raise
+        return theano_numpy2.wrapped_int(obj, dtype)
+
+
+def numpy_refuses_abstract_dtypes():
+    try:
+        np.dtype(np.number)
+        return False
+    except TypeError:
+        return True
+
+
 # Names NumPy 2 removed that the test modules themselves call (tensor/tests/test_basic.py,
 # test_elemwise.py, nnet/tests/test_nnet.py, test_extra_ops.py, test_subtensor.py: np.product). MAXDIMS is NumPy 2's limit,
 # 64 dimensions (test_elemwise's test_too_big_rank builds a graph of MAXDIMS + 1).
 TEST_NAMES = {"find_common_type": find_common_type, "MAXDIMS": 64, "cast": _Cast(), "product": np.prod}
 
 
+def pure_python_pickle(module):
+    """A test module's own `pickle` with the pure-Python Pickler: test_function_module's
+    test_broken_pickle_with_shared sets persistent_id on a Pickler, which 3.13's C one refuses."""
+    import pickle
+    if sys.version_info >= (3, 13) and getattr(module, "pickle", None) is pickle:
+        module.pickle = theano_numpy2._PickleWithPurePython("pickle")
+        module.pickle.Pickler, module.pickle.Unpickler = pickle._Pickler, pickle._Unpickler
+
+
 def give_test_module_names(module):
     """The removed names, in one test module's own `np` only; none where NumPy still has them."""
+    pure_python_pickle(module)
     missing = {name: value for name, value in TEST_NAMES.items() if name not in vars(np)}
+    if numpy_refuses_abstract_dtypes():  # NumPy 2
+        missing.update(dtype=numpy1_dtype, array=numpy1_array)
     if missing and getattr(module, "np", None) is not None:
         theano_numpy2.give_numpy_names(module, **missing)
     return sorted(missing)
@@ -129,7 +173,24 @@ def pytest_pycollect_makeitem(collector, name, obj):
     return None
 
 
+def place_testers(items):
+    """A tester made by test_basic's makeTester names the module that holds it, as its setUp checks.
+
+    makeTester's classes say they are test_basic's; setUp's check_name evals
+    "<__module__>.<name>", which fails for the testers test_sigm and test_nnet make
+    (SigmoidTester, SoftplusTester, ...) before a single value is compared.
+    """
+    for item in items:
+        cls, module = getattr(item, "cls", None), item.getparent(pytest.Module)
+        if cls is None or module is None or not getattr(cls, "check_name", False):
+            continue
+        home = sys.modules.get(cls.__module__)
+        if getattr(module.obj, cls.__name__, None) is cls and getattr(home, cls.__name__, None) is not cls:
+            cls.__module__ = module.obj.__name__
+
+
 def pytest_collection_modifyitems(config, items):
+    place_testers(items)
     # Yield tests inside unittest classes: unittest would call them, get a generator, and pass.
     kept = [item for item in items if not inspect.isgeneratorfunction(getattr(item, "obj", None))]
     dropped = [item for item in items if item not in kept]
