@@ -128,10 +128,13 @@ def main(argv=None):
                       if outcome == "failed" and reference.get(test) == "passed"]
     print("total %.0f s" % total)
     if args.record:
-        with open(args.record, "w") as text:
-            text.write("# Each test's outcome: Python %s, NumPy %s, tests/theano_suite/run.py --record\n"
-                       % (sys.version.split()[0], numpy.__version__))
-            text.writelines("%s\t%s\n" % item for item in sorted(everything.items()))
+        # Atomically: a run stopped while writing keeps the reference it had.
+        sys.path.insert(0, ROOT)
+        from lesson_helpers.files import write_atomically
+        lines = ["# Each test's outcome: Python %s, NumPy %s, tests/theano_suite/run.py --record\n"
+                 % (sys.version.split()[0], numpy.__version__)]
+        lines += ["%s\t%s\n" % item for item in sorted(everything.items())]
+        write_atomically(args.record, lambda stream: stream.write("".join(lines).encode()))
     excused = [test for test in worse if test in AT_FAULT]
     for test in excused:
         print("passes at home, fails here, the test's own fault: %s (%s)" % (test, AT_FAULT[test]))
