@@ -27,6 +27,8 @@ import numpy as np
 import requests
 import tqdm
 
+from lesson_helpers.data_file import check_command  # runnable from any folder
+
 DRIVE_ID = "1pwIqmpiNLdN_DfhJB48uLHVRBYNgzY-o"
 DRIVE_URL = f"https://drive.google.com/uc?id={DRIVE_ID}"
 MANUAL_LINK = f"https://drive.google.com/file/d/{DRIVE_ID}/view"
@@ -60,8 +62,8 @@ def destination(out, force):
     if dest.exists() and not (dest.is_file() or dest.is_dir()):
         raise DownloadError(f"{dest} is not a regular file (a device or a FIFO); give a file name with -o")
     if dest.exists() and not force:
-        raise DownloadError(f"{dest} already exists; check it with `python dataset_builder/make_dataset.py check "
-                            f"{dest}`, or add --force to download it again and replace it")
+        raise DownloadError(f"{dest} already exists; check it with `{check_command(str(dest))}`, "
+                            "or add --force to download it again and replace it")
     return dest
 
 
@@ -106,7 +108,7 @@ def page_error(source, is_drive, content):
     else:
         what = f"{sender} sent a web page (HTML)"
     return (f"{what} instead of the data file; download it by hand from {MANUAL_LINK} "
-            "and check it with `python dataset_builder/make_dataset.py check FILE`, or try again later")
+            f"and check it with `{check_command('FILE')}`, or try again later")
 
 
 def looks_like_html(path):

@@ -200,8 +200,8 @@ def main(argv=None):
         run(arguments, path=args.notebook, output=args.output)
         print("Ran the notebook; its outputs are in %s." % os.path.relpath(args.output))
     except ImportError as error:
-        sys.exit("error: %s is not installed for %s: pip install -r lesson_helpers/requirements.txt (make setup does)"
-                 % (error.name, sys.executable))
+        sys.exit("error: %s is not installed for %s: %s (make setup does)"
+                 % (error.name, sys.executable, cli.install_hint()))
     except (NotebookError, WriteError) as error:
         sys.exit("error: %s" % error)
     except RuntimeError as error:  # nbclient's DeadKernelError: the kernel could not start or died

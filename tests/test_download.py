@@ -20,6 +20,7 @@ import pytest
 
 from conftest import ROOT, separable
 from dataset_builder import download, make_dataset
+from lesson_helpers.data_file import check_command
 
 MANUAL_LINK = "https://drive.google.com/file/d/1pwIqmpiNLdN_DfhJB48uLHVRBYNgzY-o/view"
 
@@ -181,8 +182,8 @@ def test_an_existing_file_is_kept_without_force(server, tmp_path, capsys):
     requests_before = len(server.log)
     status, _, err = run(capsys, "--url", server.url + "/good/c.npz", "-o", str(dest))
     assert status == 1
-    assert one_error_line(err) == ("error: %s already exists; check it with `python dataset_builder/make_dataset.py "
-                                   "check %s`, or add --force to download it again and replace it" % (dest, dest))
+    assert one_error_line(err) == ("error: %s already exists; check it with `%s`, or add --force to download it "
+                                   "again and replace it" % (dest, check_command(str(dest))))
     assert dest.read_bytes() == b"my own file" and len(server.log) == requests_before
 
     # --force replaces it only with a file that passes the checks
@@ -249,7 +250,7 @@ def test_a_web_page_instead_of_the_file(server, tmp_path, capsys, kind, what):
     assert status == 1
     assert one_error_line(err) == (
         "error: %s %s instead of the data file; download it by hand from %s and check it with "
-        "`python dataset_builder/make_dataset.py check FILE`, or try again later" % (url, what, MANUAL_LINK))
+        "`%s`, or try again later" % (url, what, MANUAL_LINK, check_command("FILE")))
     assert leftovers(tmp_path, dest) == [] and not dest.exists()
 
 
@@ -542,7 +543,7 @@ def test_google_drive_pages(drive, tmp_path, capsys, mode, what):
     assert status == 1
     assert one_error_line(err) == (
         "error: %s instead of the data file; download it by hand from %s and check it with "
-        "`python dataset_builder/make_dataset.py check FILE`, or try again later" % (what, MANUAL_LINK))
+        "`%s`, or try again later" % (what, MANUAL_LINK, check_command("FILE")))
     assert leftovers(tmp_path, dest) == [] and not dest.exists()
 
 
