@@ -153,7 +153,7 @@ def test_the_install_hint_of_the_python_in_use():
 
 @pytest.mark.skipif(not os.environ.get("GENRE_MLP_INSTALL_TEST"),
                     reason="installs the lesson's packages from PyPI into a fresh venv, no pip cache (about 40 s); "
-                    "GENRE_MLP_INSTALL_TEST=1 runs it (CI does, on 3.12)")
+                    "GENRE_MLP_INSTALL_TEST=1 runs it (CI does, on 3.15)")
 def test_the_install_hint_installs_the_lesson_into_a_fresh_venv_from_another_folder(tmp_path):
     import venv
     venv.create(str(tmp_path / "venv"), with_pip=True)
