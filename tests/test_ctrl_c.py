@@ -23,11 +23,18 @@ SCRIPT = os.path.join(ROOT, "genre_mlp.py")
 TIMEOUT = 300
 
 
+def as_a_terminal_starts_it():
+    # A terminal's foreground job takes Ctrl-C; a test run in the background (`make test &`,
+    # nohup) would pass its ignored SIGINT on, and the command would never see the signal.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(command, cwd=ROOT):
     """The command in a process group of its own (so that the test can be its terminal)."""
     # Unbuffered bytes: a line read here is never one that communicate() would then miss.
     return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
-                            start_new_session=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                            start_new_session=True, preexec_fn=as_a_terminal_starts_it,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
 
 
 def read_until(process, wanted):
@@ -109,8 +116,12 @@ def test_the_stand_ins_generation(genre_mlp, monkeypatch, capsys, tmp_path):
         return rows
 
     monkeypatch.setattr(stand_in, "split", split_then_ctrl_c)
-    with pytest.raises(SystemExit) as stop:
-        genre_mlp.main(["--updates", "10", "--eval-step", "5", "--curve", str(tmp_path / "curve.csv")])
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (see start)
+    try:
+        with pytest.raises(SystemExit) as stop:
+            genre_mlp.main(["--updates", "10", "--eval-step", "5", "--curve", str(tmp_path / "curve.csv")])
+    finally:
+        signal.signal(signal.SIGINT, previous)
     err = capsys.readouterr().err
     assert stop.value.code == 130 and calls == [8000]
     assert one_line(err) == "while generating the stand-in data; %s not written" % (tmp_path / "curve.csv")
