@@ -853,10 +853,12 @@ STOPPED_AT = {
     "make_stand_in": "while generating the stand-in data",
     "open_data": "while reading the data", "build_model": "while compiling the network",
     "evaluate_start": "before training", "one_step": "before training",
-    "train": lambda local: "at update %d of %d" % (local["update"], local["num_updates"]),
+    # Before its loop's first step a function has no loop variable yet: update 0, file 0.
+    "train": lambda local: "at update %d of %d" % (local.get("update", 0), local["num_updates"]),
     "report": "after training", "draw": "while drawing", "save_model": "while saving the model",
     "write_curve": "while writing the curve", "read_model_file": "while reading the model file",
-    "classify_files": lambda local: "at file %d of %d (%s)" % (local["number"], len(local["paths"]), local["path"]),
+    "classify_files": lambda local: "at file %d of %d (%s)" % (local.get("number", 0), len(local["paths"]),
+                                                              local.get("path", "none opened yet")),
 }
 
 
