@@ -18,6 +18,7 @@ a cell placed after the one tagged "parameters", as papermill does: the kernel's
 command line is not the lesson's.
 """
 import argparse
+import atexit
 import copy
 import json
 import os
@@ -133,6 +134,10 @@ def execute(client):
             waited += 1
         if client.km.has_kernel:
             client.km.shutdown_kernel(now=True)
+        # nbclient's own clean-up, left for the exit, would stop the kernel's channels from this
+        # thread while the worker's event loop still holds them; on Python 3.12 that waits forever.
+        atexit.unregister(client._cleanup_kernel)
+        client.km.cleanup_resources()
         worker.join(10)
         raise
     if outcome:

@@ -232,10 +232,6 @@ def test_a_download_keeps_its_partial_file_and_leaves_the_destination_alone(slow
     assert dest.read_bytes() == b"the file that was there"
 
 
-# Known bug, open: on Python 3.12 the Ctrl-C never ends lesson_notebook.py (seen on 3.12.1: still
-# running 300 s later); 3.11, 3.13 and 3.14 pass. Not run there, so as not to hang the suite.
-@pytest.mark.xfail(sys.version_info[:2] == (3, 12), run=False,
-                   reason="on Python 3.12 a Ctrl-C does not end make notebook (open bug)")
 def test_make_notebook_shuts_its_kernel_down_and_keeps_the_executed_copy(tmp_path):
     nbformat = pytest.importorskip("nbformat")
     pytest.importorskip("nbclient")
