@@ -1,6 +1,7 @@
 """argparse for this project's commands: a bad option gets one line, not the whole usage; and the
 command that installs lesson_helpers' own packages."""
 import argparse
+import difflib
 import os
 import shlex
 import sys
@@ -14,6 +15,22 @@ def install_hint():
 
 
 class Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        # argparse would take --same-loudnes for --same-loudness unasked; a typo is named instead.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
         # The usage is one --help away; the line names the problem, and the option.
-        self.exit(2, "error: %s; see %s --help\n" % (message, self.prog))
+        self.exit(2, "error: %s%s; see %s --help\n" % (message, self.closest(message), self.prog))
+
+    def closest(self, message):
+        """' (did you mean --x?)' for the first unknown option in `message` that is near a known one."""
+        known = [name for name in self._option_string_actions if name.startswith("--")]
+        for word in message.split():
+            name = word.split("=")[0].strip("'\",:")
+            if name.startswith("--") and name not in known:
+                near = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+                if near:
+                    return " (did you mean %s?)" % near[0]
+        return ""

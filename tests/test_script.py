@@ -112,6 +112,12 @@ def test_a_folder_given_as_the_data_says_so(genre_mlp, tmp_path):
     (["--plot", "c.txt"], "--plot: c.txt: matplotlib cannot write a .txt file; give a file ending in one of "),
     (["--plot-samples", "samples"], "--plot-samples: samples: matplotlib cannot write a file without an "
                                     "extension"),
+    # An abbreviation is not taken for the option it starts (argparse's default): it is named.
+    (["--same-loud"], "unrecognized arguments: --same-loud (did you mean --same-loudness?); see genre_mlp.py"),
+    (["--same-loudnes"], "unrecognized arguments: --same-loudnes (did you mean --same-loudness?)"),
+    (["--updats", "5"], "unrecognized arguments: --updats 5 (did you mean --updates?)"),
+    (["--hiden=3"], "unrecognized arguments: --hiden=3 (did you mean --hidden?)"),
+    (["--bogus"], "unrecognized arguments: --bogus; see genre_mlp.py --help"),  # nothing near: no guess
 ])
 def test_bad_options_give_one_line(genre_mlp, capsys, args, message):
     with pytest.raises(SystemExit) as stop:
