@@ -50,7 +50,9 @@ if IN_NOTEBOOK:
 # The script answers --help, or an option it cannot take, before Theano loads (a second or more).
 if __name__ == "__main__" and not IN_NOTEBOOK:
     from lesson_helpers.options import answer_before_theano
+    from lesson_helpers.stopped import while_loading
     answer_before_theano(__file__, sys.argv[1:])
+    while_loading("loading Theano")  # until main() starts: a Ctrl-C there gets one line too
 
 # Theano 1.0.5 on today's Python: theano_today/ sets the flags, the NumPy aliases and the
 # BLAS threads it needs before anything loads Theano. None of it is part of the lesson.
@@ -831,6 +833,8 @@ if IN_NOTEBOOK and not TEACHING:
 # ---------------------------------------------------------------------------
 def main(argv=None):
     """The script's command line (argv: its options)."""
+    from lesson_helpers import stopped
+    stopped.loaded()
     args = parse_args(argv)
     written = []
     try:
@@ -842,7 +846,6 @@ def main(argv=None):
     except (DataError, ModelFileError, WriteError) as error:
         sys.exit("error: %s" % error)
     except KeyboardInterrupt as error:  # one line: where it stopped, what was and was not written
-        from lesson_helpers import stopped
         asked = [path for path in (args.plot_samples, args.save, args.curve, args.plot) if path]
         stopped.exit_stopped("%s; %s" % (stopped.where(error, STOPPED_AT), stopped.written_line(
             written, [path for path in asked if path not in written])))

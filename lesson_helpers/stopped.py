@@ -2,6 +2,7 @@
 written, then exit status 130 (128 + SIGINT, what a shell reports for a command Ctrl-C
 ended), and no traceback. Every command of the project ends a Ctrl-C through here.
 """
+import signal
 import sys
 
 EXIT_STATUS = 130
@@ -40,3 +41,21 @@ def exit_stopped(line):
     sys.stdout.flush()
     print("stopped by Ctrl-C %s" % line, file=sys.stderr)
     sys.exit(EXIT_STATUS)
+
+
+_loading = []  # the handler while_loading() set, if it set one
+
+
+def while_loading(what):
+    """Until loaded(), a Ctrl-C ends the script in one line: 'while <what>; nothing written'.
+    (A KeyboardInterrupt there would end in a traceback through the imports.) A SIGINT the
+    shell ignores (a background job) stays ignored."""
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        _loading.append(lambda number, frame: exit_stopped("while %s; nothing written" % what))
+        signal.signal(signal.SIGINT, _loading[-1])
+
+
+def loaded():
+    """Ctrl-C raises KeyboardInterrupt again, for the script's own steps to report."""
+    if _loading and signal.getsignal(signal.SIGINT) is _loading[-1]:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -100,6 +100,23 @@ def test_what_was_written_before_ctrl_c_is_named(tmp_path, data_file):
     assert samples.stat().st_size > 0 and not saved.exists()
 
 
+def test_a_ctrl_c_while_theano_loads(tmp_path):
+    # -X importtime writes a line on stderr as each import ends: once theano.gof's is there,
+    # the script is past its options and in the middle of loading Theano (a second or more).
+    process = start([sys.executable, "-X", "importtime", SCRIPT, "--updates", "10", "--eval-step", "5",
+                     "--save", str(tmp_path / "model.npz")], cwd=str(tmp_path))
+    for line in iter(process.stderr.readline, b""):
+        if line.decode().split("|")[-1].strip() == "theano.gof":
+            break
+    else:
+        pytest.fail("theano.gof never loaded: %s" % process.communicate()[1].decode())
+    status, out, err = ctrl_c(process)
+    err = "".join(line for line in err.splitlines(True) if not line.startswith("import time:"))
+    assert status == 130 and out == ""
+    assert one_line(err) == "while loading Theano; nothing written"
+    assert os.listdir(tmp_path) == []
+
+
 def test_the_stand_ins_generation(genre_mlp, monkeypatch, capsys, tmp_path):
     # No data file: the stand-in is generated, in about 0.1 s, too short to catch from outside.
     # A real SIGINT is raised in the middle of it instead (Python's own handler turns it into
