@@ -22,10 +22,7 @@ import urllib.parse
 import zipfile
 from pathlib import Path
 
-import gdown
 import numpy as np
-import requests
-import tqdm
 
 from lesson_helpers.data_file import check_command  # runnable from any folder
 
@@ -87,6 +84,7 @@ def kept_note(staging):
 
 def reason_of(error):
     """The useful end of a requests error: 'Connection refused', 'Name or service not known', ..."""
+    import requests
     if isinstance(error, requests.exceptions.ChunkedEncodingError) or "IncompleteRead" in str(error):
         return "the connection broke off before the end of the file"
     found = re.findall(r"\[Errno -?\d+\] ([^'\")\]]+)", str(error))
@@ -129,6 +127,7 @@ class ProgressBar:
     retry notices do not bury the one line a failure prints."""
 
     def __init__(self, name, already):
+        import tqdm
         self.bar = tqdm.tqdm(initial=already, unit="B", unit_scale=True, desc=name, file=sys.stderr)
 
     def __call__(self, so_far, total):
@@ -142,6 +141,8 @@ class ProgressBar:
 
 def fetch(source, staging, retries, log):
     """Run gdown once; every failure becomes a DownloadError of one line."""
+    import gdown  # here, not at the top: `make_dataset.py check` works without the download's packages
+    import requests
     is_drive = source == DRIVE_URL or "drive.google.com" in source or "docs.google.com" in source
     host = urllib.parse.urlsplit(source).hostname or source
     kept = sum(path.stat().st_size for path in partial_files(staging))

@@ -28,14 +28,24 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 if __package__ in (None, ""):  # run as a script: make the project's packages importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lesson_helpers import audio, data_file, stopped
+from lesson_helpers import data_file, stopped
 from dataset_builder import download
 from lesson_helpers.cli import Parser
 from lesson_helpers.files import WriteError, write_atomically
+
+try:  # `check` needs NumPy alone, so that it works in the venv `make run` made
+    from tqdm import tqdm
+    from lesson_helpers import audio
+except ModuleNotFoundError:
+    pass  # main() names what the command needs and this Python lacks, before it starts
+# The packages each command needs beyond NumPy (make data installs them all).
+NEEDS = {"download": ("gdown", "requests", "tqdm"), "folders": ("scipy", "soundfile", "tqdm"),
+         "audioset": ("scipy", "soundfile", "tqdm")}
+REQUIREMENTS = [Path(__file__).resolve().parent.parent / folder / "requirements.txt"
+                for folder in (".", "lesson_helpers", "dataset_builder")]  # all at once: NumPy stays on its pin
 
 CLASSES = ("classical", "rock")                 # label 0, label 1: the order of the halves
 AUDIOSET_LABELS = ("/m/0ggq0m", "/m/06by7")     # AudioSet's "Classical music", "Rock music"
@@ -237,9 +247,7 @@ def build_from_audioset(csv_paths, out, work=None, jobs=4, per_class=5000, seed=
         if not csv_path.is_file():
             raise InputError(f"CSV {csv_path} not found; download AudioSet's segment CSVs "
                              "(e.g. balanced_train_segments.csv) and give their paths")
-    if fetch_command == DEFAULT_FETCH:
-        if importlib.util.find_spec("yt_dlp") is None:
-            raise InputError("yt-dlp is not installed; pip install -r dataset_builder/requirements.txt")
+    if fetch_command == DEFAULT_FETCH:  # (main() has checked that yt-dlp is installed)
         if shutil.which("ffmpeg") is None:
             raise InputError("ffmpeg not found, and YouTube's audio (WebM, M4A) needs it; "
                              "install it (apt-get install ffmpeg)")
@@ -440,8 +448,25 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def not_installed(args):
+    """The one line for a command whose packages this Python lacks, or None."""
+    needs = NEEDS.get(args.command, ()) + (("yt_dlp",) if getattr(args, "fetch_command", None) == DEFAULT_FETCH
+                                           else ())
+    missing = [name.replace("_", "-") for name in needs if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    install = " ".join([shlex.quote(sys.executable), "-m pip install"] +
+                       ["-r " + shlex.quote(str(path)) for path in REQUIREMENTS])
+    return (f"{args.command} needs {', '.join(missing)}, which this Python lacks; run `make data` (its venv has "
+            f"them) or `{install}`")
+
+
 def main(argv=None):
     args = parse_args(argv)
+    missing = not_installed(args)
+    if missing:
+        print(f"error: {missing}", file=sys.stderr)
+        return 1
     try:
         if args.command == "check":
             return 0 if check(args.path) else 1

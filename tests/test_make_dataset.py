@@ -238,6 +238,40 @@ def test_check_summarises_a_file_and_gives_a_verdict(tmp_path):
         assert problem in verdict
 
 
+# The builder as a venv made by `make run` alone has it: NumPy and SciPy, none of make data's
+# packages (a module set to None in sys.modules cannot be imported, and find_spec says None).
+WITHOUT_THE_EXTRAS = """
+import runpy, sys
+sys.modules.update(dict.fromkeys(["gdown", "requests", "soundfile", "tqdm", "yt_dlp"]))
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_check_needs_numpy_alone_and_the_other_commands_say_what_they_lack(tmp_path):
+    # genre_mlp.py's data errors advise `make_dataset.py check` with the lesson's own Python.
+    lesson_like = tmp_path / "lesson_like.npz"
+    np.savez(lesson_like, train=np.zeros((8, 1200), np.float32), test=np.zeros((4, 1200), np.float32))
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-c", WITHOUT_THE_EXTRAS, str(BUILDER), *map(str, args)],
+                              capture_output=True, text=True, cwd=str(tmp_path))
+    result = run("check", lesson_like)
+    assert result.returncode == 0 and "verdict   OK" in result.stdout, result.stderr
+    install = "%s -m pip install -r %s -r %s -r %s" % (
+        sys.executable, *(Path(ROOT) / folder / "requirements.txt" for folder in (".", "lesson_helpers",
+                                                                                    "dataset_builder")))
+    for args, lacks in ((["download", "-o", tmp_path / "x.npz"], "download needs gdown, requests, tqdm"),
+                        (["folders", tmp_path, tmp_path, "-o", tmp_path / "y.npz"], "folders needs soundfile, tqdm"),
+                        (["audioset", "--csv", "a.csv", "-o", tmp_path / "z.npz"],
+                         "audioset needs soundfile, tqdm, yt-dlp")):
+        result = run(*args)
+        assert result.returncode == 1 and result.stdout == ""
+        assert result.stderr == ("error: %s, which this Python lacks; run `make data` (its venv has them) or `%s`\n"
+                                 % (lacks, install))
+    assert sorted(os.listdir(tmp_path)) == ["lesson_like.npz"]
+
+
 def assert_one_line_error(result, *words):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
