@@ -252,6 +252,17 @@ def test_gpu_check_reads_the_lessons_lines():
     assert 0 <= accuracy <= 100 and per_update > 0
 
 
+def test_gpu_check_compares_the_accuracy_at_the_end():
+    # One line per evaluation: the verdict is the last one's (after all the updates), not the first's.
+    from gpu_route import gpu_check
+    stdout = ("Theano 1.0.5 on cpu, floatX=float32, BLAS: made up\n"
+              "Accuracy before training: 50.00%  test loss 0.6931\n"
+              "Accuracy after update 250/500: 71.25%  test loss 0.6000  train loss 0.6100  (0.5 s)\n"
+              "Accuracy after update 500/500: 83.40%  test loss 0.4000  train loss 0.4100  (1.0 s)\n"
+              "Done: test accuracy 83.40%, training 1.0 s (500 updates, 2000 us each)\n")
+    assert gpu_check.read_run("cpu", stdout) == ("Theano 1.0.5 on cpu, floatX=float32, BLAS: made up", 83.40, 2000)
+
+
 # ---------------------------------------------------------------------------
 # gpu_check's verdict, from made-up runs (no GPU, no Theano run)
 # ---------------------------------------------------------------------------

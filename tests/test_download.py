@@ -402,6 +402,16 @@ def test_a_full_disk(server, small_disk, capsys):
     assert GOOD.startswith((small_disk / partial).read_bytes()) and not dest.exists()
 
 
+def test_a_full_disk_says_the_free_space_in_mb(server, small_disk, capsys, monkeypatch):
+    # The full tmpfs has 0 bytes free, which reads 0.0 whatever the unit; here it reports 1.26 MB
+    # (1,260,000 bytes: 1.3 MB, where MiB would print 1.2 and kB 1260.0).
+    real = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: real(path)._replace(free=1_260_000))
+    status, _, err = run(capsys, "--url", server.url + "/good/j.npz", "-o", str(small_disk / "lesson.npz"),
+                         "--retries", "0")
+    assert status == 1 and "(1.3 MB free, the file needs 48 MB)" in one_error_line(err)
+
+
 def test_a_file_size_limit(server, tmp_path):
     """The same write failure without root: a file size limit (ulimit -f, 100 kB here) makes the
     kernel refuse the write (EFBIG). SIGXFSZ is ignored, as it would otherwise kill the process."""
