@@ -265,6 +265,8 @@ def load_data(args, log=print):
     data, stand_in = open_data(args.data, args.seed, log)
     if args.updates:
         options.check_batch_size(args.batch_size, len(data.train))  # before anything compiles
+    if not args.load:
+        options.check_network_fits(args.hidden, data.train.shape[1], len(data.test), theano.config.device)
     if args.same_loudness:
         same_loudness(data)
     return data, stand_in
@@ -845,6 +847,8 @@ def main(argv=None):
         run(args, written)
     except (DataError, ModelFileError, WriteError) as error:
         sys.exit("error: %s" % error)
+    except MemoryError:  # what check_network_fits' low bound let through
+        sys.exit("error: out of memory; give smaller --hidden widths (or --batch-size), or close other programs")
     except KeyboardInterrupt as error:  # one line: where it stopped, what was and was not written
         asked = [path for path in (args.plot_samples, args.save, args.curve, args.plot) if path]
         stopped.exit_stopped("%s; %s" % (stopped.where(error, STOPPED_AT), stopped.written_line(

@@ -62,6 +62,38 @@ def check_batch_size(batch_size, num_rows):
                         "or less" % (batch_size, num_rows, num_rows))
 
 
+def available_memory():
+    """Bytes this process may still use: the kernel's MemAvailable, or a container's (cgroup v2)
+    limit less its use where that is lower; None where neither can be read."""
+    found = []
+    try:
+        with open("/proc/meminfo") as meminfo:
+            found += [int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:")]
+        with open("/sys/fs/cgroup/memory.max") as limit, open("/sys/fs/cgroup/memory.current") as used:
+            found.append(int(limit.read()) - int(used.read()))  # "max" (no limit) is not a number
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
+def check_network_fits(hidden, input_width, test_rows, device, available=None):
+    """Before the network is built: refuse widths whose weights and test-set activations cannot
+    fit in memory (NumPy would fail, in a traceback, or the kernel kill the process). The bound is
+    low on purpose: 8 bytes a weight (its float32 value and its gradient), 4 an activation."""
+    from lesson_helpers.data_file import DataError
+    available = available_memory() if available is None else available
+    if not device.startswith("cpu") or available is None:
+        return  # on a GPU the weights live in its memory, which this does not see
+    sizes = (input_width,) + tuple(hidden) + (1,)
+    weights = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    needed = 8 * weights + 4 * test_rows * sum(hidden)
+    if needed > available:
+        raise DataError("--hidden %s needs at least %.1f GB of memory (%s weights, and the activations of %d test "
+                        "excerpts), and %.1f GB is available; give smaller --hidden widths"
+                        % (",".join(map(str, hidden)), needed / 1e9, "{:,}".format(weights), test_rows,
+                           available / 1e9))
+
+
 def hidden_sizes(text):
     """"256,64" -> (256, 64): one or more positive whole numbers, the hidden layers' widths."""
     parts = text.split(",")

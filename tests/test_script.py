@@ -118,6 +118,11 @@ def test_a_folder_given_as_the_data_says_so(genre_mlp, tmp_path):
     (["--updats", "5"], "unrecognized arguments: --updats 5 (did you mean --updates?)"),
     (["--hiden=3"], "unrecognized arguments: --hiden=3 (did you mean --hidden?)"),
     (["--bogus"], "unrecognized arguments: --bogus; see genre_mlp.py --help"),  # nothing near: no guess
+    # 1200*1e8 + 1e8 weights at 8 bytes, 2000 test rows of 1e8 activations at 4: 1760.8 GB, before NumPy
+    # tries to allocate them (a traceback) or the kernel kills the process.
+    (["--hidden", "100000000", "--updates", "10", "--eval-step", "5"],
+     "--hidden 100000000 needs at least 1760.8 GB of memory (120,100,000,000 weights, and the activations of "
+     "2000 test excerpts), and "),
 ])
 def test_bad_options_give_one_line(genre_mlp, capsys, args, message):
     with pytest.raises(SystemExit) as stop:
@@ -125,6 +130,26 @@ def test_bad_options_give_one_line(genre_mlp, capsys, args, message):
     text = str(stop.value.code) if isinstance(stop.value.code, str) else capsys.readouterr().err
     assert stop.value.code != 0 and message in text
     assert text.strip().count("\n") == 0, text  # one line: the usage is in --help
+
+
+def test_the_memory_bound_by_hand():
+    from lesson_helpers.data_file import DataError
+    from lesson_helpers.options import check_network_fits
+    # 1200*256 + 256*64 + 64*1 = 323,648 weights: 2,589,184 bytes; 2000 rows * 320 activations * 4 = 2,560,000.
+    check_network_fits((256, 64), 1200, 2000, "cpu", available=5_149_184)
+    with pytest.raises(DataError, match=r"needs at least 0\.0 GB of memory \(323,648 weights"):
+        check_network_fits((256, 64), 1200, 2000, "cpu", available=5_149_183)
+    check_network_fits((256, 64), 1200, 2000, "cuda", available=1)  # the GPU's memory is not this one
+
+
+def test_running_out_of_memory_anyway_is_one_line(genre_mlp, monkeypatch):
+    def too_big(*args, **kwargs):
+        raise MemoryError("Unable to allocate 26.8 GiB for an array with shape (1200, 3000000)")
+    monkeypatch.setattr(genre_mlp, "build_model", too_big)
+    with pytest.raises(SystemExit) as stop:
+        genre_mlp.main(["--updates", "10", "--eval-step", "5"])
+    assert stop.value.code == ("error: out of memory; give smaller --hidden widths (or --batch-size), or close "
+                               "other programs")
 
 
 def imported_modules(importtime_stderr):
