@@ -26,9 +26,11 @@ class Parser(argparse.ArgumentParser):
 
     def closest(self, message):
         """' (did you mean --x?)' for the first unknown option in `message` that is near a known one."""
+        if not message.startswith("unrecognized arguments: "):
+            return ""  # other messages name known options, in their own words
         known = [name for name in self._option_string_actions if name.startswith("--")]
-        for word in message.split():
-            name = word.split("=")[0].strip("'\",:")
+        for word in message.split()[2:]:
+            name = word.split("=")[0]
             if name.startswith("--") and name not in known:
                 near = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
                 if near:

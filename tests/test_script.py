@@ -118,6 +118,8 @@ def test_a_folder_given_as_the_data_says_so(genre_mlp, tmp_path):
     (["--updats", "5"], "unrecognized arguments: --updats 5 (did you mean --updates?)"),
     (["--hiden=3"], "unrecognized arguments: --hiden=3 (did you mean --hidden?)"),
     (["--bogus"], "unrecognized arguments: --bogus; see genre_mlp.py --help"),  # nothing near: no guess
+    # A message that names a known option is not taken for a typo of it.
+    (["--updates", "0"], "(0 only evaluates a model given with --load); see genre_mlp.py --help"),
     # 1200*1e8 + 1e8 weights at 8 bytes, 2000 test rows of 1e8 activations at 4: 1760.8 GB, before NumPy
     # tries to allocate them (a traceback) or the kernel kills the process.
     (["--hidden", "100000000", "--updates", "10", "--eval-step", "5"],
