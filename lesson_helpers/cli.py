@@ -19,6 +19,12 @@ class Parser(argparse.ArgumentParser):
         # argparse would take --same-loudnes for --same-loudness unasked; a typo is named instead.
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+        self.commands = []  # the subcommands' parsers: their options are known too
+
+    def add_subparsers(self, **kwargs):
+        action = super().add_subparsers(**kwargs)
+        self.commands.append(action.choices)
+        return action
 
     def error(self, message):
         # The usage is one --help away; the line names the problem, and the option.
@@ -28,7 +34,8 @@ class Parser(argparse.ArgumentParser):
         """' (did you mean --x?)' for the first unknown option in `message` that is near a known one."""
         if not message.startswith("unrecognized arguments: "):
             return ""  # other messages name known options, in their own words
-        known = [name for name in self._option_string_actions if name.startswith("--")]
+        parsers = [self] + [parser for commands in self.commands for parser in commands.values()]
+        known = [name for parser in parsers for name in parser._option_string_actions if name.startswith("--")]
         for word in message.split()[2:]:
             name = word.split("=")[0]
             if name.startswith("--") and name not in known:

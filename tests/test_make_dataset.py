@@ -272,6 +272,15 @@ def test_check_needs_numpy_alone_and_the_other_commands_say_what_they_lack(tmp_p
     assert sorted(os.listdir(tmp_path)) == ["lesson_like.npz"]
 
 
+def test_a_subcommands_option_mistyped_or_abbreviated_is_named(capsys):
+    for args, guess in ((["download", "--retrys", "3"], "--retries"), (["folders", "a", "b", "-o", "x.npz",
+                                                                         "--per-fil", "3"], "--per-file")):
+        with pytest.raises(SystemExit) as stop:
+            make_dataset.main(args)
+        assert stop.value.code == 2
+        assert "(did you mean %s?); see python dataset_builder/make_dataset.py --help\n" % guess in capsys.readouterr().err
+
+
 def assert_one_line_error(result, *words):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
