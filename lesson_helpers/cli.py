@@ -26,6 +26,10 @@ class Parser(argparse.ArgumentParser):
         self.commands.append(action.choices)
         return action
 
+    def parse_args(self, args=None, namespace=None):
+        self.words = list(sys.argv[1:] if args is None else args)  # for closest(): the command given
+        return super().parse_args(args, namespace)
+
     def error(self, message):
         # The usage is one --help away; the line names the problem, and the option.
         self.exit(2, "error: %s%s; see %s --help\n" % (message, self.closest(message), self.prog))
@@ -34,7 +38,11 @@ class Parser(argparse.ArgumentParser):
         """' (did you mean --x?)' for the first unknown option in `message` that is near a known one."""
         if not message.startswith("unrecognized arguments: "):
             return ""  # other messages name known options, in their own words
-        parsers = [self] + [parser for commands in self.commands for parser in commands.values()]
+        # This parser's options, and those of the subcommand given (its first word that names one).
+        words = getattr(self, "words", [])
+        parsers = [self] + [next((commands[word] for word in words if word in commands), None)
+                            for commands in self.commands]
+        parsers = [parser for parser in parsers if parser is not None]
         known = [name for parser in parsers for name in parser._option_string_actions if name.startswith("--")]
         for word in message.split()[2:]:
             name = word.split("=")[0]

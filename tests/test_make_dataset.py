@@ -279,6 +279,11 @@ def test_a_subcommands_option_mistyped_or_abbreviated_is_named(capsys):
             make_dataset.main(args)
         assert stop.value.code == 2
         assert "(did you mean %s?); see python dataset_builder/make_dataset.py --help\n" % guess in capsys.readouterr().err
+    # download's --retries is not a guess for folders, which has no such option.
+    with pytest.raises(SystemExit):
+        make_dataset.main(["folders", "a", "b", "-o", "x.npz", "--retrys", "3"])
+    assert capsys.readouterr().err == ("error: unrecognized arguments: --retrys 3; see python "
+                                       "dataset_builder/make_dataset.py --help\n")
 
 
 def assert_one_line_error(result, *words):
