@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # run as a script: make the project's packages im
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from lesson_helpers import data_file, stopped
 from dataset_builder import download
-from lesson_helpers.cli import Parser
+from lesson_helpers.cli import Parser, install_hint
 from lesson_helpers.files import WriteError, write_atomically
 
 try:  # `check` needs NumPy alone, so that it works in the venv `make run` made
@@ -455,10 +455,8 @@ def not_installed(args):
     missing = [name.replace("_", "-") for name in needs if importlib.util.find_spec(name) is None]
     if not missing:
         return None
-    install = " ".join([shlex.quote(sys.executable), "-m pip install"] +
-                       ["-r " + shlex.quote(str(path)) for path in REQUIREMENTS])
     return (f"{args.command} needs {', '.join(missing)}, which this Python lacks; run `make data` (its venv has "
-            f"them) or `{install}`")
+            f"them) or `{install_hint(*REQUIREMENTS)}`")
 
 
 def main(argv=None):

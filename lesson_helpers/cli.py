@@ -9,9 +9,11 @@ import sys
 REQUIREMENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "requirements.txt")
 
 
-def install_hint():
-    """pip for this Python, the requirements file by its absolute path: it works from any folder."""
-    return "%s -m pip install -r %s" % (shlex.quote(sys.executable), shlex.quote(REQUIREMENTS))
+def install_hint(*requirements):
+    """pip for this Python, the requirements files (lesson_helpers' by default) by their absolute
+    paths: it works from any folder."""
+    return " ".join([shlex.quote(sys.executable), "-m pip install"] +
+                    ["-r " + shlex.quote(str(path)) for path in requirements or (REQUIREMENTS,)])
 
 
 class Parser(argparse.ArgumentParser):
@@ -20,6 +22,7 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
         self.commands = []  # the subcommands' parsers: their options are known too
+        self.words = []     # the command line parse_args() was given
 
     def add_subparsers(self, **kwargs):
         action = super().add_subparsers(**kwargs)
@@ -39,8 +42,7 @@ class Parser(argparse.ArgumentParser):
         if not message.startswith("unrecognized arguments: "):
             return ""  # other messages name known options, in their own words
         # This parser's options, and those of the subcommand given (its first word that names one).
-        words = getattr(self, "words", [])
-        parsers = [self] + [next((commands[word] for word in words if word in commands), None)
+        parsers = [self] + [next((commands[word] for word in self.words if word in commands), None)
                             for commands in self.commands]
         parsers = [parser for parser in parsers if parser is not None]
         known = [name for parser in parsers for name in parser._option_string_actions if name.startswith("--")]

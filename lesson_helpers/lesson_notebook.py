@@ -136,6 +136,7 @@ def execute(client):
             client.km.shutdown_kernel(now=True)
         # nbclient's own clean-up, left for the exit, would stop the kernel's channels from this
         # thread while the worker's event loop still holds them; on Python 3.12 that waits forever.
+        # (Its name is nbclient 0.11.0's, pinned; the Ctrl-C test hangs on 3.12 without this.)
         atexit.unregister(client._cleanup_kernel)
         client.km.cleanup_resources()
         worker.join(10)
