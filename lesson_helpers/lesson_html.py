@@ -33,7 +33,9 @@ REMOTE_SCRIPT = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script
 def page_text(executed):
     """The executed notebook as one self-contained HTML page."""
     from nbconvert import HTMLExporter
-    exporter = HTMLExporter(embed_images=True)  # markdown images too, not only the outputs
+    # embed_images: markdown images too, not only the outputs. The streams are coalesced here as well
+    # as in lesson_notebook.run, so that a page made from any executed notebook shows whole lines.
+    exporter = HTMLExporter(embed_images=True, config={"CoalesceStreamsPreprocessor": {"enabled": True}})
     body, _ = exporter.from_notebook_node(executed, resources={"metadata": {"name": TITLE}})
     return REMOTE_SCRIPT.sub("", body)
 

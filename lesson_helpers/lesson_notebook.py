@@ -93,6 +93,15 @@ def kernel_manager(folder):
                          transport="ipc", ip=os.path.join(folder, "kernel"))
 
 
+def coalesced(notebook):
+    """`notebook` with each run of consecutive stream outputs of one name merged into one output.
+    The kernel sends what it has at each flush, so one cell's printed lines arrive in pieces that
+    may split a line from its newline; nbconvert's preprocessor joins them, keeping the order of
+    text and pictures (nbclient's coalesce_streams would move text printed after a picture before it)."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+    return CoalesceStreamsPreprocessor().preprocess(notebook, {})[0]
+
+
 def failure(notebook):
     """The first error in the executed notebook, as one line: the lesson's own error line if it gave one."""
     for cell in notebook.cells:
@@ -180,6 +189,7 @@ def run(arguments, path=NOTEBOOK, output=EXECUTED, timeout=CELL_TIMEOUT):
             raise stopped_in(notebook, output) from None
         if manager.has_kernel:  # nbclient leaves a kernel it was given running
             manager.shutdown_kernel()
+        notebook = coalesced(notebook)
         write_atomically(output, lambda stream: stream.write(nbformat.writes(notebook).encode()))
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -23,8 +23,8 @@ BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--allow-file-ac
                  "--virtual-time-budget=20000"]
 
 # What the browser reports of the loaded page: each image's decoded size, the headings, the text
-# of printed outputs (nbconvert's lab template marks a printed stream text/plain) and of error
-# outputs (marked as stderr, with the exception's name in them).
+# of each printed output (nbconvert's lab template marks a printed stream text/plain), one string
+# an output, and of error outputs (marked as stderr, with the exception's name in them).
 PROBE = """<!doctype html><html><body><pre id="report">not loaded</pre>
 <iframe id="page" src="%s" width="1200" height="900"></iframe>
 <script>
@@ -40,7 +40,7 @@ document.getElementById("page").addEventListener("load", function () {
               inline: image.src.indexOf("data:image/png;base64,") === 0};
     }),
     headings: texts("h1, h2, h3"),
-    printed: texts(".jp-OutputArea-output[data-mime-type='text/plain']").join(""),
+    printed: texts(".jp-OutputArea-output[data-mime-type='text/plain']"),
     errors: texts(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").filter(
       function (text) { return /Traceback|\\w+(Error|Exception|Exit): /.test(text); }),
     remote: Array.prototype.filter.call(doc.querySelectorAll("script[src], link[href], img[src]"),
@@ -50,6 +50,11 @@ document.getElementById("page").addEventListener("load", function () {
 });
 </script></body></html>
 """
+
+
+def printed_lines(report):
+    """The page's printed lines, read output by output: a line never runs into the next output's."""
+    return [line for text in report["printed"] for line in text.splitlines()]
 
 
 def browser_report(page, folder):
@@ -98,8 +103,9 @@ def test_the_page_shows_the_lesson_in_a_browser(page):
     assert len(report["images"]) >= 2
     assert all(image["inline"] and image["complete"] and image["width"] > 0 and image["height"] > 0
                for image in report["images"]), report["images"]
-    accuracy = re.findall(r"^Accuracy after update (\d+)/1000: \d+\.\d\d%", report["printed"], re.M)
-    assert accuracy[-2:] == ["500", "1000"], report["printed"][-2000:]
+    accuracy = [found.group(1) for found in map(re.compile(r"Accuracy after update (\d+)/1000: \d+\.\d\d%").match,
+                                                  printed_lines(report)) if found]
+    assert accuracy[-2:] == ["500", "1000"], printed_lines(report)[-20:]
     assert report["errors"] == []
     assert report["remote"] == 0  # self-contained: nothing loaded from the web
 
@@ -130,3 +136,24 @@ def test_a_page_that_cannot_be_written_is_one_line_before_the_run(tmp_path):
     assert result.returncode == 1
     assert result.stderr.splitlines() == ["error: %s: its folder does not exist; create it first"
                                           % (tmp_path / "none" / "page.html")]
+
+
+def split_stream_notebook():
+    """A notebook whose one cell printed two lines that the kernel flushed as two outputs, the
+    second starting with the first one's newline (as print's two writes can be split)."""
+    import nbformat
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("train()")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="Accuracy after update 500/1000: 81.75%"),
+                    nbformat.v4.new_output("stream", name="stdout", text="\nAccuracy after update 1000/1000: 81.35%\n")]
+    notebook.cells.append(cell)
+    return notebook
+
+
+def test_a_stream_split_before_its_newline_is_one_output_of_whole_lines_on_the_page(tmp_path):
+    from lesson_helpers.lesson_html import page_text
+    page = tmp_path / "split.html"
+    page.write_text(page_text(split_stream_notebook()))
+    report = browser_report(str(page), str(tmp_path))
+    assert report["printed"] == ["Accuracy after update 500/1000: 81.75%\nAccuracy after update 1000/1000: 81.35%\n"]
+    assert printed_lines(report) == ["Accuracy after update 500/1000: 81.75%", "Accuracy after update 1000/1000: 81.35%"]

@@ -39,6 +39,17 @@ def outputs(executed):
     return found
 
 
+def printed_text(executed):
+    """What the cells printed, stdout's pieces joined, then stderr's: a line that the kernel sent in
+    two pieces, with the other stream's piece between them, is whole again."""
+    streams = {"stdout": [], "stderr": []}
+    for cell in executed.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                streams[output.name].append(output.text)
+    return "".join(streams["stdout"]) + "\n" + "".join(streams["stderr"])
+
+
 def png_shape(data):
     import matplotlib.image
     return matplotlib.image.imread(io.BytesIO(data), format="png").shape
@@ -134,13 +145,54 @@ def test_make_notebook_runs_the_lesson_in_a_kernel(executed):
 def test_notebook_prints_what_the_script_prints(executed):
     import nbformat
     result, output, arguments = executed
-    found = outputs(nbformat.read(str(output), as_version=4))
-    text = "".join(value for kind, value in found if kind == "text")
+    executed_copy = nbformat.read(str(output), as_version=4)
+    found, text = outputs(executed_copy), printed_text(executed_copy)
     script = run_script(*arguments)
     assert script.returncode == 0, script.stderr
     assert accuracy_lines(text) == accuracy_lines(script.stdout)
     assert len(accuracy_lines(text)) == 2
     assert "Installing" not in text and "lacks" not in text  # this kernel had the packages
+
+
+def test_each_cells_printed_lines_are_one_output_between_its_pictures(executed):
+    """The kernel sends stdout in pieces at each flush (the training cell's came as 11, one of them a
+    lone newline); the executed copy holds one stream output where the kernel made several."""
+    import nbformat
+    for cell in nbformat.read(str(executed[1]), as_version=4).cells:
+        kinds = [(output.output_type, output.get("name")) for output in cell.get("outputs", [])]
+        assert all(not (a == b and a[0] == "stream") for a, b in zip(kinds, kinds[1:])), (cell.id, kinds)
+        if any("Accuracy after" in output.get("text", "") for output in cell.get("outputs", [])):
+            assert kinds == [("stream", "stdout")], (cell.id, kinds)
+
+
+def test_a_kernels_flushed_pieces_become_one_output_in_the_executed_copy(tmp_path):
+    """A real kernel, made to flush a line apart from its newline, as print's two writes can be sent."""
+    import nbformat
+    from lesson_helpers.lesson_notebook import run
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells.append(nbformat.v4.new_code_cell("NOTEBOOK_ARGS = []", metadata={"tags": ["parameters"]}))
+    notebook.cells.append(nbformat.v4.new_code_cell(
+        "import sys, time\nprint('one', end='', flush=True)\ntime.sleep(0.5)\nprint('\\ntwo', flush=True)"))
+    path, output = tmp_path / "split.ipynb", tmp_path / "split.executed.ipynb"
+    nbformat.write(notebook, str(path))
+    run([], path=str(path), output=str(output))
+    outputs = nbformat.read(str(output), as_version=4).cells[1].outputs
+    assert [(out.output_type, out.name, out.text) for out in outputs] == [("stream", "stdout", "one\ntwo\n")]
+
+
+def test_coalescing_keeps_text_and_pictures_in_their_order():
+    import nbformat
+    from lesson_helpers.lesson_notebook import coalesced
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("draw()")
+    text = lambda value, name="stdout": nbformat.v4.new_output("stream", name=name, text=value)
+    cell.outputs = [text("a"), text("\nb\n"), nbformat.v4.new_output("display_data", data={"text/plain": "<Figure>"}),
+                    text("c\n"), text("d\n"), text("e\n", "stderr")]
+    notebook.cells.append(cell)
+    outputs = coalesced(notebook).cells[0].outputs
+    assert [(output.output_type, output.get("name"), output.get("text")) for output in outputs] == [
+        ("stream", "stdout", "a\nb\n"), ("display_data", None, None), ("stream", "stdout", "c\nd\n"),
+        ("stream", "stderr", "e\n")]
 
 
 def test_notebook_shows_the_excerpts_before_training_and_the_curve_after(executed):
@@ -339,8 +391,8 @@ def test_a_fresh_kernel_gets_the_packages_from_the_first_cell(tmp_path):
                             capture_output=True, text=True, timeout=1800, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     import nbformat
-    found = outputs(nbformat.read(str(output), as_version=4))
-    text = "".join(value for kind, value in found if kind == "text")
+    executed_copy = nbformat.read(str(output), as_version=4)
+    found, text = outputs(executed_copy), printed_text(executed_copy)
     assert "lacks numpy, scipy, theano, matplotlib, " in text and "installing the lesson's packages" in text
     assert "Installed; the lesson goes on." in text
     assert "BLAS: OpenBLAS (scipy-openblas32 wheel)" in text
@@ -411,8 +463,8 @@ def test_a_hosted_kernel_keeps_its_numpy_and_runs_without_a_restart(tmp_path):
                             capture_output=True, text=True, timeout=1800, cwd=ROOT, env=environ)
     assert result.returncode == 0, result.stderr
     import nbformat
-    found = outputs(nbformat.read(str(output), as_version=4))
-    text = "".join(value for kind, value in found if kind == "text")
+    executed_copy = nbformat.read(str(output), as_version=4)
+    found, text = outputs(executed_copy), printed_text(executed_copy)
     assert "installing only those into it, keeping its NumPy 2.2.6, SciPy 1.15.3, matplotlib 3.10.3" in text
     assert "Installed; the lesson goes on." in text and "restart" not in text
     assert "BLAS: OpenBLAS (scipy-openblas32 wheel)" in text
