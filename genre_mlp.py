@@ -69,12 +69,11 @@ import theano.tensor
 
 # What is not the lesson lives in lesson_helpers/ (it never imports Theano): the data file's
 # rules, the stand-in data, the options, model files, prediction on audio files, the pictures.
-from lesson_helpers import data_file, loudness, options
+from lesson_helpers import data_file, lesson_data, loudness, options
 from lesson_helpers.data_file import DataError, load_data_file
 from lesson_helpers.files import WriteError
 from lesson_helpers.model_file import ModelFileError, check_loss, model_from_saved, read_model_file, save_model
 from lesson_helpers.curve import curve_figure, write_curve
-from lesson_helpers.stand_in import make_stand_in
 from lesson_helpers.aligned import aligned
 from lesson_helpers.pictures import draw, mistakes_figure, samples_figure
 
@@ -222,20 +221,12 @@ class DataServer(object):
         return self.train[rows], self.train_targets[rows]
 
 
-def open_data(path, seed, log=print):
-    """The DataServer for --data, the lesson's file, its later name, or else the stand-in."""
-    if path is not None:
-        return DataServer(path, seed), False
-    for candidate in (IN_FILE, os.path.join(HERE, LATER_NAME)):
-        if os.path.exists(candidate):
-            if candidate != IN_FILE:
-                log("Using %s (the lesson's data file under its later name)." % candidate)
-            return DataServer(candidate, seed), False
-    log("The lesson's data file %s was not found (`make data` downloads it; README \"The data\").\n"
-        "Training on a generated stand-in of the same shape instead: 8000 + 2000 excerpts of\n"
-        "sustained chords (classical) and drums with bass (rock), made from seed %d.\n"
-        % (os.path.basename(IN_FILE), seed))
-    return DataServer(seed=seed, arrays=make_stand_in(seed, dtype=FLOATX)), True
+def open_data(path, seed, stand_in=False, log=print):
+    """The DataServer for --data, the lesson's file (fetched when absent), or the stand-in
+    (lesson_helpers/lesson_data.py says which, and why)."""
+    train, test, is_stand_in = lesson_data.lesson_arrays(path, IN_FILE, os.path.join(HERE, LATER_NAME), seed,
+                                                         FLOATX, stand_in, log)
+    return DataServer(seed=seed, arrays=(train, test)), is_stand_in
 
 
 def same_loudness(data):
@@ -262,7 +253,7 @@ def describe_data(data, log=print):
 
 
 def load_data(args, log=print):
-    data, stand_in = open_data(args.data, args.seed, log)
+    data, stand_in = open_data(args.data, args.seed, args.stand_in, log)
     if args.updates:
         options.check_batch_size(args.batch_size, len(data.train))  # before anything compiles
     if not args.load:
@@ -626,6 +617,7 @@ def loudness_line(data, history):
 if IN_NOTEBOOK and TEACHING:
     report(model, train_seconds, args.updates, stand_in, baseline=loudness_line(data, history))
     keep_results(args, model, history)
+    print(loudness.verdict(data, history[-1][3], stand_in))  # the answer, in words
 
 # %% [markdown]
 # The learning curve: test accuracy and the losses at every evaluation, starting from
@@ -895,6 +887,7 @@ def run(args, written=None):
         draw(learning_curve(model, data, start, history), args.plot)
         written.append(args.plot)
         print("Drew the learning curve in %s." % args.plot)
+    print(loudness.verdict(data, history[-1][3], stand_in))  # the answer, in words: the last line
 
 
 if __name__ == "__main__" and not IN_NOTEBOOK:
