@@ -93,6 +93,9 @@ def reason_of(error):
     found = re.findall(r"\[Errno -?\d+\] ([^'\")\]]+)", str(error))
     if found:
         return found[-1].strip()
+    tunnel = re.search(r"Tunnel connection failed: ([^'\")\]]+)", str(error))
+    if tunnel:  # a proxy (HTTPS_PROXY) that would not connect us
+        return "the proxy answered %s" % tunnel.group(1).strip()
     text = str(error).splitlines()[0] if str(error) else ""
     return text[:200] or type(error).__name__
 
