@@ -282,7 +282,7 @@ if IN_NOTEBOOK and not PICTURES:
 if PICTURES and TEACHING:
     # A generator of its own: the batches the training draws stay the same. With
     # --plot-samples FILE in NOTEBOOK_ARGS the picture goes to that file as well.
-    draw(samples_figure(data.train, data.train_targets, args.seed), args.plot_samples, inline=True)
+    draw(samples_figure(data.train, data.train_targets, args.seed, stand_in=stand_in), args.plot_samples, inline=True)
     if args.plot_samples:
         print("Drew random excerpts of each class in %s." % args.plot_samples)
 
@@ -626,15 +626,15 @@ if IN_NOTEBOOK and TEACHING:
 # A curve that rises quickly and then flattens is typical: the easy part is learned first.
 
 # %%
-def learning_curve(model, data, start, history):
+def learning_curve(model, data, start, history, stand_in):
     """The learning curve from update 0, with loudness alone as a reference line."""
     rows = history if history[0][0] == 0 else [start] + history
     return curve_figure(rows, model.loss, loudness.baseline(data.train, data.train_targets, data.test,
-                                                            data.test_targets)[0])
+                                                            data.test_targets)[0], stand_in)
 
 
 if PICTURES and TEACHING:
-    draw(learning_curve(model, data, start, history), args.plot, inline=True)  # and to --plot FILE, if given
+    draw(learning_curve(model, data, start, history, stand_in), args.plot, inline=True)  # and to --plot FILE, if given
     if args.plot:
         print("Drew the learning curve in %s." % args.plot)
 
@@ -661,16 +661,24 @@ if IN_NOTEBOOK and TEACHING:
         print("%-16s %14d %10d" % (name, row[0], row[1]))
 
 # %% [markdown]
-# Finally, look at the mistakes themselves: the test excerpts the network was most sure
-# about and got wrong. On the real recordings they are often quiet rock (a ballad's
-# introduction) or loud classical (a full orchestra), exactly where loudness misleads,
-# and some are simply mislabelled videos. The stand-in puts 3% of its excerpts in the
-# wrong half on purpose, to imitate those: the network's most confident "mistakes" there
-# are drums and bass filed as classical, and the network is right about them.
+# Finally, look at the mistakes themselves, of both kinds: classical called rock on the
+# left, rock called classical on the right, each with how many there were, the ones the
+# network was surest about first. Is the classical it called rock loud, and the rock it
+# called classical quiet, just where loudness alone would go wrong too? Some may simply
+# carry the wrong label: the lesson's recordings include wrongly labelled videos, and the
+# stand-in imitates them by putting 3% of its excerpts in the wrong half on purpose.
 
 # %%
 if PICTURES and TEACHING:
-    draw(mistakes_figure(data.test, data.test_targets, test_predictions), inline=True)
+    draw(mistakes_figure(data.test, data.test_targets, test_predictions, stand_in=stand_in), inline=True)
+
+# %% [markdown]
+# And listen to them, in the same order: does your ear agree with the label, or with the network?
+
+# %%
+if IN_NOTEBOOK and TEACHING and importlib.util.find_spec("IPython") is not None:
+    from lesson_helpers.listen import play_mistakes
+    play_mistakes(data.test, data.test_targets, test_predictions)
 
 # %% [markdown]
 # ## Using the model
@@ -872,7 +880,7 @@ def run(args, written=None):
     describe_data(data)
     if args.plot_samples:
         # Before the network, as in the lesson: what the excerpts of each class look like.
-        draw(samples_figure(data.train, data.train_targets, args.seed), args.plot_samples)
+        draw(samples_figure(data.train, data.train_targets, args.seed, stand_in=stand_in), args.plot_samples)
         written.append(args.plot_samples)
         print("Drew random excerpts of each class in %s." % args.plot_samples)
 
@@ -884,7 +892,7 @@ def run(args, written=None):
     report(model, train_seconds, args.updates, stand_in, baseline=loudness_line(data, history))
     keep_results(args, model, history, written)
     if args.plot:
-        draw(learning_curve(model, data, start, history), args.plot)
+        draw(learning_curve(model, data, start, history, stand_in), args.plot)
         written.append(args.plot)
         print("Drew the learning curve in %s." % args.plot)
     print(loudness.verdict(data, history[-1][3], stand_in))  # the answer, in words: the last line
