@@ -27,10 +27,11 @@ def stand_in_line(why, seed):
             "fetches them (README \"The data\")." % (seed, why))
 
 
-def probe(url, seconds=PROBE_SECONDS):
-    """None when `url`'s server answers within `seconds`, else the reason in a few words. Proxies are
-    those of the environment, as for the download itself (requests reads HTTPS_PROXY)."""
+def probe(url, seconds=None):
+    """None when `url`'s server answers within `seconds` (PROBE_SECONDS), else the reason in a few
+    words. Proxies are those of the environment, as for the download (requests reads HTTPS_PROXY)."""
     import requests
+    seconds = PROBE_SECONDS if seconds is None else seconds
     from lesson_helpers.download import reason_of
     outcome = []
 
@@ -38,6 +39,8 @@ def probe(url, seconds=PROBE_SECONDS):
         try:
             requests.head(url, timeout=(seconds, seconds), allow_redirects=False)
             outcome.append(None)
+        except requests.exceptions.Timeout:
+            outcome.append("no answer within %d s" % seconds)
         except requests.exceptions.RequestException as error:
             outcome.append(reason_of(error))
         except Exception as error:  # anything else is as good as no answer: the stand-in follows
