@@ -130,19 +130,24 @@ def looks_like_html(path):
 
 class ProgressBar:
     """gdown's progress callback drawn as a tqdm bar; gdown itself stays quiet, so that its
-    retry notices do not bury the one line a failure prints."""
+    retry notices do not bury the one line a failure prints. The bar appears with the first
+    bytes: a server that answers with an error leaves that line alone on the terminal."""
 
     def __init__(self, name, already):
-        import tqdm
-        self.bar = tqdm.tqdm(initial=already, unit="B", unit_scale=True, desc=name, file=sys.stderr)
+        self.name, self.already, self.bar = name, already, None
 
     def __call__(self, so_far, total):
+        if self.bar is None:
+            import tqdm
+            self.bar = tqdm.tqdm(initial=self.already, unit="B", unit_scale=True, desc=self.name, file=sys.stderr)
         if total is not None and self.bar.total != total:
             self.bar.total = total
         self.bar.update(so_far - self.bar.n)
 
-    def close(self):
-        self.bar.close()
+    def close(self, leave=True):
+        if self.bar is not None:
+            self.bar.leave = leave
+            self.bar.close()
 
 
 def fetch(source, staging, retries, log):
@@ -197,7 +202,7 @@ def fetch(source, staging, retries, log):
         raise DownloadError(f"cannot write in {staging.parent} ({error.strerror or error}); choose a "
                             f"folder with write permission and free space{kept_note(staging)}") from None
     except KeyboardInterrupt:
-        progress.bar.leave = False  # the bar gives way to the one line that says where it stopped
+        progress.close(leave=False)  # the bar gives way to the one line that says where it stopped
         raise
     finally:
         progress.close()
