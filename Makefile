@@ -98,6 +98,13 @@ numpy-matrix:
 ipynb: $(VENV)/.extras
 	$(PY) lesson_helpers/lesson_notebook.py write
 
+# The runs behind the answers to genre_mlp.py's Exercises, measured again on the stand-in and
+# written to docs/exercises.md (lesson_helpers/exercises.py); tests/test_exercises.py holds the
+# answers to that record. Several minutes: one run trains batches of 256, one 20000 updates.
+.PHONY: exercises
+exercises: $(VENV)/.blas
+	$(call one_line,$(PY) lesson_helpers/exercises.py $(ARGS))
+
 bench: $(VENV)/.extras
 	$(PY) benchmark/bench.py $(ARGS)
 

@@ -270,7 +270,7 @@ def end_to_end(updates, cold):
 
     Without `cold`, only the warm run, in the usual cache (this process has just filled it).
     """
-    command = [os.path.join(ROOT, "genre_mlp.py"), "--updates", str(updates),
+    command = [os.path.join(ROOT, "genre_mlp.py"), "--stand-in", "--updates", str(updates),
                "--eval-step", str(max(updates // 10, 1))]
     results = {}
     with tempfile.TemporaryDirectory(prefix="theano-cache-") as cache:

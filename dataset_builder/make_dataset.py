@@ -32,7 +32,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the project's packages importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from lesson_helpers import data_file, stopped
-from dataset_builder import download
+from lesson_helpers import download
 from lesson_helpers.cli import Parser, install_hint
 from lesson_helpers.files import WriteError, write_atomically
 
@@ -422,7 +422,7 @@ def parse_args(argv):
     folders.add_argument("rock_dir")
     folders.add_argument("--per-file", type=positive_int, default=1,
                          help="excerpts per recording, spread evenly, 1 = its middle 3 s (default 1)")
-    fetch = commands.add_parser("download", help="download the lesson's file (dataset_builder/download.py), "
+    fetch = commands.add_parser("download", help="download the lesson's file (lesson_helpers/download.py), "
                                 "check it, and save it beside genre_mlp.py")
     fetch.add_argument("-o", "--out", help=f"where to save it: a file or a folder (default: {download.FILE_NAME} "
                        "beside genre_mlp.py)")

@@ -255,8 +255,8 @@ def venv_libgpuarray(prefix=None):
 def prepare(device="cuda", prefix=None):
     """Get libgpuarray ready for `device` (cuda, cuda0, ...) before Theano imports pygpu.
 
-    Returns the line naming what is used ("NVIDIA H100 80GB HBM3, driver 580.95.05
-    (CUDA 13.0), NVRTC 13.0, cuBLAS 13.0.2"), or None when there is no NVIDIA driver
+    Returns the line naming what is used ("<GPU name>, driver <release> (CUDA <major>.<minor>),
+    NVRTC <major>.<minor>, cuBLAS <version>"), or None when there is no NVIDIA driver
     or no venv libgpuarray to prepare (libgpuarray then reports on its own, as before).
     Raises CudaLibsError when the GPU cannot be used.
     """

@@ -5,7 +5,8 @@
 
 Prints the device, driver, NVRTC and cuBLAS versions that device=cuda uses, runs
 genre_mlp.py for --updates updates on cuda (force_device=True, so that no silent
-CPU fallback can pass, and dnn.enabled=False: the network needs no cuDNN) and on cpu, each in its own process, and shows both
+CPU fallback can pass, and dnn.enabled=False: the network needs no cuDNN) and on cpu, each in its own process,
+on the stand-in (--stand-in: the same data on both, and no download), and shows both
 accuracy lines side by side with each one's time per update. Exits 1 if the GPU
 cannot be used or the accuracies differ by more than 0.1 percentage point.
 """
@@ -26,7 +27,8 @@ PER_UPDATE = re.compile(r"\(\d+ updates, (\d+) us each\)")
 
 def run_lesson(device, updates, seed, extra_flags):
     flags = ",".join(filter(None, [os.environ.get("THEANO_FLAGS"), "device=" + device, extra_flags]))
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "genre_mlp.py"), "--updates", str(updates),
+    # The stand-in: the same data on both devices, and no download (a GPU machine may have no network).
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "genre_mlp.py"), "--stand-in", "--updates", str(updates),
                              "--eval-step", str(updates), "--seed", str(seed)],
                             capture_output=True, text=True, env=dict(os.environ, THEANO_FLAGS=flags))
     if result.returncode != 0:

@@ -6,6 +6,7 @@ test accuracy) per evaluation.
 import numpy as np
 
 from lesson_helpers.files import write_atomically
+from lesson_helpers.pictures import titled
 
 LESSON_ACCURACY = 0.83   # what the lesson reports on its real data
 LOSS_NAMES = {"bce": "binary cross-entropy", "mse": "squared error"}
@@ -17,24 +18,48 @@ def write_curve(path, history):
     write_atomically(path, lambda stream: stream.write(("\n".join(lines) + "\n").encode()))
 
 
-def curve_figure(history, loss, loudness_accuracy=None):
+def curve_figure(history, loss, loudness_accuracy=None, stand_in=False):
     """Test accuracy beside the train and test loss, one point per evaluation; a row of
     update 0 (the untrained network, its train loss nan) starts the curve where training did.
-    `loudness_accuracy`: what loudness alone gets on the test set, drawn as a reference."""
+    `loudness_accuracy`: what loudness alone gets on the test set, drawn as a reference, and
+    the trained part once more, zoomed; `stand_in`: the title says the run was on the stand-in."""
     from matplotlib.figure import Figure  # no pyplot: see lesson_helpers/pictures.py
     updates, train_loss, test_loss, accuracy = (np.array(column, dtype=float) for column in zip(*history))
-    figure = Figure(figsize=(10, 4), layout="tight")
-    left, right = figure.subplots(1, 2)
-    left.plot(updates, 100 * accuracy, "o-", label="test accuracy")
-    left.axhline(100 * LESSON_ACCURACY, color="gray", linestyle="--", label="the lesson's 83% (real data)")
+    references = [(100 * LESSON_ACCURACY, "the lesson's 83% (real data)",
+                   dict(color="black", linestyle="--", linewidth=1))]
     if loudness_accuracy is not None:
-        left.axhline(100 * loudness_accuracy, color="tab:orange", linestyle=":",
-                     label="loudness alone (%.1f%%)" % (100 * loudness_accuracy))
-    left.set(xlabel="update", ylabel="test accuracy (%)", title="Accuracy", ylim=(min(40, 100 * np.nanmin(accuracy) - 5), 100))
+        references.append((100 * loudness_accuracy, "loudness alone (%.1f%%)" % (100 * loudness_accuracy),
+                           dict(color="tab:orange", linewidth=5, alpha=0.5)))
+    zoomed = loudness_accuracy is not None and (updates > 0).any()
+    figure = Figure(figsize=(14 if zoomed else 10, 4.3), layout="tight")
+    panels = figure.subplots(1, 3 if zoomed else 2)
+    left, right = panels[0], panels[-1]
+    left.plot(updates, 100 * accuracy, "o-", label="test accuracy")
+    for value, name, style in references:
+        left.axhline(value, label=name, **style)
+    left.set(xlabel="update", ylabel="test accuracy (%)", title="Accuracy",
+             ylim=(min(40, 100 * np.nanmin(accuracy) - 5), 100))
+    left.legend(loc="lower right")
+    if zoomed:
+        zoom(panels[1], updates[updates > 0], 100 * accuracy[updates > 0], references)
     right.plot(updates, train_loss, "o-", label="train loss (batches since last evaluation)")
     right.plot(updates, test_loss, "s-", label="test loss")
     right.set(xlabel="update", ylabel=LOSS_NAMES[loss], title="Loss")
-    for axes in (left, right):
+    right.legend()
+    for axes in panels:
         axes.grid(alpha=0.3)
-        axes.legend()
+    figure.suptitle(titled("The learning curve", stand_in))
     return figure
+
+
+def zoom(axes, updates, accuracy, references):
+    """The trained part again, a few points high, where lines less than a point apart (the
+    lesson's 83%, loudness alone) lie well apart, each named beside itself."""
+    axes.plot(updates, accuracy, "o-")
+    for rank, (value, name, style) in enumerate(sorted(references, key=lambda reference: -reference[0])):
+        axes.axhline(value, **style)
+        # The higher one's name above its line, the lower one's below.
+        axes.text(0.02, value, name, transform=axes.get_yaxis_transform(), va="bottom" if rank == 0 else "top")
+    values = [value for value, _, _ in references] + list(accuracy)
+    axes.set(xlabel="update", ylabel="test accuracy (%)", title="Accuracy after training began, zoomed",
+             ylim=(min(values) - 1, max(values) + 1))

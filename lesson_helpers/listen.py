@@ -18,3 +18,15 @@ def player(excerpt, rate=PLAY_RATE):
     """An IPython audio player for the excerpt (in a notebook kernel, IPython is there)."""
     from IPython.display import Audio
     return Audio(playable(excerpt, rate), rate=rate)
+
+
+def play_mistakes(excerpts, targets, probabilities, per_kind=3):
+    """The surest mistakes of each kind, as the mistakes picture shows them, each with its
+    player: a line naming it, then the player (in a notebook kernel, IPython is there)."""
+    from IPython.display import display
+    from lesson_helpers.pictures import confident_mistakes
+    for name, count, rows in confident_mistakes(targets, probabilities, per_kind):
+        print("%s: %d mistake%s%s" % (name, count, "" if count == 1 else "s", ", the surest first" if rows.size else ""))
+        for row in rows:
+            print("  test excerpt %d, probability of rock %.3f" % (row, probabilities[row]))
+            display(player(excerpts[row]))

@@ -109,8 +109,9 @@ def lesson_defaults(constants):
     return dict(updates=constants["NUM_UPDATES"], eval_step=constants["EVAL_STEP"], batch_size=constants["BATCH_SIZE"],
                 learning_rate=constants["LEARNING_RATE"], seed=constants["SEED"],
                 hidden=(constants["HIDDEN_1"], constants["HIDDEN_2"]),
-                data_help="the lesson's .npz file (default: %s next to this script, else %s, else a generated "
-                "stand-in)" % (os.path.basename(constants["IN_FILE"]), constants["LATER_NAME"]))
+                data_help="the lesson's .npz file (default: %s next to this script, else %s, else that file "
+                "fetched from Google Drive, or from $GENRE_MLP_DATA_URL if set; the generated stand-in when Drive "
+                "fails)" % (os.path.basename(constants["IN_FILE"]), constants["LATER_NAME"]))
 
 
 def read_constants(script):
@@ -147,6 +148,8 @@ def parse_args(argv, defaults):
     parser = cli.Parser(
         prog="genre_mlp.py", description="Train the lesson's MLP to tell classical from rock in 3 s of 400 Hz audio.")
     parser.add_argument("--data", help=defaults["data_help"])
+    parser.add_argument("--stand-in", action="store_true", help="train on the generated stand-in, not the "
+                        "lesson's recordings (nothing is fetched)")
     parser.add_argument("--updates", type=int, default=defaults["updates"],
                         help="SGD updates (default %(default)s; 0 with --load only evaluates)")
     parser.add_argument("--eval-step", type=positive(int), default=defaults["eval_step"],
@@ -183,6 +186,8 @@ def parse_args(argv, defaults):
         if importlib.util.find_spec("soundfile") is None:
             parser.error("--predict needs soundfile, which is not installed; " + cli.install_hint())
         return args
+    if args.stand_in and args.data:
+        parser.error("--stand-in and --data exclude each other: give one")
     if args.updates < 0 or (args.updates == 0 and not args.load):
         parser.error("--updates must be greater than 0 (0 only evaluates a model given with --load)")
     if args.updates and args.eval_step > args.updates:

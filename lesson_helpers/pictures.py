@@ -17,7 +17,15 @@ SAMPLE_RATE = 400                     # the lesson's excerpts: 1200 samples, 3 s
 EXCERPTS_PER_CLASS = 4
 
 
-def samples_figure(excerpts, targets, seed, per_class=EXCERPTS_PER_CLASS):
+STAND_IN_TITLE = "On the generated stand-in, not the lesson's recordings"
+
+
+def titled(text, stand_in):
+    """A picture's title; one drawn from the stand-in says so, on a line of its own."""
+    return "%s\n%s" % (STAND_IN_TITLE, text) if stand_in else text
+
+
+def samples_figure(excerpts, targets, seed, per_class=EXCERPTS_PER_CLASS, stand_in=False):
     """`per_class` random excerpts of each class as waveforms over their 3 s, a column per class.
 
     The draw has a generator of its own, so the batches the training sees stay the same.
@@ -39,29 +47,57 @@ def samples_figure(excerpts, targets, seed, per_class=EXCERPTS_PER_CLASS):
         grid[-1, column].set_xlabel("time (s)")
     for axes in grid[:, 0]:
         axes.set_ylabel("amplitude")
-    figure.suptitle("%d random training excerpts of each class, 3 s at %d Hz (each panel its own scale)"
-                    % (per_class, SAMPLE_RATE))
+    figure.suptitle(titled("%d random training excerpts of each class, 3 s at %d Hz (each panel its own scale)"
+                           % (per_class, SAMPLE_RATE), stand_in))
     return figure
 
 
-def mistakes_figure(excerpts, targets, probabilities, count=4):
-    """Up to `count` test excerpts the network got wrong, the most confidently wrong first."""
+MISTAKES = (("classical called rock", 0), ("rock called classical", 1))  # (the kind, the true class)
+
+
+def confident_mistakes(targets, probabilities, per_kind):
+    """For each kind of mistake, classical called rock and rock called classical: (its name, how
+    many test excerpts it holds, its `per_kind` most confident rows, the surest first)."""
+    probabilities, is_rock = np.asarray(probabilities), np.asarray(targets) > 0.5
+    found = []
+    for name, truth in MISTAKES:
+        wrong = np.flatnonzero(((probabilities > 0.5) != is_rock) & (is_rock == bool(truth)))
+        # How sure the wrong answer was: the probability of rock for one kind, of classical for the other.
+        sureness = probabilities[wrong] if truth == 0 else 1 - probabilities[wrong]
+        found.append((name, len(wrong), wrong[np.argsort(-sureness, kind="stable")][:per_kind]))
+    return found
+
+
+def mistakes_figure(excerpts, targets, probabilities, per_kind=3, stand_in=False):
+    """The most confidently wrong test excerpts of each kind, a column per kind, each column
+    titled with how many mistakes of that kind there were."""
     from matplotlib.figure import Figure
-    wrong = np.flatnonzero((probabilities > 0.5) != (targets > 0.5))
-    confidence = np.abs(probabilities[wrong] - 0.5)
-    chosen = wrong[np.argsort(-confidence, kind="stable")][:count]
-    figure = Figure(figsize=(10, 1.5 * max(len(chosen), 1) + 0.8), layout="constrained")
-    grid = figure.subplots(max(len(chosen), 1), 1, sharex=True, squeeze=False)[:, 0]
+    kinds = confident_mistakes(targets, probabilities, per_kind)
+    rows = max(1, max(len(chosen) for _, _, chosen in kinds))
+    figure = Figure(figsize=(12, 1.6 * rows + 1.2), layout="constrained")
+    grid = figure.subplots(rows, 2, sharex=True, squeeze=False)
     seconds = np.arange(excerpts.shape[1]) / SAMPLE_RATE
-    for axes, row in zip(grid, chosen):
-        truth = int(targets[row] > 0.5)
-        axes.plot(seconds, excerpts[row], color=CLASS_COLOURS[truth], linewidth=0.6)
-        axes.set_title("test excerpt %d: %s, called %s (probability of rock %.2f)"
-                       % (row, CLASS_NAMES[truth], CLASS_NAMES[1 - truth], probabilities[row]), fontsize=9)
-        axes.set_ylabel("amplitude")
-        axes.grid(alpha=0.3)
-    grid[-1].set_xlabel("time (s)")
-    figure.suptitle("The most confidently wrong of %d mistakes on the test set" % len(wrong))
+    for column, (name, count, chosen) in enumerate(kinds):
+        truth = MISTAKES[column][1]
+        grid[0, column].set_title("%s: %d mistake%s%s" % (name, count, "" if count == 1 else "s",
+                                                         ", the surest first" if count > 1 else ""),
+                                  loc="left", fontsize=10, fontweight="bold")
+        for row in range(rows):
+            axes = grid[row, column]
+            if row >= len(chosen):
+                axes.set_axis_off()
+                continue
+            excerpt = chosen[row]
+            axes.plot(seconds, excerpts[excerpt], color=CLASS_COLOURS[truth], linewidth=0.6)
+            axes.text(0.01, 0.95, "test excerpt %d: probability of rock %.3f" % (excerpt, probabilities[excerpt]),
+                      transform=axes.transAxes, va="top", fontsize=8,
+                      bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1))
+            axes.set_ylabel("amplitude")
+            axes.grid(alpha=0.3)
+        grid[-1, column].set_xlabel("time (s)")
+    total = sum(count for _, count, _ in kinds)
+    figure.suptitle(titled("The surest of the network's %d mistakes on %d test excerpts, of each kind"
+                           % (total, len(targets)), stand_in))
     return figure
 
 

@@ -1,10 +1,12 @@
 """Shared fixtures: Theano compiles the lesson's network once per test session."""
 import fnmatch
+import http.server
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -23,6 +25,61 @@ def pytest_configure(config):
                                                                                      else " are")))
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# No test reaches the internet, least of all Google Drive, which the lesson fetches its data file
+# from when the file is absent. Every process the suite starts inherits these proxy variables, so
+# a request bound for any host but this machine goes to the tripwire below instead: a proxy that
+# refuses it and records it, and the test that made it fails (`no_internet`). Local servers on
+# 127.0.0.1 are reached directly (NO_PROXY). The user's own settings are kept for the few tests
+# that need PyPI (`OUTSIDE_PROXIES`, `with_internet`).
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
+                   "NO_PROXY", "no_proxy")
+OUTSIDE_PROXIES = {name: os.environ.get(name) for name in PROXY_VARIABLES}
+
+
+class Tripwire(http.server.BaseHTTPRequestHandler):
+    def refuse(self):
+        self.server.attempts.append(self.path)  # "drive.google.com:443" for HTTPS, the URL for HTTP
+        self.send_error(403, "the test suite never reaches the internet")
+
+    do_CONNECT = do_GET = do_HEAD = do_POST = refuse
+
+    def log_message(self, *args):
+        pass
+
+
+def start_tripwire():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Tripwire)
+    server.daemon_threads, server.attempts = True, []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    address = "http://127.0.0.1:%d" % server.server_address[1]
+    for name in PROXY_VARIABLES:
+        os.environ[name] = "127.0.0.1,localhost,::1" if name.lower() == "no_proxy" else address
+    return server
+
+
+TRIPWIRE = start_tripwire()
+
+
+@pytest.fixture(autouse=True)
+def no_internet():
+    """Fails the test that tried to reach a host beyond this machine, naming it."""
+    before = len(TRIPWIRE.attempts)
+    yield
+    tried = TRIPWIRE.attempts[before:]
+    assert not tried, ("this test tried to reach the internet (%s): give --stand-in or --data, or use a "
+                       "local server" % ", ".join(sorted(set(tried))))
+
+
+@pytest.fixture
+def with_internet(monkeypatch):
+    """The user's own proxy settings back, for a test that installs from PyPI (and so must
+    never run the lesson without --stand-in or --data)."""
+    for name, value in OUTSIDE_PROXIES.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
 
 # The GPU venv of the Python running the tests (make gpu-venv PYTHON=...), once
 # gpu_route/make_gpu_venv.sh has marked it ready; GENRE_MLP_GPU_PYTHON names another.

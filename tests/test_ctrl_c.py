@@ -136,7 +136,7 @@ def test_the_stand_ins_generation(genre_mlp, monkeypatch, capsys, tmp_path):
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (see start)
     try:
         with pytest.raises(SystemExit) as stop:
-            genre_mlp.main(["--updates", "10", "--eval-step", "5", "--curve", str(tmp_path / "curve.csv")])
+            genre_mlp.main(["--stand-in", "--updates", "10", "--eval-step", "5", "--curve", str(tmp_path / "curve.csv")])
     finally:
         signal.signal(signal.SIGINT, previous)
     err = capsys.readouterr().err

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, separable
-from dataset_builder import download, make_dataset
+from dataset_builder import make_dataset
+from lesson_helpers import download
 from lesson_helpers.data_file import check_command
 
 MANUAL_LINK = "https://drive.google.com/file/d/1pwIqmpiNLdN_DfhJB48uLHVRBYNgzY-o/view"
@@ -350,6 +351,7 @@ def test_no_network(tmp_path, capsys):
 def test_no_network_to_google_drive(tmp_path, capsys, monkeypatch):
     # Offline for certain, wherever the tests run: every HTTPS request goes to a proxy that is not there.
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:%d" % closed_port())
+    monkeypatch.delenv("https_proxy", raising=False)  # it would win over HTTPS_PROXY
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     dest = tmp_path / "lesson.npz"
@@ -447,7 +449,8 @@ QUOTA_PAGE = (b'<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded<
 
 class DriveHandler(Handler):
     """drive.google.com/uc, drive.usercontent.google.com/download and accounts.google.com, as the
-    proxy's `drive_mode` says: confirm (the large-file confirmation step), cut, quota or signin."""
+    proxy's `drive_mode` says: confirm (the large-file confirmation step), cut, quota, signin, or odd
+    (a file that fails the checks)."""
 
     def do_GET(self):
         host, mode = self.headers.get("Host", "").split(":")[0], self.server.drive_mode
@@ -463,7 +466,7 @@ class DriveHandler(Handler):
         elif host == "accounts.google.com":
             self.send_body(SIGN_IN, html=True)
         elif host == "drive.usercontent.google.com" and self.path.startswith("/download?id=%s&" % DRIVE_ID):
-            self.send_body(BIG, cut=mode == "cut" and first_time,
+            self.send_body(ODD if mode == "odd" else BIG, cut=mode == "cut" and first_time,
                            headers=[("Content-Disposition", 'attachment; filename="classical_vs_rock.npz"')])
         else:
             self.send_error(404)

@@ -183,7 +183,8 @@ def test_load_evaluates_with_the_loss_asked_for(genre_mlp, small_file, tmp_path,
     line = [line for line in out if line.startswith("Accuracy of the loaded")][0]
     accuracy = 100 * np.mean((probability > 0.5) == rock)
     assert line == "Accuracy of the loaded model: %.2f%%  test loss %.4f" % (accuracy, squared_error)
-    assert out[-1].startswith("Test accuracy: the network %.2f%%, loudness alone " % accuracy)
+    assert out[-2].startswith("Test accuracy: the network %.2f%%, loudness alone " % accuracy)
+    assert out[-1].startswith("Verdict: the network's %.2f%% is " % accuracy)
 
 
 def test_failed_save_leaves_the_old_file_untouched(genre_mlp, model, tmp_path, monkeypatch):

@@ -118,3 +118,37 @@ def test_a_rule_that_calls_everything_one_class_is_said_so():
     assert loudness.summary_line(levels, halves(4), levels, halves(4), 0.75) == (
         "Test accuracy: the network 75.00%, loudness alone 50.00% (every excerpt called rock: "
         "no threshold on the training set does better)")
+
+
+class Split:
+    """What loudness.verdict reads of the lesson's DataServer."""
+
+    def __init__(self, train, test):
+        halves = lambda n: (np.arange(n) >= n // 2).astype(np.float32)
+        self.train, self.train_targets, self.test, self.test_targets = train, halves(len(train)), test, halves(len(test))
+
+
+@pytest.mark.parametrize("network, stand_in, sentence", [
+    # Loudness alone gets 50.00% on this test set (test_summary_line, by hand).
+    (0.5095, False, "Verdict: the network's 50.95% is 0.95 points above loudness alone (50.00%), so it learned about "
+                    "as much as the volume tells, and nothing this test set can show beyond it."),
+    (0.5, True, "Verdict on the generated stand-in: the network's 50.00% is level with loudness alone (50.00%), so it "
+                "learned about as much as the volume tells, and nothing this test set can show beyond it."),
+    (0.51, False, "Verdict: the network's 51.00% is 1.00 points above loudness alone (50.00%), so it learned 1.00 "
+                  "points beyond what the volume tells, from the shape of the waveform."),
+    (0.8125, False, "Verdict: the network's 81.25% is 31.25 points above loudness alone (50.00%), so it learned 31.25 "
+                    "points beyond what the volume tells, from the shape of the waveform."),
+    (0.4905, False, "Verdict: the network's 49.05% is 0.95 points below loudness alone (50.00%), so it learned about "
+                    "as much as the volume tells, and nothing this test set can show beyond it."),
+    (0.25, True, "Verdict on the generated stand-in: the network's 25.00% is 25.00 points below loudness alone "
+                 "(50.00%), so it learned less than the volume alone tells."),
+])
+def test_the_verdict_in_words(network, stand_in, sentence):
+    data = Split(constant_rows([0.01, 0.02, 0.03, 0.04, 0.05, 0.06]), constant_rows([0.02, 0.05, 0.04, 0.01]))
+    assert loudness.verdict(data, network, stand_in) == sentence
+
+
+def test_the_verdict_compares_the_accuracies_as_printed():
+    # 50.004% prints as 50.00%, level with loudness alone's 50.00%: no difference of 0.00 points above.
+    data = Split(constant_rows([0.01, 0.02, 0.03, 0.04, 0.05, 0.06]), constant_rows([0.02, 0.05, 0.04, 0.01]))
+    assert "is level with loudness alone (50.00%)" in loudness.verdict(data, 0.50004, False)

@@ -94,7 +94,7 @@ def test_cells_follow_the_lessons_steps():
     steps = ["IN_FILE = ", "NOTEBOOK_ARGS = []", "args = parse_args(NOTEBOOK_ARGS)", "describe_data(data)",
              "samples_figure(", "player(", "class Model", "evaluate_start(model", "graph_summary(model",
              "one_step(model", "train_or_evaluate(model", "report(model", "learning_curve(model",
-             "confusion(model", "mistakes_figure(", "save_and_predict(model", "def main("]
+             "confusion(model", "mistakes_figure(", "play_mistakes(", "save_and_predict(model", "def main("]
     where = [next(index for index, source in enumerate(code) if step in source) for step in steps]
     assert where == sorted(where) and len(set(where)) == len(where), where
     assert code[-1].rstrip().endswith("main()") and "def parse_args(argv)" not in "".join(code[:where[1]])
@@ -206,7 +206,31 @@ def test_notebook_shows_the_excerpts_before_training_and_the_curve_after(execute
     # The excerpts before training; the curve and the mistakes after.
     assert len(pngs) == 3 and pngs[0] < first_accuracy < pngs[1] < pngs[2]
     assert png_shape(found[pngs[0]][1])[:2] == (680, 1000)  # 10 x 6.8 inches at 100 dpi
-    assert png_shape(found[pngs[1]][1])[:2] == (400, 1000)
+    assert png_shape(found[pngs[1]][1])[:2] == (430, 1400)  # 14 x 4.3: the curve, its trained part zoomed, the losses
+
+
+def test_the_results_cell_ends_with_the_scripts_verdict(executed):
+    import nbformat
+    result, output, arguments = executed
+    cells = nbformat.read(str(output), as_version=4).cells
+    (results,) = [cell for cell in cells if cell.cell_type == "code" and "def report(" in cell.source]
+    printed = "".join(output.text for output in results.outputs if output.output_type == "stream")
+    script = run_script(*arguments).stdout.splitlines()
+    assert script[-1].startswith("Verdict: the network's ")
+    assert printed.splitlines()[-1] == script[-1]
+
+
+def test_the_notebook_plays_the_mistakes_it_draws(executed):
+    import nbformat
+    cells = nbformat.read(str(executed[1]), as_version=4).cells
+    (listening,) = [cell for cell in cells if cell.cell_type == "code" and "play_mistakes(" in cell.source]
+    players = [output for output in listening.outputs if "text/html" in output.get("data", {})
+               and "<audio" in output.data["text/html"]]
+    lines = [line for output in listening.outputs if output.output_type == "stream" for line in output.text.splitlines()]
+    # This run's data is separable, so there may be no mistake to play (test_listening_to_the_mistakes has some).
+    assert [line.split(":")[0] for line in lines if not line.startswith(" ")] == ["classical called rock",
+                                                                               "rock called classical"]
+    assert len(players) == len([line for line in lines if line.startswith("  test excerpt ")])
 
 
 def test_a_bad_option_in_the_notebook_is_one_line(tmp_path):
@@ -333,11 +357,12 @@ def test_pins_come_from_the_requirements_files(tmp_path):
 
 def test_a_supported_numpy_is_kept_with_its_scipy_and_matplotlib():
     versions = {"numpy": "2.2.6", "scipy": "1.15.3", "matplotlib": "3.10.3", "six": "1.17.0",
-                "theano": None, "scipy_openblas32": None, "soundfile": None}
+                "theano": None, "scipy_openblas32": None, "soundfile": None, "gdown": None, "tqdm": "4.67.1"}
+    # gdown and tqdm fetch the data file (requirements.txt's pins): a kernel's own tqdm stays.
     assert notebook.plan(ROOT, versions, python=(3, 13)) == (
         ["numpy==2.2.6", "scipy==1.15.3", "matplotlib==3.10.3", "six==1.17.0", "soundfile==0.14.0",
-         "scipy-openblas32==0.3.34.481.3"], "theano==1.0.5",
-        "NumPy 2.2.6, SciPy 1.15.3, matplotlib 3.10.3, six 1.17.0", False)
+         "gdown==6.5.1", "tqdm==4.67.1", "scipy-openblas32==0.3.34.481.3"], "theano==1.0.5",
+        "NumPy 2.2.6, SciPy 1.15.3, matplotlib 3.10.3, six 1.17.0, tqdm 4.67.1", False)
     for kept in ("2.1.0", "2.3.5", "2.5.5"):
         assert notebook.plan(ROOT, dict(versions, numpy=kept))[3] is False
 
@@ -379,7 +404,7 @@ def kernel_venv(folder, packages=()):
 
 @pytest.mark.skipif(not os.environ.get("GENRE_MLP_FRESH_KERNEL"),
                     reason="a few minutes and PyPI: GENRE_MLP_FRESH_KERNEL=1 runs it (CI does)")
-def test_a_fresh_kernel_gets_the_packages_from_the_first_cell(tmp_path):
+def test_a_fresh_kernel_gets_the_packages_from_the_first_cell(tmp_path, with_internet):
     # A new venv of this Python with nothing but a kernel and nbclient: the notebook's first
     # code cell must install the rest into the kernel's own Python, and the lesson then runs.
     python = kernel_venv(tmp_path / "fresh")
@@ -387,7 +412,7 @@ def test_a_fresh_kernel_gets_the_packages_from_the_first_cell(tmp_path):
     assert subprocess.run([python, "-c", probe], capture_output=True, text=True).stdout.strip() == "[]"
     output = tmp_path / "executed.ipynb"
     result = subprocess.run([python, os.path.join(ROOT, "lesson_helpers", "lesson_notebook.py"), "run",
-                             "--output", str(output), "--"] + SHORT_RUN,
+                             "--output", str(output), "--"] + SHORT_RUN + ["--stand-in"],
                             capture_output=True, text=True, timeout=1800, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     import nbformat
@@ -401,20 +426,60 @@ def test_a_fresh_kernel_gets_the_packages_from_the_first_cell(tmp_path):
         "['numpy', 'theano', 'matplotlib']"
 
 
-def test_mistakes_figure_draws_the_most_confidently_wrong():
+def mistakes_case():
     rng = np.random.RandomState(1)
     excerpts = rng.standard_normal((10, 1200)).astype(np.float32)
     targets = np.repeat([0.0, 1.0], 5).astype(np.float32)
     probabilities = np.array([0.1, 0.7, 0.95, 0.2, 0.51, 0.9, 0.25, 0.02, 0.8, 0.6], dtype=np.float32)
-    # Wrong: 1 (0.7), 2 (0.95), 4 (0.51) classical called rock; 6 (0.25), 7 (0.02) rock called classical.
-    figure = pictures.mistakes_figure(excerpts, targets, probabilities, count=4)
-    titles = [axes.get_title() for axes in figure.axes]
-    assert [int(title.split()[2].rstrip(":")) for title in titles] == [7, 2, 6, 1]
-    assert titles[0] == "test excerpt 7: rock, called classical (probability of rock 0.02)"
-    for axes, row in zip(figure.axes, [7, 2, 6, 1]):
-        np.testing.assert_array_equal(axes.get_lines()[0].get_data()[1], excerpts[row])
-        assert axes.get_ylabel() == "amplitude"
-    assert "of 5 mistakes" in figure._suptitle.get_text()
+    return excerpts, targets, probabilities
+
+
+def test_mistakes_figure_draws_the_surest_mistakes_of_each_kind():
+    excerpts, targets, probabilities = mistakes_case()
+    # Worked out by hand. Classical called rock: 2 (0.95), 1 (0.7), 4 (0.51); rock called classical:
+    # 7 (0.02), 6 (0.25). Two of each kind are drawn, the surest first.
+    figure = pictures.mistakes_figure(excerpts, targets, probabilities, per_kind=2)
+    grid = np.array(figure.axes).reshape(2, 2)
+    assert grid[0, 0].get_title(loc="left") == "classical called rock: 3 mistakes, the surest first"
+    assert grid[0, 1].get_title(loc="left") == "rock called classical: 2 mistakes, the surest first"
+    for column, rows in enumerate([[2, 1], [7, 6]]):
+        for axes, row in zip(grid[:, column], rows):
+            np.testing.assert_array_equal(axes.get_lines()[0].get_data()[1], excerpts[row])
+            assert axes.texts[0].get_text() == "test excerpt %d: probability of rock %.3f" % (row, probabilities[row])
+            assert axes.get_ylabel() == "amplitude"
+    assert figure._suptitle.get_text() == "The surest of the network's 5 mistakes on 10 test excerpts, of each kind"
+    # One kind with none: its column says 0 and draws nothing.
+    figure = pictures.mistakes_figure(excerpts, targets, np.where(targets > 0.5, 0.9, probabilities), per_kind=2)
+    grid = np.array(figure.axes).reshape(2, 2)
+    assert grid[0, 1].get_title(loc="left") == "rock called classical: 0 mistakes"
+    assert not any(axes.axison for axes in grid[:, 1])
+
+
+def test_every_picture_drawn_from_the_stand_in_says_so_in_its_title():
+    from lesson_helpers import curve
+    excerpts, targets, probabilities = mistakes_case()
+    history = [(0, float("nan"), 0.69, 0.5), (100, 0.6, 0.55, 0.8)]
+    drawn = {"samples": lambda stand_in: pictures.samples_figure(excerpts, targets, 0, per_class=2, stand_in=stand_in),
+             "mistakes": lambda stand_in: pictures.mistakes_figure(excerpts, targets, probabilities, stand_in=stand_in),
+             "curve": lambda stand_in: curve.curve_figure(history, "bce", 0.823, stand_in=stand_in)}
+    for name, figure in drawn.items():
+        title = figure(True)._suptitle.get_text()
+        assert title.startswith("On the generated stand-in, not the lesson's recordings\n"), name
+        assert "stand-in" not in figure(False)._suptitle.get_text(), name
+
+
+def test_listening_to_the_mistakes(capsys):
+    from lesson_helpers import listen
+    excerpts, targets, probabilities = mistakes_case()
+    listen.play_mistakes(excerpts, targets, probabilities, per_kind=2)
+    lines = capsys.readouterr().out.splitlines()
+    # Outside a notebook IPython's display prints each player's repr: one after each excerpt's line.
+    assert [line for line in lines if "Audio object" not in line] == [
+        "classical called rock: 3 mistakes, the surest first",
+        "  test excerpt 2, probability of rock 0.950", "  test excerpt 1, probability of rock 0.700",
+        "rock called classical: 2 mistakes, the surest first",
+        "  test excerpt 7, probability of rock 0.020", "  test excerpt 6, probability of rock 0.250"]
+    assert sum("Audio object" in line for line in lines) == 4
 
 
 def test_samples_have_their_own_scale_and_an_amplitude_axis():
@@ -431,11 +496,25 @@ def test_the_curve_starts_at_update_0_with_loudness_and_the_lessons_83():
     from lesson_helpers import curve
     history = [(0, float("nan"), 0.69, 0.5), (100, 0.6, 0.55, 0.8), (200, 0.5, 0.5, 0.85)]
     figure = curve.curve_figure(history, "bce", loudness_accuracy=0.823)
-    left = figure.axes[0]
+    left, zoomed, _ = figure.axes
     accuracy, lesson, loudness = left.get_lines()
     assert list(accuracy.get_xdata()) == [0, 100, 200] and list(accuracy.get_ydata()) == [50, 80, 85]
     assert list(lesson.get_ydata()) == [83, 83] and list(loudness.get_ydata()) == [82.3, 82.3]
     assert "loudness alone (82.3%)" in [text.get_text() for text in left.get_legend().get_texts()]
+    # Told apart at a glance: unlike styles, and a panel a few points high where each is named
+    # beside its line, the higher above it, the lower below.
+    assert (lesson.get_linestyle(), loudness.get_linestyle()) == ("--", "-")
+    assert loudness.get_linewidth() >= 4 * lesson.get_linewidth() and lesson.get_color() != loudness.get_color()
+    trained, *references = zoomed.get_lines()
+    assert list(trained.get_xdata()) == [100, 200] and list(trained.get_ydata()) == [80, 85]
+    assert [list(line.get_ydata()) for line in references] == [[83, 83], [82.3, 82.3]]
+    assert zoomed.get_ylim() == (79, 86)  # a point beyond the lowest and the highest of them all
+    assert [(text.get_text(), text.get_position()[1], text.get_va()) for text in zoomed.texts] == [
+        ("the lesson's 83% (real data)", 83, "bottom"), ("loudness alone (82.3%)", 82.3, "top")]
+    # Loudness above the lesson's 83%: the names change sides.
+    zoomed = curve.curve_figure(history, "bce", loudness_accuracy=0.9).axes[1]
+    assert [(text.get_text(), text.get_va()) for text in zoomed.texts] == [
+        ("loudness alone (90.0%)", "bottom"), ("the lesson's 83% (real data)", "top")]
 
 
 # A Colab-like runtime (docs/platforms.md): Python's own NumPy 2.2, SciPy 1.15 and matplotlib 3.10,
@@ -450,7 +529,7 @@ def freeze(python):
 
 @pytest.mark.skipif(not os.environ.get("GENRE_MLP_FRESH_KERNEL") or sys.version_info[:2] != (3, 13),
                     reason="a few minutes and PyPI, on Colab's Python 3.13: GENRE_MLP_FRESH_KERNEL=1 runs it (CI does)")
-def test_a_hosted_kernel_keeps_its_numpy_and_runs_without_a_restart(tmp_path):
+def test_a_hosted_kernel_keeps_its_numpy_and_runs_without_a_restart(tmp_path, with_internet):
     python = kernel_venv(tmp_path / "hosted", HOSTED)
     before = freeze(python)
     startup = tmp_path / "ipython" / "profile_default" / "startup"
@@ -459,7 +538,7 @@ def test_a_hosted_kernel_keeps_its_numpy_and_runs_without_a_restart(tmp_path):
     output = tmp_path / "executed.ipynb"
     environ = dict(os.environ, IPYTHONDIR=str(tmp_path / "ipython"))
     result = subprocess.run([python, os.path.join(ROOT, "lesson_helpers", "lesson_notebook.py"), "run",
-                             "--output", str(output), "--"] + SHORT_RUN,
+                             "--output", str(output), "--"] + SHORT_RUN + ["--stand-in"],
                             capture_output=True, text=True, timeout=1800, cwd=ROOT, env=environ)
     assert result.returncode == 0, result.stderr
     import nbformat
@@ -587,12 +666,13 @@ def test_a_kernel_lacking_only_matplotlib_gets_only_matplotlib(monkeypatch):
     packages = calls[0]
     assert matplotlib_pin in packages
     # Everything else as the kernel has it, pinned so that pip cannot move it.
-    for distribution in ("numpy", "scipy", "six", "soundfile"):
+    kept = ("numpy", "scipy", "six", "soundfile", "gdown", "tqdm")
+    for distribution in kept:
         assert "%s==%s" % (distribution, importlib.metadata.version(distribution)) in packages
-    assert len(packages) == 5  # the BLAS wheel it has is left out, and so left alone
+    assert len(packages) == 7  # the BLAS wheel it has is left out, and so left alone
     assert said[0] == ("This kernel's Python (/kernel/python) lacks matplotlib: installing only those into it, keeping "
-                       "its NumPy %s, SciPy %s, six %s, soundfile %s (a minute or two)..."
-                       % tuple(importlib.metadata.version(name) for name in ("numpy", "scipy", "six", "soundfile")))
+                       "its NumPy %s, SciPy %s, six %s, soundfile %s, gdown %s, tqdm %s (a minute or two)..."
+                       % tuple(importlib.metadata.version(name) for name in kept))
     assert said[-1] == "Installed; the lesson goes on."
 
 

@@ -154,7 +154,7 @@ def test_the_install_hint_of_the_python_in_use():
 @pytest.mark.skipif(not os.environ.get("GENRE_MLP_INSTALL_TEST"),
                     reason="installs the lesson's packages from PyPI into a fresh venv, no pip cache (about 40 s); "
                     "GENRE_MLP_INSTALL_TEST=1 runs it (CI does, on 3.15)")
-def test_the_install_hint_installs_the_lesson_into_a_fresh_venv_from_another_folder(tmp_path):
+def test_the_install_hint_installs_the_lesson_into_a_fresh_venv_from_another_folder(tmp_path, with_internet):
     import venv
     venv.create(str(tmp_path / "venv"), with_pip=True)
     python = str(tmp_path / "venv" / "bin" / "python")
@@ -232,7 +232,8 @@ CI_SIDE_BY_SIDE = ("3.11", "3.12", "3.13")
 
 
 def lesson_lines(python, folder):
-    result = subprocess.run([python, str(folder / "genre_mlp.py"), "--updates", "300", "--eval-step", "100"],
+    result = subprocess.run([python, str(folder / "genre_mlp.py"), "--updates", "300", "--eval-step", "100",
+                             "--stand-in"],
                             capture_output=True, text=True, timeout=600, cwd=folder)
     assert result.returncode == 0, result.stderr
     # Everything but the seconds, which differ from run to run.
@@ -252,7 +253,7 @@ def test_same_accuracy_and_loudness_lines_on_every_python(tmp_path):
     if missing and os.environ.get("CI") and THIS_VERSION in CI_SIDE_BY_SIDE:
         pytest.fail("CI must compare Pythons %s side by side, but there is no .venv-%s (make setup PYTHON=%s)"
                     % (", ".join(CI_SIDE_BY_SIDE), missing[0], missing[0]))
-    # A copy with no data file beside it: all train on the stand-in made from the same seed.
+    # A copy with no data file beside it: all train on the stand-in (--stand-in) made from the same seed.
     copy_lesson(tmp_path)
     lines = {version: lesson_lines(python, tmp_path) for version, python in sorted(pythons.items())}
     for version in lines:

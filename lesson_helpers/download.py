@@ -3,6 +3,8 @@
     python dataset_builder/make_dataset.py download                 # from Google Drive, beside genre_mlp.py
     python dataset_builder/make_dataset.py download --url URL -o data.npz --force
 
+`make data` runs it, and so does genre_mlp.py when the file is absent (lesson_data.py).
+
 gdown does the transfer, from Drive (it answers Drive's confirmation step for
 large files) or from a plain HTTP(S) mirror: a progress bar, retries, and a
 partial file that a later run resumes with an HTTP Range request. gdown writes
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lesson_helpers import data_file
 from lesson_helpers.data_file import check_command  # runnable from any folder
 
 DRIVE_ID = "1pwIqmpiNLdN_DfhJB48uLHVRBYNgzY-o"
@@ -90,6 +93,9 @@ def reason_of(error):
     found = re.findall(r"\[Errno -?\d+\] ([^'\")\]]+)", str(error))
     if found:
         return found[-1].strip()
+    tunnel = re.search(r"Tunnel connection failed: ([^'\")\]]+)", str(error))
+    if tunnel:  # a proxy (HTTPS_PROXY) that would not connect us
+        return "the proxy answered %s" % tunnel.group(1).strip()
     text = str(error).splitlines()[0] if str(error) else ""
     return text[:200] or type(error).__name__
 
@@ -124,19 +130,24 @@ def looks_like_html(path):
 
 class ProgressBar:
     """gdown's progress callback drawn as a tqdm bar; gdown itself stays quiet, so that its
-    retry notices do not bury the one line a failure prints."""
+    retry notices do not bury the one line a failure prints. The bar appears with the first
+    bytes: a server that answers with an error leaves that line alone on the terminal."""
 
     def __init__(self, name, already):
-        import tqdm
-        self.bar = tqdm.tqdm(initial=already, unit="B", unit_scale=True, desc=name, file=sys.stderr)
+        self.name, self.already, self.bar = name, already, None
 
     def __call__(self, so_far, total):
+        if self.bar is None:
+            import tqdm
+            self.bar = tqdm.tqdm(initial=self.already, unit="B", unit_scale=True, desc=self.name, file=sys.stderr)
         if total is not None and self.bar.total != total:
             self.bar.total = total
         self.bar.update(so_far - self.bar.n)
 
-    def close(self):
-        self.bar.close()
+    def close(self, leave=True):
+        if self.bar is not None:
+            self.bar.leave = leave
+            self.bar.close()
 
 
 def fetch(source, staging, retries, log):
@@ -191,7 +202,7 @@ def fetch(source, staging, retries, log):
         raise DownloadError(f"cannot write in {staging.parent} ({error.strerror or error}); choose a "
                             f"folder with write permission and free space{kept_note(staging)}") from None
     except KeyboardInterrupt:
-        progress.bar.leave = False  # the bar gives way to the one line that says where it stopped
+        progress.close(leave=False)  # the bar gives way to the one line that says where it stopped
         raise
     finally:
         progress.close()
@@ -213,9 +224,15 @@ def array_shapes(path):
     return shapes
 
 
-def verify(path, check, check_error):
+def verify(path, check=None, check_error=Exception):
     """(True, "") or (False, why) for a downloaded file, by `check` (make_dataset.check) with its
-    printed summary held back."""
+    printed summary held back, or by the rules in data_file.py that `check` applies too."""
+    if check is None:
+        try:
+            found = data_file.problems(data_file.read_npz(str(path), fix="-"))
+        except data_file.DataError as error:
+            return False, str(error).split("; ")[0].replace(str(path), "it", 1)
+        return not found, "; ".join(found)
     printed = io.StringIO()
     try:
         with contextlib.redirect_stdout(printed):
@@ -226,15 +243,17 @@ def verify(path, check, check_error):
     return ok, verdict.split(": ", 1)[-1]
 
 
-def download(out=None, url=None, force=False, retries=RETRIES, check=None, check_error=Exception, log=print):
-    """Download, check, and rename into place; returns the destination. Raises DownloadError."""
+def download(out=None, url=None, force=False, retries=RETRIES, check=None, check_error=Exception, log=print,
+             url_name="--url"):
+    """Download, check (by `check`, else data_file.py's rules), and rename into place; returns the
+    destination. Raises DownloadError."""
     dest = destination(out, force)
     # A symlink is written through: its target is replaced in its own folder, the link kept.
     target = Path(os.path.realpath(dest))
     staging = target.with_name(target.name + STAGING_SUFFIX)
     source = url or DRIVE_URL
     try:
-        fetch_and_place(target, staging, source, url, retries, check, check_error, log, dest)
+        fetch_and_place(target, staging, source, url and url_name, retries, check, check_error, log, dest)
     except KeyboardInterrupt:
         if staging.exists():
             kept = f"the whole file is kept in {staging}, and the same command checks it again"
@@ -248,8 +267,8 @@ def download(out=None, url=None, force=False, retries=RETRIES, check=None, check
     return dest
 
 
-def fetch_and_place(target, staging, source, url, retries, check, check_error, log, dest):
-    """The transfer, the checks, and the rename into place."""
+def fetch_and_place(target, staging, source, url_name, retries, check, check_error, log, dest):
+    """The transfer, the checks, and the rename into place; `url_name` says where a mirror's URL came from."""
     for attempt in (1, 2):
         try:
             is_drive = fetch(source, staging, retries, log)
@@ -266,11 +285,11 @@ def fetch_and_place(target, staging, source, url, retries, check, check_error, l
     if is_html:
         staging.unlink()
         raise DownloadError(page_error(source, is_drive, head))
-    ok, problem = verify(staging, check, check_error) if check else (True, "")
+    ok, problem = verify(staging, check, check_error)
     if not ok:
         staging.unlink()  # complete but unusable: a new download must start from zero
         raise DownloadError(f"the downloaded file fails the checks ({problem}); nothing was saved at "
-                            f"{dest}; check the source{' (--url)' if url else ''} or download the file "
+                            f"{dest}; check the source{f' ({url_name})' if url_name else ''} or download the file "
                             f"by hand from {MANUAL_LINK}")
     umask = os.umask(0)
     os.umask(umask)
