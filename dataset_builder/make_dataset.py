@@ -31,14 +31,15 @@ import numpy as np
 
 if __package__ in (None, ""):  # run as a script: make the project's packages importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lesson_helpers import data_file, stopped
+from lesson_helpers.data import data_file
+from lesson_helpers.command_line import stopped
 from dataset_builder import download
-from lesson_helpers.cli import Parser, install_hint
+from lesson_helpers.command_line.cli import Parser, install_hint
 from lesson_helpers.files import WriteError, write_atomically
 
 try:  # `check` needs NumPy alone, so that it works in the venv `make run` made
     from tqdm import tqdm
-    from lesson_helpers import audio
+    from lesson_helpers.sound import audio
 except ModuleNotFoundError:
     pass  # main() names what the command needs and this Python lacks, before it starts
 # The packages each command needs beyond NumPy (make data installs them all).
@@ -353,7 +354,7 @@ def collect_excerpts(candidates, per_class, work, jobs, fetch_command):
 def check(path):
     """Print a summary of `path`; returns True when genre_mlp.py can train on it.
 
-    The verdict applies the same rules as genre_mlp.py (lesson_helpers/data_file.py).
+    The verdict applies the same rules as genre_mlp.py (lesson_helpers/data/data_file.py).
     """
     path = Path(path)
     arrays = data_file.read_npz(str(path), InputError, "download it again or rebuild it with this tool")

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import COMPILE_NOTICE, ROOT, separable, write_npz
+from conftest import COMPILE_NOTICE, ROOT, copy_lesson, run_lesson, separable, write_npz
 
 SCRIPT = os.path.join(ROOT, "genre_mlp.py")
 TIMEOUT = 300
@@ -117,13 +117,12 @@ def test_a_ctrl_c_while_theano_loads(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_the_stand_ins_generation(genre_mlp, monkeypatch, capsys, tmp_path):
+def test_the_stand_ins_generation(genre_mlp, monkeypatch, capsys, tmp_path, tmp_path_factory):
     # No data file: the stand-in is generated, in about 0.1 s, too short to catch from outside.
     # A real SIGINT is raised in the middle of it instead (Python's own handler turns it into
     # the KeyboardInterrupt a Ctrl-C gives).
-    from lesson_helpers import stand_in
-    monkeypatch.setattr(genre_mlp, "IN_FILE", str(tmp_path / "none.npz"))
-    monkeypatch.setattr(genre_mlp, "HERE", str(tmp_path))
+    from lesson_helpers.data import stand_in
+    lesson = copy_lesson(tmp_path_factory.mktemp("lesson"))  # no data file beside it
     real_split, calls = stand_in.split, []
 
     def split_then_ctrl_c(rng, num_rows, dtype):
@@ -136,7 +135,8 @@ def test_the_stand_ins_generation(genre_mlp, monkeypatch, capsys, tmp_path):
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (see start)
     try:
         with pytest.raises(SystemExit) as stop:
-            genre_mlp.main(["--updates", "10", "--eval-step", "5", "--curve", str(tmp_path / "curve.csv")])
+            run_lesson(["--updates", "10", "--eval-step", "5", "--curve", str(tmp_path / "curve.csv")],
+                       script=str(lesson / "genre_mlp.py"))
     finally:
         signal.signal(signal.SIGINT, previous)
     err = capsys.readouterr().err
@@ -263,7 +263,7 @@ def test_make_notebook_shuts_its_kernel_down_and_keeps_the_executed_copy(tmp_pat
     path, output = tmp_path / "lesson.ipynb", tmp_path / "executed.ipynb"
     nbformat.write(notebook, str(path))
     output.write_text("the last executed copy")
-    process = start([sys.executable, os.path.join(ROOT, "lesson_helpers", "lesson_notebook.py"), "run",
+    process = start([sys.executable, os.path.join(ROOT, "lesson_helpers", "notebook_route", "lesson_notebook.py"), "run",
                      "--notebook", str(path), "--output", str(output)])
     for _ in range(TIMEOUT * 10):
         if started.exists() and started.read_text():

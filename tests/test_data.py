@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, separable, write_npz
-from lesson_helpers.stand_in import TWO_PI_T, make_stand_in, overtone_polynomials, play
+from lesson_helpers.data.stand_in import TWO_PI_T, make_stand_in, overtone_polynomials, play
 
 
 def test_server_shapes_dtype_and_labels_by_halves(genre_mlp, small_file):
@@ -71,7 +71,7 @@ def test_bad_files_give_one_line_and_check_says_the_same(genre_mlp, tmp_path, ca
     with pytest.raises(genre_mlp.DataError) as error:
         genre_mlp.DataServer(path)
     assert message in str(error.value) and "\n" not in str(error.value)
-    # dataset_builder/make_dataset.py check applies the same rules (lesson_helpers/data_file.py)
+    # dataset_builder/make_dataset.py check applies the same rules (lesson_helpers/data/data_file.py)
     from dataset_builder import make_dataset
     assert make_dataset.check(path) is False
     verdict = capsys.readouterr().out.strip().splitlines()[-1]

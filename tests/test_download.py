@@ -20,7 +20,7 @@ import pytest
 
 from conftest import ROOT, separable
 from dataset_builder import download, make_dataset
-from lesson_helpers.data_file import check_command
+from lesson_helpers.data.data_file import check_command
 
 MANUAL_LINK = "https://drive.google.com/file/d/1pwIqmpiNLdN_DfhJB48uLHVRBYNgzY-o/view"
 

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import ROOT, gitignored
 
-HTML = os.path.join(ROOT, "lesson_helpers", "lesson_html.py")
+HTML = os.path.join(ROOT, "lesson_helpers", "notebook_route", "lesson_html.py")
 SHORT_RUN = ["--updates", "1000"]  # two accuracy lines, at 500 and 1000
 CHROMIUM = shutil.which("chromium")
 BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",

@@ -1,5 +1,6 @@
 """The lesson as a notebook: genre_mlp.ipynb made from genre_mlp.py, run in a real Jupyter kernel."""
 import base64
+import importlib.util
 import io
 import json
 import os
@@ -11,9 +12,10 @@ import venv
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_script
+from conftest import ROOT, parse_args, run_script
 
-from lesson_helpers import lesson_notebook, notebook, pictures
+from lesson_helpers.notebook_route import lesson_notebook, notebook
+from lesson_helpers.drawing import pictures
 
 NOTEBOOK = os.path.join(ROOT, "genre_mlp.ipynb")
 SCRIPT = os.path.join(ROOT, "genre_mlp.py")
@@ -89,7 +91,7 @@ def test_cells_follow_the_lessons_steps():
     assert code[-1].rstrip().endswith("main()") and "def parse_args(argv)" not in "".join(code[:where[1]])
     parameters = [cell for cell in cells if "parameters" in cell.metadata.get("tags", [])]
     assert len(parameters) == 1 and parameters[0].source.endswith("NOTEBOOK_ARGS = []")
-    # No cell of the lesson before main defines argparse's options: they are in lesson_helpers/options.py.
+    # No cell of the lesson before main defines argparse's options: they are in lesson_helpers/command_line/options.py.
     assert not any("add_argument" in source for source in code)
 
 
@@ -103,9 +105,12 @@ def test_parameters_cell_gets_the_options_after_it():
     assert lesson_notebook.with_arguments(original, []).cells == original.cells
 
 
-def test_the_script_never_installs_or_reads_notebook_args(genre_mlp):
-    assert genre_mlp.IN_NOTEBOOK is False
+def test_importing_the_lesson_runs_none_of_its_steps(genre_mlp):
+    # Imported, the cells define the lesson's pieces and do none of its steps: no options read,
+    # no data, no network; and nothing printed (tests/test_layout.py runs the import alone).
     assert genre_mlp.HERE == ROOT and genre_mlp.NOTEBOOK_ARGS == []
+    assert not {"args", "data", "model", "history"} & set(vars(genre_mlp))
+    assert callable(genre_mlp.Model) and callable(genre_mlp.train)
 
 
 # ---------------------------------------------------------------------------
@@ -118,7 +123,7 @@ def executed(tmp_path_factory):
     data = write_npz(folder / "small.npz", train=separable(400, 1), test=separable(100, 2))
     output = folder / "executed.ipynb"
     arguments = SHORT_RUN + ["--data", data]
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "lesson_helpers", "lesson_notebook.py"), "run",
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "lesson_helpers", "notebook_route", "lesson_notebook.py"), "run",
                              "--output", str(output), "--"] + arguments,
                             capture_output=True, text=True, cwd=folder, timeout=600)
     return result, output, arguments
@@ -159,7 +164,7 @@ def test_notebook_shows_the_excerpts_before_training_and_the_curve_after(execute
 
 def test_a_bad_option_in_the_notebook_is_one_line(tmp_path):
     output = tmp_path / "executed.ipynb"
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "lesson_helpers", "lesson_notebook.py"), "run",
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "lesson_helpers", "notebook_route", "lesson_notebook.py"), "run",
                              "--output", str(output), "--", "--updates", "-3"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 1
@@ -217,7 +222,7 @@ def test_plot_samples_writes_a_png_and_leaves_training_alone(small_file, tmp_pat
 @pytest.mark.parametrize("name, starts", [("curve.svg", b"<?xml"), ("curve.pdf", b"%PDF-"), ("curve.PNG", b"\x89PNG"),
                                           ("curve.jpg", b"\xff\xd8\xff")])
 def test_a_picture_is_written_in_the_format_its_name_asks_for(tmp_path, name, starts):
-    from lesson_helpers import pictures
+    from lesson_helpers.drawing import pictures
     excerpts = np.zeros((8, 1200), np.float32)
     pictures.draw(pictures.samples_figure(excerpts, np.repeat([0.0, 1.0], 4), seed=0), str(tmp_path / name))
     assert (tmp_path / name).read_bytes().startswith(starts)
@@ -227,11 +232,11 @@ def test_every_format_matplotlib_offers_is_accepted(genre_mlp, small_file, tmp_p
     from matplotlib.backend_bases import FigureCanvasBase
     for extension in set(FigureCanvasBase.get_supported_filetypes()) - {"pgf"}:
         path = str(tmp_path / ("curve." + extension))
-        assert genre_mlp.parse_args(["--data", small_file, "--plot", path]).plot == path
+        assert parse_args(["--data", small_file, "--plot", path]).plot == path
 
 
 def test_the_extras_install_hint_runs_from_another_folder(tmp_path):
-    from lesson_helpers.cli import install_hint
+    from lesson_helpers.command_line.cli import install_hint
     # --dry-run: pip resolves the file it was given (here all installed already) and changes nothing.
     result = subprocess.run(install_hint() + " --dry-run --quiet", shell=True, cwd=str(tmp_path),
                             capture_output=True, text=True)
@@ -240,11 +245,11 @@ def test_the_extras_install_hint_runs_from_another_folder(tmp_path):
 
 @pytest.mark.parametrize("option", ["--plot-samples", "--plot"])
 def test_pictures_without_matplotlib_are_one_line(genre_mlp, monkeypatch, capsys, small_file, tmp_path, option):
-    real = genre_mlp.importlib.util.find_spec
-    monkeypatch.setattr(genre_mlp.importlib.util, "find_spec",
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *rest: None if name == "matplotlib" else real(name, *rest))
     with pytest.raises(SystemExit) as raised:
-        genre_mlp.parse_args(["--data", small_file, option, str(tmp_path / "picture.png")])
+        parse_args(["--data", small_file, option, str(tmp_path / "picture.png")])
     assert raised.value.code == 2
     assert capsys.readouterr().err.splitlines() == [
         "error: %s needs matplotlib, which is not installed; %s -m pip install -r %s; see genre_mlp.py --help"
@@ -334,7 +339,7 @@ def test_a_fresh_kernel_gets_the_packages_from_the_first_cell(tmp_path):
     probe = "import importlib.util as u; print([n for n in ('numpy', 'theano', 'matplotlib') if u.find_spec(n)])"
     assert subprocess.run([python, "-c", probe], capture_output=True, text=True).stdout.strip() == "[]"
     output = tmp_path / "executed.ipynb"
-    result = subprocess.run([python, os.path.join(ROOT, "lesson_helpers", "lesson_notebook.py"), "run",
+    result = subprocess.run([python, os.path.join(ROOT, "lesson_helpers", "notebook_route", "lesson_notebook.py"), "run",
                              "--output", str(output), "--"] + SHORT_RUN,
                             capture_output=True, text=True, timeout=1800, cwd=ROOT)
     assert result.returncode == 0, result.stderr
@@ -376,7 +381,7 @@ def test_samples_have_their_own_scale_and_an_amplitude_axis():
 
 
 def test_the_curve_starts_at_update_0_with_loudness_and_the_lessons_83():
-    from lesson_helpers import curve
+    from lesson_helpers.drawing import curve
     history = [(0, float("nan"), 0.69, 0.5), (100, 0.6, 0.55, 0.8), (200, 0.5, 0.5, 0.85)]
     figure = curve.curve_figure(history, "bce", loudness_accuracy=0.823)
     left = figure.axes[0]
@@ -406,7 +411,7 @@ def test_a_hosted_kernel_keeps_its_numpy_and_runs_without_a_restart(tmp_path):
     (startup / "00-numpy.py").write_text("import numpy\n")
     output = tmp_path / "executed.ipynb"
     environ = dict(os.environ, IPYTHONDIR=str(tmp_path / "ipython"))
-    result = subprocess.run([python, os.path.join(ROOT, "lesson_helpers", "lesson_notebook.py"), "run",
+    result = subprocess.run([python, os.path.join(ROOT, "lesson_helpers", "notebook_route", "lesson_notebook.py"), "run",
                              "--output", str(output), "--"] + SHORT_RUN,
                             capture_output=True, text=True, timeout=1800, cwd=ROOT, env=environ)
     assert result.returncode == 0, result.stderr
@@ -552,7 +557,7 @@ arguments, blocked = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 for name in blocked:
     sys.modules[name] = None  # not installed, as far as imports and find_spec can tell
 import hashlib, nbformat
-from lesson_helpers import lesson_notebook, notebook
+from lesson_helpers.notebook_route import lesson_notebook, notebook
 notebook.install_missing_packages = lambda *args, **kwargs: False  # this test's kernel installs nothing
 try:
     import IPython.display
@@ -651,7 +656,7 @@ def test_no_excerpt_is_drawn_twice_even_when_a_class_has_few(per_class):
 
 @pytest.mark.parametrize("loss, name", [("bce", "binary cross-entropy"), ("mse", "squared error")])
 def test_accuracy_has_an_axis_of_its_own_and_the_losses_theirs(loss, name):
-    from lesson_helpers import curve
+    from lesson_helpers.drawing import curve
     history = [(0, float("nan"), 0.69, 0.30), (100, 0.6, 0.55, 0.8), (200, 0.5, 0.45, 0.9)]
     left, right = curve.curve_figure(history, loss).axes
     assert left.get_ylabel() == "test accuracy (%)" and right.get_ylabel() == name
@@ -673,7 +678,7 @@ def old_and_linked(tmp_path, name):
 
 
 def test_the_curve_and_a_picture_are_written_atomically(tmp_path):
-    from lesson_helpers import curve
+    from lesson_helpers.drawing import curve
     history = [(10, 0.6, 0.55, 0.8), (20, 0.5, 0.45, 0.9)]
     csv, png = old_and_linked(tmp_path, "curve.csv"), old_and_linked(tmp_path, "curve.png")
     curve.write_curve(str(csv), history)

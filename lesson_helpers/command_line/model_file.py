@@ -6,8 +6,9 @@ accuracy of its last evaluation, and a marker that tells it from other .npz file
 """
 import numpy as np
 
-from lesson_helpers.aligned import aligned
-from lesson_helpers.data_file import SAMPLE_WIDTH, read_npz
+from lesson_helpers.command_line.stopped import stage
+from lesson_helpers.data.aligned import aligned
+from lesson_helpers.data.data_file import SAMPLE_WIDTH, read_npz
 from lesson_helpers.files import write_atomically
 
 MODEL_FORMAT = "genre_mlp model 1"   # marks our model files apart from other .npz files
@@ -34,10 +35,12 @@ def check_loss(loss, update, learning_rate):
 
 
 def save_model(model, path, test_accuracy):
+    stage.now("while saving the model")
     arrays = {param.name: param.get_value() for param in model.params}
     arrays.update(format=np.array(MODEL_FORMAT), hidden_sizes=np.array(model.hidden_sizes),
                   loss=np.array(model.loss), test_accuracy=np.array(test_accuracy))
     write_atomically(path, lambda stream: np.savez(stream, **arrays))
+    stage.wrote(path)
 
 
 def hidden_sizes(arrays):
@@ -49,6 +52,7 @@ def hidden_sizes(arrays):
 
 def read_model_file(path):
     """The arrays of a model file written by --save, checked against the network's shapes."""
+    stage.now("while reading the model file")
     arrays = read_npz(path, ModelFileError, FIX)
     marker = arrays.get("format")
     if marker is None or marker.ndim != 0 or marker.dtype.kind != "U":

@@ -18,3 +18,17 @@ def player(excerpt, rate=PLAY_RATE):
     """An IPython audio player for the excerpt (in a notebook kernel, IPython is there)."""
     from IPython.display import Audio
     return Audio(playable(excerpt, rate), rate=rate)
+
+
+FOLDER = "lesson_files"  # beside genre_mlp.py: the audio files (and the graph's picture) the notebook writes
+
+
+def write_excerpt(excerpt, name, folder):
+    """The excerpt as an 8000-Hz WAV file (float samples on the file's own scale, unclipped) in
+    `folder`/lesson_files; its path, relative to `folder` (needs soundfile)."""
+    import os
+    import soundfile
+    os.makedirs(os.path.join(folder, FOLDER), exist_ok=True)
+    path = os.path.join(FOLDER, name)
+    soundfile.write(os.path.join(folder, path), playable(excerpt), PLAY_RATE, subtype="FLOAT")
+    return path

@@ -5,6 +5,7 @@ test accuracy) per evaluation.
 """
 import numpy as np
 
+from lesson_helpers.command_line.stopped import stage
 from lesson_helpers.files import write_atomically
 
 LESSON_ACCURACY = 0.83   # what the lesson reports on its real data
@@ -12,16 +13,18 @@ LOSS_NAMES = {"bce": "binary cross-entropy", "mse": "squared error"}
 
 
 def write_curve(path, history):
+    stage.now("while writing the curve")
     lines = ["update,train_loss,test_loss,test_accuracy"]
     lines += ["%d,%.6f,%.6f,%.6f" % tuple(row) for row in history]
     write_atomically(path, lambda stream: stream.write(("\n".join(lines) + "\n").encode()))
+    stage.wrote(path)
 
 
 def curve_figure(history, loss, loudness_accuracy=None):
     """Test accuracy beside the train and test loss, one point per evaluation; a row of
     update 0 (the untrained network, its train loss nan) starts the curve where training did.
     `loudness_accuracy`: what loudness alone gets on the test set, drawn as a reference."""
-    from matplotlib.figure import Figure  # no pyplot: see lesson_helpers/pictures.py
+    from matplotlib.figure import Figure  # no pyplot: see lesson_helpers/drawing/pictures.py
     updates, train_loss, test_loss, accuracy = (np.array(column, dtype=float) for column in zip(*history))
     figure = Figure(figsize=(10, 4), layout="tight")
     left, right = figure.subplots(1, 2)
