@@ -337,7 +337,7 @@ def sgd_updates(cost, params, learning_rate):
 # batches travel at each update. And the clock runs around the compiling only.
 
 # %%
-from lesson_helpers.command_line.model_file import check_loss, model_from_saved, read_model_file, save_model
+from lesson_helpers.command_line.model_file import check_loss, model_from_saved, read_model_file
 from lesson_helpers.command_line.stopped import stage
 
 
@@ -381,14 +381,6 @@ def build_model(args, data):
                  seed=args.seed, test_set=data.get_test())
 
 
-def parameter_lines(model):
-    lines = ["Parameters:"]
-    for param in model.params:
-        value = param.get_value(borrow=True)
-        lines.append("  %-3s %-8s %s" % (param.name, value.dtype, value.shape))
-    return lines
-
-
 if __name__ == "__main__":
     model = build_model(args, data)
     print("%s parameters, compiled in %.1f s" % ("{:,}".format(model.num_parameters()), model.compile_seconds))
@@ -417,20 +409,34 @@ if __name__ == "__main__":
 
 # %% [markdown]
 # What did `theano.function` actually compile? Each compiled function keeps its
-# optimised graph, and the next cell counts its operations, then draws one as a picture
-# with Theano's own `theano.printing.pydotprint` (it needs pydot, which `make setup`
-# installs, and Graphviz's `dot`). The whole `train_batch` has too many boxes to read, so
-# the picture is of `evaluate`, the forward pass alone, saved as
-# `lesson_files/evaluate.png` beside this notebook. Read it from the top: the green boxes
-# are the inputs (`inputs`, `targets`) and the shared weights `W1` to `B3`; each ellipse
-# is an operation. `Dot22` multiplies a batch by a weight matrix; Theano has fused each
-# `+ B` and the ReLU after it into one `Elemwise` box; the last layer's dot, its sigmoid
-# and the cost's softplus end in the two outputs at the bottom, the predictions and the
-# cost. `train_batch` holds this same forward pass, then the gradient graph that
-# `theano.grad` built, walking the same boxes backwards, and at the end one `Gemm` or
-# `Elemwise` per parameter that writes `param - step * gradient` into the weight's own
-# memory (in place: no new array at any update). The counts printed first show it:
-# `train_batch` runs about three times the operations of `evaluate`.
+# optimised graph. The next cell counts its operations, then draws one as a picture with
+# Theano's own `theano.printing.pydotprint` (it needs pydot, which `make setup` installs,
+# and Graphviz's `dot` command; without them the cell says so in one line). `train_batch`
+# is too large to read on a page, so the picture is of `evaluate`, the forward pass
+# alone; it is also saved as `lesson_files/evaluate.png` beside this notebook.
+#
+# In the picture, boxes are variables and ellipses are operations. Green boxes are the
+# inputs (`inputs`, `targets`, and constants Theano folded in), cyan boxes the shared
+# weights `W1` to `B3`, blue boxes the outputs; pink ellipses are element-wise
+# operations, brown ones read a shape. A red arrow means the operation overwrites that
+# input in place; a blue one that it returns a view of it.
+#
+# Read it from the top. `Dot22` multiplies the batch by `W1`; `InplaceDimShuffle{x,0}`
+# turns the bias `B1` into a row, so that it is added to every excerpt. Theano has fused
+# the `+ B1` and the ReLU into one pink ellipse, `Composite{(i0 * ((i1 + i2) + Abs((i1 +
+# i2))))}` with `i0` the constant 0.5: `(x + |x|) / 2`, which is ReLU without a
+# comparison. Layer 2 repeats it. For the output layer the dot, the bias and `Reshape`
+# (our `flatten`) give the logits, and from them two branches: `ScalarSigmoid`, the
+# predictions, and `softplus(z) - t z`, summed and divided by the batch size, the mean
+# cost.
+#
+# `train_batch` holds this same forward pass (41 operations against `evaluate`'s 16),
+# then the gradient that `theano.grad` built by walking the same boxes backwards (`sgn`
+# for ReLU's slope, the transposes `W3.T`, `W2.T` and `inputs.T`), and then the updates:
+# a `Gemm{inplace}` for each weight matrix, which computes `W - 0.01 * gradient` and
+# writes it into `W`'s own memory, and an in-place `Elemwise` for each bias. pydotprint
+# draws each update as an arrow labelled UPDATE back into the cyan box. To see it, draw
+# `model.train_batch` in the cell below instead, and open the file.
 
 # %% active="ipynb"
 # from lesson_helpers.drawing.graph import draw_graph, graph_summary
@@ -524,7 +530,7 @@ if __name__ == "__main__":
 # If the network is no better than loudness, it may have learned little else.
 
 # %%
-from lesson_helpers.drawing.curve import write_curve
+from lesson_helpers.command_line.model_file import keep_results, parameter_lines
 
 
 def report(model, train_seconds, num_updates, stand_in, log=print, baseline=None):
@@ -541,16 +547,6 @@ def report(model, train_seconds, num_updates, stand_in, log=print, baseline=None
     if stand_in:
         log("Trained on the generated stand-in, not the lesson's recordings: "
             "`make data` downloads them (README \"The data\").")
-
-
-def keep_results(args, model, history):
-    """--save and --curve: the trained network and its learning curve, each to its file."""
-    if args.save:
-        save_model(model, args.save, history[-1][3])
-        print("Saved the model to %s." % args.save)
-    if args.curve:
-        write_curve(args.curve, history)
-        print("Wrote the learning curve to %s." % args.curve)
 
 
 if __name__ == "__main__":
@@ -590,9 +586,7 @@ def confusion(model, data):
 
 if __name__ == "__main__":
     counts, test_predictions = confusion(model, data)
-    print("%-16s %10s %10s" % ("", "said classical", "said rock"))
-    for name, row in zip(("truly classical", "truly rock"), counts):
-        print("%-16s %14d %10d" % (name, row[0], row[1]))
+    pictures.print_confusion(counts)
 
 # %% [markdown]
 # Finally, look at the mistakes themselves: the test excerpts the network was most sure
@@ -626,9 +620,8 @@ if __name__ == "__main__":
 # path = write_excerpt(data.test[row], "test_excerpt_%d.wav" % row, HERE)
 # print("Wrote test excerpt %d (rock) to %s; the network gave it %.2f in the test set"
 #       % (row, path, float(test_predictions[row])))
-# classify_files(model, [os.path.join(HERE, path)])
-# my_files = []  # e.g. ["my_song.wav"]
-# classify_files(model, my_files)
+# my_files = []  # your own recordings, e.g. ["my_song.wav"]
+# failed = classify_files(model, [path] + my_files)  # how many could not be read
 
 # %% [markdown]
 # ## Exercises

@@ -99,3 +99,23 @@ def model_from_saved(model_class, arrays, learning_rate, loss=None, seed=0, test
     model = model_class(hidden_sizes(arrays), learning_rate, loss or str(arrays["loss"]), seed, test_set)
     load_parameters(model, arrays)
     return model
+
+
+def parameter_lines(model):
+    """'Parameters:', then each parameter's name, dtype and shape, as the lesson ends."""
+    lines = ["Parameters:"]
+    for param in model.params:
+        value = param.get_value(borrow=True)
+        lines.append("  %-3s %-8s %s" % (param.name, value.dtype, value.shape))
+    return lines
+
+
+def keep_results(args, model, history):
+    """--save and --curve: the trained network and its learning curve, each to its file."""
+    from lesson_helpers.drawing.curve import write_curve
+    if args.save:
+        save_model(model, args.save, history[-1][3])
+        print("Saved the model to %s." % args.save)
+    if args.curve:
+        write_curve(args.curve, history)
+        print("Wrote the learning curve to %s." % args.curve)

@@ -110,3 +110,4 @@ def summary_of(data, history):
 def accuracy_alone(data):
     """The test accuracy of loudness alone: the curve's reference line."""
     return baseline(data.train, data.train_targets, data.test, data.test_targets)[0]
+

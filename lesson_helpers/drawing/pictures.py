@@ -112,3 +112,10 @@ def show(make_figure, path=None, said=None):
         draw(make_figure(), path, inline=inline)
     if path and said:
         print(said % path)
+
+
+def print_confusion(counts):
+    """The confusion matrix as a small table: rows the true class, columns what the network said."""
+    print("%-16s %10s %10s" % ("", "said classical", "said rock"))
+    for name, row in zip(("truly classical", "truly rock"), counts):
+        print("%-16s %14d %10d" % (name, row[0], row[1]))
