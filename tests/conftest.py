@@ -120,6 +120,13 @@ def parse_args(argv):
     return options.parse_args(argv, options.lesson_defaults(vars(genre_mlp)))
 
 
+def report_lines(stdout):
+    """The script's lines up to the end of its report: the confusion matrix's three lines come after it."""
+    lines = stdout.splitlines()
+    assert len(lines) > 3 and lines[-3].split() == ["said", "classical", "said", "rock"], lines[-3:]
+    return lines[:-3]
+
+
 def run_script(*args, env=None, cwd=ROOT, script=None):
     """genre_mlp.py as a user runs it; returns the finished process."""
     full_env = dict(os.environ)

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from conftest import COMPILE_NOTICE, ROOT, copy_lesson, run_lesson, separable, write_npz
+from lesson_helpers.command_line.model_file import save_model
 
 SCRIPT = os.path.join(ROOT, "genre_mlp.py")
 TIMEOUT = 300
@@ -148,7 +149,7 @@ def test_the_stand_ins_generation(genre_mlp, monkeypatch, capsys, tmp_path, tmp_
 @pytest.fixture
 def model_file(model, genre_mlp, tmp_path):
     path = str(tmp_path / "model.npz")
-    genre_mlp.save_model(model, path, 0.5)
+    save_model(model, path, 0.5)
     return path
 
 
@@ -290,3 +291,23 @@ def kernel_running(pid):
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return True
+
+
+def test_the_stage_says_where_it_stopped_and_what_was_written():
+    # What the steps tell the stage, as the lesson's run tells it, and the line a Ctrl-C then gets.
+    from lesson_helpers.command_line.stopped import Stage
+    stage = Stage()
+    stage.asked = ["samples.png", "model.npz", "curve.csv"]
+    assert stage.line() == "before it finished; samples.png, model.npz, curve.csv not written"
+    stage.now("while drawing")
+    stage.wrote("samples.png")
+    assert stage.line() == "while drawing; wrote samples.png; model.npz, curve.csv not written"
+    stage.at_update(7, 10)
+    assert stage.line() == "at update 7 of 10; wrote samples.png; model.npz, curve.csv not written"
+    stage.now("after training")  # a later step's place wins over the last update
+    stage.wrote("model.npz")
+    stage.wrote("curve.csv")
+    assert stage.line() == "after training; wrote samples.png, model.npz, curve.csv"
+    stage.asked = []
+    stage.written = []
+    assert stage.line() == "after training; nothing written"

@@ -12,7 +12,7 @@ import pytest
 import scipy.signal
 import soundfile
 
-from conftest import run_lesson, run_script, separable, stderr_lines, write_npz
+from conftest import report_lines, run_lesson, run_script, separable, stderr_lines, write_npz
 from lesson_helpers.drawing import curve
 from lesson_helpers import files
 from lesson_helpers.command_line import model_file
@@ -181,7 +181,7 @@ def test_load_evaluates_with_the_loss_asked_for(genre_mlp, small_file, tmp_path,
     probability = NumpyMLP(params).predict(test)[0]
     rock = np.arange(len(test)) >= len(test) // 2
     squared_error = np.mean((probability - rock) ** 2)  # not the cross-entropy the file was trained on
-    out = capsys.readouterr().out.splitlines()
+    out = report_lines(capsys.readouterr().out)
     line = [line for line in out if line.startswith("Accuracy of the loaded")][0]
     accuracy = 100 * np.mean((probability > 0.5) == rock)
     assert line == "Accuracy of the loaded model: %.2f%%  test loss %.4f" % (accuracy, squared_error)

@@ -278,4 +278,6 @@ def test_importing_the_lesson_runs_nothing_and_prints_nothing():
             "assert 'lesson_helpers.command_line.errors' not in sys.modules, 'the script-only hook was loaded'; "
             "assert not hasattr(genre_mlp, 'args') and not hasattr(genre_mlp, 'model')")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    # Theano's notices about this machine (no C++ compiler on a bare PATH, say) are not the lesson's.
+    notices = [line for line in result.stderr.splitlines() if not line.startswith("notice: ")]
+    assert (result.returncode, result.stdout, notices) == (0, "", [])

@@ -4,7 +4,7 @@ the graph's summary, and the excerpts made audible."""
 import numpy as np
 import pytest
 
-from conftest import run_lesson, run_script, separable, write_npz
+from conftest import report_lines, run_lesson, run_script, separable, write_npz
 from test_loudness import plain_rms
 from benchmark.reference import NumpyMLP
 from lesson_helpers.data import loudness
@@ -83,10 +83,10 @@ def test_same_loudness_leaves_loudness_alone_at_chance(tmp_path):
     plain = run_script("--data", data, "--updates", "10", "--eval-step", "10")
     scaled = run_script("--data", data, "--updates", "10", "--eval-step", "10", "--same-loudness")
     assert plain.returncode == 0 and scaled.returncode == 0, scaled.stderr
-    assert "loudness alone 100.00%" in plain.stdout.splitlines()[-1]
+    assert "loudness alone 100.00%" in report_lines(plain.stdout)[-1]
     # All RMS are then equal but for float32 rounding, which is all the threshold can split on.
-    loudness = float(scaled.stdout.splitlines()[-1].split("loudness alone ")[1].split("%")[0])
-    assert abs(loudness - 50) <= 10, scaled.stdout.splitlines()[-1]
+    loudness = float(report_lines(scaled.stdout)[-1].split("loudness alone ")[1].split("%")[0])
+    assert abs(loudness - 50) <= 10, report_lines(scaled.stdout)[-1]
 
 
 def test_same_loudness_scales_every_row_to_the_training_sets_mean_rms(genre_mlp):

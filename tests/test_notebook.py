@@ -80,19 +80,30 @@ def test_cells_follow_the_lessons_steps():
                         "## The data", "## The model", "## One step of SGD", "## Training", "## Results",
                         "## Using the model", "## Exercises"]
     code = [cell.source for cell in cells if cell.cell_type == "code"]
-    assert code[0].startswith('"""Music genre prediction') and "install_missing_packages()" in code[0]
-    # Each step in its own cell, in the lesson's order; the command line last of all.
-    steps = ["IN_FILE = ", "NOTEBOOK_ARGS = []", "args = parse_args(NOTEBOOK_ARGS)", "describe_data(data)",
-             "samples_figure(", "player(", "class Model", "evaluate_start(model", "graph_summary(model",
-             "one_step(model", "train_or_evaluate(model", "report(model", "learning_curve(model",
-             "confusion(model", "mistakes_figure(", "save_and_predict(model", "def main("]
+    assert code[0].startswith('"""Music genre prediction') and "prepare_theano_for_today()" in code[0]
+    # Each step in its own cell, in the lesson's order: one flow, which the script runs too.
+    steps = ["IN_FILE = ", "NOTEBOOK_ARGS = []", "args = options.read_options(NOTEBOOK_ARGS", "describe_data(data)",
+             "samples_figure(", "player(", "def make_parameters(", "def forward(", "theano.grad(",
+             "theano.function(", "evaluate_test_set(model, data)", "pydotprint", "one_step(model",
+             "history = train(model", "report(model", "curve_figure(", "confusion(model", "mistakes_figure(",
+             "write_excerpt("]
     where = [next(index for index, source in enumerate(code) if step in source) for step in steps]
     assert where == sorted(where) and len(set(where)) == len(where), where
-    assert code[-1].rstrip().endswith("main()") and "def parse_args(argv)" not in "".join(code[:where[1]])
     parameters = [cell for cell in cells if "parameters" in cell.metadata.get("tags", [])]
     assert len(parameters) == 1 and parameters[0].source.endswith("NOTEBOOK_ARGS = []")
-    # No cell of the lesson before main defines argparse's options: they are in lesson_helpers/command_line/options.py.
+    # No cell defines argparse's options (lesson_helpers/command_line/options.py), and no function
+    # lists the steps a second time: the cells are the script.
     assert not any("add_argument" in source for source in code)
+    assert not any(re.search(r"^def (main|run)\(", source, re.M) for source in code)
+    assert not any(flag in source for source in code for flag in ("IN_NOTEBOOK", "TEACHING", "STOPPED_AT"))
+
+
+def test_only_listening_and_the_graphs_picture_are_the_notebooks_alone():
+    import jupytext
+    cells = jupytext.read(SCRIPT, fmt="py:percent").cells
+    only = [cell.source for cell in cells if cell.metadata.get("active") == "ipynb"]
+    assert [("player(" in source, "pydotprint" in source, "write_excerpt(" in source) for source in only] == [
+        (True, False, False), (False, True, False), (False, False, True)]
 
 
 def test_parameters_cell_gets_the_options_after_it():
@@ -156,10 +167,26 @@ def test_notebook_shows_the_excerpts_before_training_and_the_curve_after(execute
     pngs = [index for index, kind in enumerate(kinds) if kind == "png"]
     first_accuracy = next(index for index, (kind, value) in enumerate(found)
                           if kind == "text" and "Accuracy after" in value)
-    # The excerpts before training; the curve and the mistakes after.
-    assert len(pngs) == 3 and pngs[0] < first_accuracy < pngs[1] < pngs[2]
+    # The excerpts and the compiled graph before training; the curve and the mistakes after.
+    assert len(pngs) == 4 and pngs[0] < pngs[1] < first_accuracy < pngs[2] < pngs[3]
     assert png_shape(found[pngs[0]][1])[:2] == (680, 1000)  # 10 x 6.8 inches at 100 dpi
-    assert png_shape(found[pngs[1]][1])[:2] == (400, 1000)
+    assert png_shape(found[pngs[2]][1])[:2] == (400, 1000)
+    # The graph's picture is the file the prose names, beside the notebook: evaluate's forward pass.
+    with open(os.path.join(ROOT, "lesson_files", "evaluate.png"), "rb") as drawn:
+        assert drawn.read() == found[pngs[1]][1]
+
+
+def test_notebook_outputs_name_no_temporary_or_venv_path(executed):
+    import nbformat
+    import tempfile
+    text = "".join(value for kind, value in outputs(nbformat.read(str(executed[1]), as_version=4)) if kind == "text")
+    assert "Wrote test excerpt 99 (rock) to lesson_files/test_excerpt_99.wav;" in text
+    assert re.search(r"^lesson_files/test_excerpt_99.wav: (rock|classical) \(probability", text, re.M)
+    # Only the options line names the test's own data file, in its temporary folder.
+    for internal in (tempfile.gettempdir(), "site-packages", ".venv", sys.prefix):
+        assert [line for line in text.splitlines() if internal in line and not line.startswith("Options:")] == []
+
+
 
 
 def test_a_bad_option_in_the_notebook_is_one_line(tmp_path):
@@ -701,3 +728,45 @@ def test_a_picture_that_cannot_be_drawn_leaves_the_old_file(tmp_path):
     with pytest.raises(RuntimeError):
         pictures.draw(Broken(), str(png))
     assert png.read_bytes() == b"an older file" and len(os.listdir(tmp_path)) == 2
+
+
+# ---------------------------------------------------------------------------
+# The picture of the compiled graph (theano.printing.pydotprint, pydot, Graphviz's dot)
+# ---------------------------------------------------------------------------
+def test_the_graph_is_drawn_into_its_file_atomically(genre_mlp, model, tmp_path, capsys):
+    from lesson_helpers.drawing import graph
+    if graph.missing_tool():
+        if os.environ.get("CI"):
+            pytest.fail("CI must install pydot and Graphviz: %s" % graph.missing_tool())
+        pytest.skip(graph.missing_tool())
+    path = str(tmp_path / "lesson_files" / "evaluate.png")
+    assert graph.draw_graph(genre_mlp.theano.printing.pydotprint, model.evaluate, path) == path
+    assert capsys.readouterr().out == ""  # pydotprint's own "The output file is available at" is left out
+    assert os.listdir(tmp_path / "lesson_files") == ["evaluate.png"]  # no temporary file left
+    with open(path, "rb") as drawn:
+        height, width = png_shape(drawn.read())[:2]
+    assert height > 400 and width > 400  # the forward pass: some 16 operations, laid out by dot
+
+
+@pytest.mark.parametrize("absent, line", [
+    ("dot", "No picture of the graph: Graphviz's dot command is not installed (apt-get install graphviz)."),
+    ("pydot", "No picture of the graph: pydot is not installed (make setup installs it: "
+              "lesson_helpers/requirements.txt).")])
+def test_without_pydot_or_dot_the_graph_is_one_line(genre_mlp, model, tmp_path, capsys, monkeypatch, absent, line):
+    from lesson_helpers.drawing import graph
+    if absent == "dot":
+        monkeypatch.setenv("PATH", str(tmp_path))  # a PATH with no dot on it
+    else:
+        real = importlib.util.find_spec
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: None if name == "pydot" else real(name, *rest))
+    path = tmp_path / "evaluate.png"
+    assert graph.draw_graph(genre_mlp.theano.printing.pydotprint, model.evaluate, str(path)) is None
+    assert capsys.readouterr().out.splitlines() == [line]
+    assert not path.exists()
+
+
+def test_the_graphs_summary_counts_what_the_prose_says(model):
+    # The prose gives these counts: the forward pass alone, and with the gradient and the updates.
+    from lesson_helpers.drawing.graph import graph_summary
+    assert graph_summary(model.evaluate).startswith("16 operations: ")
+    assert graph_summary(model.train_batch).startswith("41 operations: ")

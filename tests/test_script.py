@@ -9,7 +9,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from conftest import ROOT, USERS_THEANO_FLAGS, copy_lesson, parse_args, run_lesson, run_script, separable, stderr_lines, write_npz
+from conftest import ROOT, USERS_THEANO_FLAGS, copy_lesson, parse_args, report_lines, run_lesson, run_script, separable, stderr_lines, write_npz
 from test_loudness import brute_force, plain_rms
 from theano_today import theano_setup
 from benchmark.reference import NumpyMLP
@@ -37,9 +37,14 @@ def test_trains_end_to_end_on_a_file(genre_mlp, small_file):
         halves = lambda n: np.arange(n) >= n // 2
         expected = brute_force(plain_rms(arrays["train"]), halves(400), plain_rms(arrays["test"]), halves(100))[3]
     network = evaluations[-1].split(":")[1].split("%")[0].strip()
-    assert lines[-1].startswith("Test accuracy: the network %s%%, loudness alone %.2f%% (rock when RMS "
-                                % (network, 100 * expected))
+    assert report_lines(result.stdout)[-1].startswith(
+        "Test accuracy: the network %s%%, loudness alone %.2f%% (rock when RMS " % (network, 100 * expected))
     assert expected < 0.75
+    # Then the confusion matrix, as the notebook shows it: its counts are the 100 test excerpts, 50 a class.
+    counts = [[int(word) for word in line.split()[2:]] for line in lines[-2:]]
+    assert [line.split()[:2] for line in lines[-2:]] == [["truly", "classical"], ["truly", "rock"]]
+    assert [sum(row) for row in counts] == [50, 50]
+    assert counts[0][0] + counts[1][1] == round(float(network))  # those it got right: its accuracy of 100
 
 
 @pytest.fixture
@@ -53,9 +58,9 @@ def test_stand_in_when_the_lessons_file_is_absent(script_copy):
     assert result.returncode == 0, result.stderr
     assert "sample_3s_400Hz.npz was not found" in result.stdout
     assert "Training on a generated stand-in" in result.stdout
-    assert "Trained on the generated stand-in" in result.stdout.splitlines()[-1]
-    assert "`make data` downloads them" in result.stdout.splitlines()[-1]
-    assert result.stdout.splitlines()[-2].startswith("Test accuracy: the network ")
+    report = report_lines(result.stdout)
+    assert "Trained on the generated stand-in" in report[-1] and "`make data` downloads them" in report[-1]
+    assert report[-2].startswith("Test accuracy: the network ")
     assert not (script_copy / "sample_3s_400Hz.npz").exists()  # never written
 
 
@@ -270,7 +275,8 @@ def test_options_reach_the_model(genre_mlp, small_file, tmp_path, capsys):
 
 def without_times(stdout):
     """The printed lines less what depends on the machine's speed."""
-    lines = [line.split("  (")[0] for line in stdout.splitlines() if "compiling took" not in line]
+    lines = [line.split("  (")[0] for line in stdout.splitlines()
+             if "compiling took" not in line and "compiled in" not in line]
     assert len(lines) > 10
     return lines
 
