@@ -95,6 +95,12 @@ FLOATX = theano.config.floatX  # float32 unless THEANO_FLAGS says otherwise
 # `NOTEBOOK_ARGS` in the next cell: a list of the same options, for example
 # `NOTEBOOK_ARGS = ["--updates", "1000", "--loss", "mse"]`. Change it and run all the
 # cells again. `make notebook ARGS="--updates 1000"` does the same from a terminal.
+#
+# From the cell after it on, each cell's steps sit under `if __name__ == "__main__":`.
+# That is true when the script runs and in a notebook, and false when another program
+# (the tests, the benchmark) imports `genre_mlp` to use its pieces: importing runs none of
+# the lesson's steps. With `--predict` the run only classifies audio files, with the
+# `Model` defined further down (the script imports its own file for it), and stops there.
 
 # %% tags=["parameters"]
 # A notebook takes the options here, as a list: the kernel's own command line is not
@@ -103,12 +109,12 @@ NOTEBOOK_ARGS = []
 
 # %%
 from lesson_helpers.command_line import options
-from lesson_helpers.sound.predict import predict_and_stop
 
 if __name__ == "__main__":
     args = options.read_options(NOTEBOOK_ARGS, globals())  # each option's default: a constant above
     if args.predict:  # --predict MODEL.npz AUDIO...: only classify the files, with the Model below
         from genre_mlp import Model
+        from lesson_helpers.sound.predict import predict_and_stop  # loads soundfile and SciPy's filters
         predict_and_stop(Model, args.predict, LEARNING_RATE)
 
 # %% [markdown]

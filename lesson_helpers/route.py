@@ -13,9 +13,10 @@ def as_script():
 
 
 def in_kernel():
-    """The cells run in a Jupyter kernel (its __main__ has no file)."""
+    """The cells run as a notebook's: in a Jupyter kernel, whose __main__ is no file, and not as
+    `import genre_mlp` (which a notebook never does before its first cell)."""
     main = sys.modules.get("__main__")
-    return "ipykernel" in sys.modules and not getattr(main, "__file__", None)
+    return not getattr(main, "__file__", None) and "genre_mlp" not in sys.modules
 
 
 def lesson_folder():

@@ -313,10 +313,10 @@ def test_pins_come_from_the_requirements_files(tmp_path):
 
 def test_a_supported_numpy_is_kept_with_its_scipy_and_matplotlib():
     versions = {"numpy": "2.2.6", "scipy": "1.15.3", "matplotlib": "3.10.3", "six": "1.17.0",
-                "theano": None, "scipy_openblas32": None, "soundfile": None}
+                "theano": None, "scipy_openblas32": None, "soundfile": None, "pydot": None}
     assert notebook.plan(ROOT, versions, python=(3, 13)) == (
         ["numpy==2.2.6", "scipy==1.15.3", "matplotlib==3.10.3", "six==1.17.0", "soundfile==0.14.0",
-         "scipy-openblas32==0.3.34.481.3"], "theano==1.0.5",
+         "pydot==4.0.1", "scipy-openblas32==0.3.34.481.3"], "theano==1.0.5",
         "NumPy 2.2.6, SciPy 1.15.3, matplotlib 3.10.3, six 1.17.0", False)
     for kept in ("2.1.0", "2.3.5", "2.5.5"):
         assert notebook.plan(ROOT, dict(versions, numpy=kept))[3] is False
@@ -567,12 +567,13 @@ def test_a_kernel_lacking_only_matplotlib_gets_only_matplotlib(monkeypatch):
     packages = calls[0]
     assert matplotlib_pin in packages
     # Everything else as the kernel has it, pinned so that pip cannot move it.
-    for distribution in ("numpy", "scipy", "six", "soundfile"):
+    for distribution in ("numpy", "scipy", "six", "soundfile", "pydot"):
         assert "%s==%s" % (distribution, importlib.metadata.version(distribution)) in packages
-    assert len(packages) == 5  # the BLAS wheel it has is left out, and so left alone
+    assert len(packages) == 6  # the BLAS wheel it has is left out, and so left alone
     assert said[0] == ("This kernel's Python (/kernel/python) lacks matplotlib: installing only those into it, keeping "
-                       "its NumPy %s, SciPy %s, six %s, soundfile %s (a minute or two)..."
-                       % tuple(importlib.metadata.version(name) for name in ("numpy", "scipy", "six", "soundfile")))
+                       "its NumPy %s, SciPy %s, six %s, soundfile %s, pydot %s (a minute or two)..."
+                       % tuple(importlib.metadata.version(name) for name in ("numpy", "scipy", "six", "soundfile",
+                                                                              "pydot")))
     assert said[-1] == "Installed; the lesson goes on."
 
 
@@ -655,10 +656,12 @@ def test_the_notebook_writes_each_file_asked_for_and_shows_the_pictures_too(smal
                  "Drew the learning curve in %s." % files["--plot"]):
         assert said.count(line) == 1, line
     shown = [line.split()[-1] for line in said if line.startswith("shown inline: Image")]
-    assert len(shown) == 3  # the excerpts, the curve, the mistakes
+    from lesson_helpers.drawing.graph import missing_tool
+    graph = [] if missing_tool() else [os.path.join(ROOT, "lesson_files", "evaluate.png")]
+    assert len(shown) == 3 + len(graph)  # the excerpts, the graph (with pydot and dot), the curve, the mistakes
     # Each picture written to a file is the one shown inline, byte for byte.
-    assert hashlib.sha256(open(files["--plot-samples"], "rb").read()).hexdigest() == shown[0]
-    assert hashlib.sha256(open(files["--plot"], "rb").read()).hexdigest() == shown[1]
+    for path, digest in zip([files["--plot-samples"]] + graph + [files["--plot"]], shown):
+        assert hashlib.sha256(open(path, "rb").read()).hexdigest() == digest, path
     history = np.loadtxt(files["--curve"], delimiter=",", skiprows=1)
     assert list(history[:, 0]) == [10, 20]
     with np.load(files["--save"]) as saved:
