@@ -450,7 +450,7 @@ if __name__ == "__main__":
 #
 # print("train_batch runs", graph_summary(model.train_batch))
 # print("evaluate runs", graph_summary(model.evaluate))
-# draw_graph(theano.printing.pydotprint, model.evaluate, os.path.join(HERE, FOLDER, "evaluate.png"))
+# picture = draw_graph(theano.printing.pydotprint, model.evaluate, os.path.join(HERE, FOLDER, "evaluate.png"))
 
 # %% [markdown]
 # ## One step of SGD

@@ -179,11 +179,16 @@ def test_notebook_shows_the_excerpts_before_training_and_the_curve_after(execute
 def test_notebook_outputs_name_no_temporary_or_venv_path(executed):
     import nbformat
     import tempfile
+    executed_cells = nbformat.read(str(executed[1]), as_version=4).cells
     text = "".join(value for kind, value in outputs(nbformat.read(str(executed[1]), as_version=4)) if kind == "text")
+    # and what a cell's last expression shows (a path returned, say)
+    text += "".join(output.data["text/plain"] + "\n" for cell in executed_cells for output in cell.get("outputs", [])
+                    if "text/plain" in output.get("data", {}) and "image/png" not in output.data
+                    and "text/html" not in output.data)
     assert "Wrote test excerpt 99 (rock) to lesson_files/test_excerpt_99.wav;" in text
     assert re.search(r"^lesson_files/test_excerpt_99.wav: (rock|classical) \(probability", text, re.M)
     # Only the options line names the test's own data file, in its temporary folder.
-    for internal in (tempfile.gettempdir(), "site-packages", ".venv", sys.prefix):
+    for internal in (tempfile.gettempdir(), "site-packages", ".venv", sys.prefix, ROOT + os.sep):
         assert [line for line in text.splitlines() if internal in line and not line.startswith("Options:")] == []
 
 
