@@ -3,7 +3,8 @@ the data and the loudness baseline (data), the command line with its options, mo
 files and one-line errors (command_line), audio files and --predict (sound), the pictures
 (drawing), and the notebook route: make ipynb, make notebook, make html and a hosted
 kernel's install (notebook_route). Atomic writes (files) serve every package of the
-project and stay at the top. A reader of the lesson meets each through a name that says
+project and stay at the top, beside which way the cells run: as the script, in a
+notebook, or imported (route). A reader of the lesson meets each through a name that says
 what it does. None imports Theano or genre_mlp; an extra package (matplotlib, soundfile,
 pydot, nbclient) loads only where its feature is used.
 """

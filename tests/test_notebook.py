@@ -612,8 +612,7 @@ for cell in cells:
 def test_a_kernel_without_matplotlib_says_no_pictures_once(small_file, tmp_path):
     result = subprocess.run([sys.executable, "-c", CELLS_WITHOUT_A_KERNEL,
                              json.dumps(["--updates", "20", "--eval-step", "10", "--data", small_file]),
-                             json.dumps(["matplotlib"])], capture_output=True, text=True, cwd=ROOT, timeout=600,
-                            env=dict(os.environ, TMPDIR=str(tmp_path)))  # the lesson's WAV goes there
+                             json.dumps(["matplotlib"])], capture_output=True, text=True, cwd=ROOT, timeout=600)  # the lesson's WAV goes to lesson_files/
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert [line for line in result.stdout.splitlines() if "pictures" in line.lower()] == [
@@ -652,8 +651,7 @@ def test_the_notebook_writes_each_file_asked_for_and_shows_the_pictures_too(smal
     for option, path in files.items():
         arguments += [option, path]
     result = subprocess.run([sys.executable, "-c", CELLS_WITHOUT_A_KERNEL, json.dumps(arguments), "[]"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=600,
-                            env=dict(os.environ, TMPDIR=str(tmp_path)))
+                            capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0, result.stderr
     said = result.stdout.splitlines()
     for line in ("Drew random excerpts of each class in %s." % files["--plot-samples"],
