@@ -49,6 +49,12 @@ def notebook_text(script=SCRIPT):
     """genre_mlp.ipynb's text, made from the percent-format script by jupytext."""
     import jupytext
     notebook = jupytext.read(script, fmt="py:percent")
+    # jupytext lists the cells' metadata keys from a set, in an order that changes from run to run.
+    settings = notebook.metadata.get("jupytext", {})
+    if "cell_metadata_filter" in settings:
+        keys = settings["cell_metadata_filter"].split(",")
+        named = sorted(key for key in keys if key != "-all")
+        settings["cell_metadata_filter"] = ",".join(named + (["-all"] if "-all" in keys else []))
     for number, cell in enumerate(notebook.cells, start=1):
         cell["id"] = "cell-%02d" % number
     notebook.metadata["kernelspec"] = KERNELSPEC
