@@ -247,6 +247,7 @@ if __name__ == "__main__":
 # The weights start random, drawn from a normal distribution with standard deviation
 # 0.1, as in the lesson; random, so that the 256 units of a layer start different and
 # learn different things.
+#
 # Each parameter is a Theano *shared variable*, which lives inside the compiled functions
 # between calls. Two details are for speed only: `aligned` places each array on a 64-byte
 # boundary, where the BLAS reads it fastest, and `borrow=True` lets Theano keep that very
@@ -283,7 +284,8 @@ def make_parameters(sizes, seed):
 #
 # **A symbolic graph.** Theano does not compute as you write. `theano.tensor.matrix("inputs")`
 # is a placeholder, and `relu(dot(inputs, W1) + B1)` builds a description of the
-# computation, a graph of operations, without any numbers flowing. 
+# computation, a graph of operations, without any numbers flowing.
+#
 # Here is the network's forward pass, written layer by layer.
 
 # %%
@@ -336,11 +338,11 @@ def sgd_updates(cost, params, learning_rate):
 # returns the cost and moves the weights, and `evaluate`, which only returns the
 # predictions and the cost.
 #
-# Three more details are for speed. `trust_input = True` skips the check of every
+# Two more details are for speed. `trust_input = True` skips the check of every
 # batch's type (about 3 us a call; `DataServer` always hands out floatX matrices).
 # `evaluate_test` is `evaluate` with the test set put in through `givens`: the test set
 # goes once to where the parameters live (a GPU, if there is one), and only the small
-# batches travel at each update. And the clock runs around the compiling only.
+# batches travel at each update.
 
 # %%
 from lesson_helpers.command_line.model_file import check_loss, model_from_saved, read_model_file
