@@ -180,8 +180,10 @@ def test_notebook_outputs_name_no_temporary_or_venv_path(executed):
     import nbformat
     import tempfile
     executed_cells = nbformat.read(str(executed[1]), as_version=4).cells
-    text = "".join(value for kind, value in outputs(nbformat.read(str(executed[1]), as_version=4)) if kind == "text")
-    # and what a cell's last expression shows (a path returned, say)
+    # What the lesson prints (stderr may carry the machine's own notices, such as a compile cache
+    # that another process changed), and what a cell's last expression shows (a path returned, say).
+    text = "".join(output.text for cell in executed_cells for output in cell.get("outputs", [])
+                   if output.get("name") == "stdout")
     text += "".join(output.data["text/plain"] + "\n" for cell in executed_cells for output in cell.get("outputs", [])
                     if "text/plain" in output.get("data", {}) and "image/png" not in output.data
                     and "text/html" not in output.data)
