@@ -147,7 +147,7 @@ if __name__ == "__main__":
 # %%
 from lesson_helpers.data import loudness
 from lesson_helpers.data.data_file import load_data_file
-from lesson_helpers.data.stand_in import make_stand_in
+from lesson_helpers.data.opening import open_data
 from theano_today.lesson_start import where_it_runs
 
 
@@ -178,24 +178,9 @@ class DataServer(object):
         return self.train[rows], self.train_targets[rows]
 
 
-def open_data(path, seed, log=print):
-    """The DataServer for --data, the lesson's file, its later name, or else the stand-in."""
-    if path is not None:
-        return DataServer(path, seed), False
-    for candidate in (IN_FILE, os.path.join(HERE, LATER_NAME)):
-        if os.path.exists(candidate):
-            if candidate != IN_FILE:
-                log("Using %s (the lesson's data file under its later name)." % candidate)
-            return DataServer(candidate, seed), False
-    log("The lesson's data file %s was not found (`make data` downloads it; README \"The data\").\n"
-        "Training on a generated stand-in of the same shape instead: 8000 + 2000 excerpts of\n"
-        "sustained chords (classical) and drums with bass (rock), made from seed %d.\n"
-        % (os.path.basename(IN_FILE), seed))
-    return DataServer(seed=seed, arrays=make_stand_in(seed, dtype=FLOATX)), True
-
-
 if __name__ == "__main__":
-    data, stand_in = open_data(args.data, args.seed)
+    # --data, else the lesson's file (or its later name) beside this one, else the stand-in
+    data, stand_in = open_data(DataServer, args.data, args.seed, (IN_FILE, os.path.join(HERE, LATER_NAME)), FLOATX)
     options.check_against_data(args, data, theano.config.device)  # before anything compiles
     if args.same_loudness:
         loudness.same_loudness(data)
@@ -377,20 +362,14 @@ class Model(object):
         return sum(param.get_value(borrow=True).size for param in self.params)
 
 
-def build_model(args, data):
-    """A new network as the options ask, or the one in --load's file (its sizes, our options)."""
+if __name__ == "__main__":
     stage.now("while compiling the network")
-    if args.load:
+    if args.load:  # --load MODEL.npz: the file's sizes and weights; the options give the rest
         model = model_from_saved(Model, read_model_file(args.load), args.learning_rate, args.loss, args.seed,
                                  data.get_test())
         print("Starting from the parameters in %s." % args.load)
-        return model
-    return Model(hidden_sizes=args.hidden, learning_rate=args.learning_rate, loss=args.loss or "bce",
-                 seed=args.seed, test_set=data.get_test())
-
-
-if __name__ == "__main__":
-    model = build_model(args, data)
+    else:
+        model = Model(args.hidden, args.learning_rate, args.loss or "bce", args.seed, test_set=data.get_test())
     print("%s parameters, compiled in %.1f s" % ("{:,}".format(model.num_parameters()), model.compile_seconds))
 
 # %% [markdown]

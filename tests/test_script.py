@@ -72,17 +72,17 @@ def test_later_file_name_is_used(script_copy):
     assert "stand-in" not in result.stdout
 
 
-def test_the_lessons_name_wins_over_the_later_one(genre_mlp, tmp_path, monkeypatch):
+def test_the_lessons_name_wins_over_the_later_one(genre_mlp, tmp_path):
     # Both beside the script, told apart by their sizes: the lesson's own name is the one used.
-    monkeypatch.setattr(genre_mlp, "HERE", str(tmp_path))
-    monkeypatch.setattr(genre_mlp, "IN_FILE", str(tmp_path / "sample_3s_400Hz.npz"))
+    from lesson_helpers.data.opening import open_data
+    names = (str(tmp_path / "sample_3s_400Hz.npz"), str(tmp_path / "classical_vs_rock.npz"))
     write_npz(tmp_path / "classical_vs_rock.npz", train=separable(60), test=separable(20))
     said = []
-    data, stand_in = genre_mlp.open_data(None, 5, log=said.append)
+    data, stand_in = open_data(genre_mlp.DataServer, None, 5, names, "float32", log=said.append)
     assert (len(data.train), stand_in) == (60, False) and len(said) == 1 and "later name" in said[0]
     write_npz(tmp_path / "sample_3s_400Hz.npz", train=separable(40), test=separable(20))
     said = []
-    data, stand_in = genre_mlp.open_data(None, 5, log=said.append)
+    data, stand_in = open_data(genre_mlp.DataServer, None, 5, names, "float32", log=said.append)
     assert (len(data.train), stand_in, said) == (40, False, [])
 
 
