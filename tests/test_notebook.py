@@ -778,3 +778,23 @@ def test_the_graphs_summary_counts_what_the_prose_says(model):
     from lesson_helpers.drawing.graph import graph_summary
     assert graph_summary(model.evaluate).startswith("16 operations: ")
     assert graph_summary(model.train_batch).startswith("41 operations: ")
+
+
+def test_predict_in_the_notebook_classifies_and_stops_in_one_line(genre_mlp, model, tmp_path):
+    soundfile = pytest.importorskip("soundfile")
+    from lesson_helpers.command_line.model_file import save_model
+    model_path, song = str(tmp_path / "model.npz"), str(tmp_path / "song.wav")
+    save_model(model, model_path, 0.5)
+    soundfile.write(song, np.sin(np.arange(400 * 3) / 3.0) * 0.3, 400)
+    output = tmp_path / "executed.ipynb"
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "lesson_helpers", "notebook_route", "lesson_notebook.py"),
+                             "run", "--output", str(output), "--", "--predict", model_path, song],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    import nbformat
+    found = outputs(nbformat.read(str(output), as_version=4))
+    text = "".join(value for kind, value in found if kind == "text")
+    assert re.search(r"^%s: (rock|classical) \(probability of rock \d\.\d\d\)$" % re.escape(song), text, re.M)
+    # The run stops there, in one line and no traceback: no data, no network, no training.
+    assert [value for kind, value in found if kind == "error"] == ["PredictionsDone: "]
+    assert "Accuracy" not in text and "Data:" not in text

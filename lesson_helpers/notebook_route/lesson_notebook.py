@@ -103,7 +103,7 @@ def failure(notebook):
     """The first error in the executed notebook, as one line: the lesson's own error line if it gave one."""
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
+            if output.get("output_type") == "error" and output.get("ename") != "PredictionsDone":  # --predict's end
                 printed = [line for out in cell.outputs if out.get("name") == "stderr"
                            for line in out.get("text", "").splitlines() if line.startswith("error: ")]
                 if printed:      # argparse's line (lesson_helpers/command_line/cli.py)

@@ -50,9 +50,21 @@ def classify_files(model, paths, log=print):
     return failures
 
 
+class PredictionsDone(Exception):
+    """Raised in a notebook once --predict has classified its files: the run stops there, and the
+    notebook shows this one line in place of a traceback."""
+
+    def _render_traceback_(self):  # IPython's hook for what an exception shows
+        return ["--predict classified the files; the lesson's other cells do not run."]
+
+
 def predict_and_stop(model_class, model_and_files, learning_rate):
     """--predict MODEL.npz AUDIO...: the model in the file, as `model_class` builds it, classifies the
-    files, and the run ends there: exit status 0, or 1 if a file could not be classified."""
+    files, and the run ends there: the script's exit status 0, or 1 if a file could not be classified."""
+    from lesson_helpers import route
     from lesson_helpers.command_line.model_file import model_from_saved, read_model_file
     model = model_from_saved(model_class, read_model_file(model_and_files[0]), learning_rate)
-    sys.exit(1 if classify_files(model, model_and_files[1:]) else 0)
+    failures = classify_files(model, model_and_files[1:])
+    if not route.as_script():  # a notebook (an import never gets here): no exit from its kernel
+        raise PredictionsDone()
+    sys.exit(1 if failures else 0)
