@@ -73,12 +73,12 @@ setup: $(VENV)/.extras
 # venv's Python and writes genre_mlp.executed.ipynb, outputs and pictures included. ARGS
 # passes the lesson's options, as for `make run`: make notebook ARGS="--updates 1000".
 notebook: $(VENV)/.extras
-	$(call one_line,$(PY) lesson_helpers/lesson_notebook.py run -- $(ARGS))
+	$(call one_line,$(PY) lesson_helpers/notebook_route/lesson_notebook.py run -- $(ARGS))
 
 # The lesson as one web page to read without running it (README "Notebook"): the notebook
 # executed as for `make notebook`, written to genre_mlp.html, pictures inside. ARGS as above.
 html: $(VENV)/.extras
-	$(call one_line,$(PY) lesson_helpers/lesson_html.py -- $(ARGS))
+	$(call one_line,$(PY) lesson_helpers/notebook_route/lesson_html.py -- $(ARGS))
 
 # The README's two pictures, drawn by the lesson's own code (--plot-samples, --plot), then
 # cut to 64 colours (a third of the size; pillow comes with matplotlib), each written atomically.
@@ -96,7 +96,7 @@ numpy-matrix:
 # genre_mlp.ipynb is made from genre_mlp.py (its `# %%` cells) by jupytext: run this after
 # editing genre_mlp.py; tests/test_notebook.py fails until the two agree.
 ipynb: $(VENV)/.extras
-	$(PY) lesson_helpers/lesson_notebook.py write
+	$(PY) lesson_helpers/notebook_route/lesson_notebook.py write
 
 # The runs behind the answers to genre_mlp.py's Exercises, measured again on the stand-in and
 # written to docs/exercises.md (lesson_helpers/exercises.py); tests/test_exercises.py holds the

@@ -23,77 +23,26 @@
 # as Colab) gets them from the next cell, installed into the kernel's own Python,
 # once; open the notebook from the project's folder (on Colab: `!git clone` the
 # project and `%cd` into it first).
+#
+# **The first code cell** imports NumPy and Theano, as every lesson of the series does.
+# Before them, one call prepares Theano 1.0.5 (from 2017) for today's Python and NumPy: its
+# flags, the glue for NumPy 2, the options checked before anything loads, and one-line
+# errors instead of tracebacks. None of that is the lesson; it lives in `theano_today/` and
+# `lesson_helpers/`, and you can skip it.
 
 # %%
 """Music genre prediction using Theano: classical or rock, from 3 s of audio at 400 Hz.
 
-A multilayer perceptron, 1200 -> 256 (ReLU) -> 64 (ReLU) -> 1 (sigmoid), written
-as a symbolic Theano graph and trained with plain SGD on binary cross-entropy.
-The output is the probability that the excerpt is rock.
-
-    python genre_mlp.py                              # train on the CPU
-    THEANO_FLAGS=device=cuda python genre_mlp.py     # on a GPU (README, "GPU")
-    python genre_mlp.py --help                       # every option
-    make notebook                                    # as a notebook: genre_mlp.ipynb
+    python genre_mlp.py            # the lesson as a script; --help lists every option
+    make notebook                  # the same cells as a notebook (genre_mlp.ipynb)
 """
-import importlib.util
+from theano_today.lesson_start import prepare_theano_for_today
+prepare_theano_for_today()  # flags, NumPy 2 glue, one-line errors, the options checked: none of it the lesson
 import os
-import sys
 import time
-
-# A notebook's cells run with no __file__, and the script always has one.
-IN_NOTEBOOK = "__file__" not in globals()
-if IN_NOTEBOOK:
-    from lesson_helpers.notebook import install_missing_packages
-    install_missing_packages()  # only where the kernel cannot import them yet
-
-# The script answers --help, or an option it cannot take, before Theano loads (a second or more).
-if __name__ == "__main__" and not IN_NOTEBOOK:
-    from lesson_helpers.options import answer_before_theano
-    from lesson_helpers.stopped import while_loading
-    answer_before_theano(__file__, sys.argv[1:])
-    while_loading("loading Theano")  # until main() starts: a Ctrl-C there gets one line too
-
-# Theano 1.0.5 on today's Python: theano_today/ sets the flags, the NumPy aliases and the
-# BLAS threads it needs before anything loads Theano. None of it is part of the lesson.
-from theano_today import theano_setup
-from theano_today.theano_setup import SetupError, import_theano
-
 import numpy as np
-
-try:
-    theano, BLAS_NAME = import_theano()
-except SetupError as error:
-    sys.exit("error: %s" % error)
+import theano
 import theano.tensor
-
-# What is not the lesson lives in lesson_helpers/ (it never imports Theano): the data file's
-# rules, the stand-in data, the options, model files, prediction on audio files, the pictures.
-from lesson_helpers import data_file, lesson_data, loudness, options
-from lesson_helpers.data_file import DataError, load_data_file
-from lesson_helpers.files import WriteError
-from lesson_helpers.model_file import ModelFileError, check_loss, model_from_saved, read_model_file, save_model
-from lesson_helpers.curve import curve_figure, write_curve
-from lesson_helpers.aligned import aligned
-from lesson_helpers.pictures import draw, mistakes_figure, samples_figure
-
-
-def device_name():
-    """Where the work runs: cpu, or the gpuarray context Theano opened (e.g. cuda0: <name>)."""
-    if theano.config.device.startswith(("cuda", "opencl")) and theano.gpuarray.pygpu_activated:
-        if theano.config.device.startswith("cuda") and theano_setup.CUDA_LIBRARIES:
-            return "%s: %s" % (theano.config.device, theano_setup.CUDA_LIBRARIES)  # names the libraries too
-        return "%s: %s" % (theano.config.device, theano.gpuarray.type.get_context(None).devname)
-    return "cpu"
-
-
-def where_it_runs():
-    return "Theano %s on %s, floatX=%s, BLAS: %s" % (theano.__version__, device_name(), theano.config.floatX,
-                                                     BLAS_NAME)
-
-
-if IN_NOTEBOOK:
-    print(where_it_runs())
 
 # %% [markdown]
 # ## The lesson's constants
@@ -122,11 +71,10 @@ if IN_NOTEBOOK:
 #   data) comes from this seed, so two runs print the same numbers.
 
 # %%
-# In a notebook the lesson's folder is the working directory.
-HERE = os.getcwd() if IN_NOTEBOOK else os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.abspath(globals().get("__file__", "genre_mlp.py")))  # a notebook: its folder
 IN_FILE = os.path.join(HERE, "sample_3s_400Hz.npz")   # the lesson's data file, next to this script
 LATER_NAME = "classical_vs_rock.npz"                   # the name its author later published it under
-SAMPLE_WIDTH = data_file.SAMPLE_WIDTH                  # 1200: 3 s of audio at 400 Hz
+SAMPLE_WIDTH = 1200                                    # 3 s of audio at 400 Hz
 
 HIDDEN_1 = 256             # units in the first hidden layer
 HIDDEN_2 = 64              # units in the second
@@ -147,6 +95,12 @@ FLOATX = theano.config.floatX  # float32 unless THEANO_FLAGS says otherwise
 # `NOTEBOOK_ARGS` in the next cell: a list of the same options, for example
 # `NOTEBOOK_ARGS = ["--updates", "1000", "--loss", "mse"]`. Change it and run all the
 # cells again. `make notebook ARGS="--updates 1000"` does the same from a terminal.
+#
+# From the cell after it on, each cell's steps sit under `if __name__ == "__main__":`.
+# That is true when the script runs and in a notebook, and false when another program
+# (the tests, the benchmark) imports `genre_mlp` to use its pieces: importing runs none of
+# the lesson's steps. With `--predict` the run only classifies audio files, with the
+# `Model` defined further down (the script imports its own file for it), and stops there.
 
 # %% tags=["parameters"]
 # A notebook takes the options here, as a list: the kernel's own command line is not
@@ -154,17 +108,14 @@ FLOATX = theano.config.floatX  # float32 unless THEANO_FLAGS says otherwise
 NOTEBOOK_ARGS = []
 
 # %%
-def parse_args(argv):
-    """The options, the lesson's constants their defaults (which option sets which, and the checks:
-    lesson_helpers/options.py)."""
-    return options.parse_args(argv, options.lesson_defaults(globals()))
+from lesson_helpers.command_line import options
 
-
-if IN_NOTEBOOK:
-    args = parse_args(NOTEBOOK_ARGS)
-    # --predict only classifies files (its cell is near the end); the lesson's steps then wait.
-    TEACHING = not args.predict
-    print("Options:", " ".join(NOTEBOOK_ARGS) or "none (the lesson's constants)")
+if __name__ == "__main__":
+    args = options.read_options(NOTEBOOK_ARGS, globals())  # each option's default: a constant above
+    if args.predict:  # --predict MODEL.npz AUDIO...: only classify the files, with the Model below
+        from genre_mlp import Model
+        from lesson_helpers.sound.predict import predict_and_stop  # loads soundfile and SciPy's filters
+        predict_and_stop(Model, args.predict, LEARNING_RATE)
 
 # %% [markdown]
 # ## The data
@@ -196,6 +147,12 @@ if IN_NOTEBOOK:
 # are not the lesson's findings. `NOTEBOOK_ARGS = ["--stand-in"]` asks for it outright.
 
 # %%
+from lesson_helpers.data import loudness
+from lesson_helpers.data.data_file import load_data_file
+from lesson_helpers.data.lesson_data import open_data
+from theano_today.lesson_start import where_it_runs
+
+
 def labels_by_halves(num_rows):
     """The file stores no labels: the first half of each split is classical (0), the rest rock (1)."""
     targets = np.zeros(num_rows, dtype=FLOATX)
@@ -207,7 +164,7 @@ class DataServer(object):
     """Hands out the test set whole and the training set one random batch at a time."""
 
     def __init__(self, path=IN_FILE, seed=SEED, arrays=None):
-        # load_data_file checks the file (lesson_helpers/data_file.py) and converts it to floatX.
+        # load_data_file checks the file (lesson_helpers/data/data_file.py) and converts it to floatX.
         self.train, self.test = arrays if arrays is not None else load_data_file(path, FLOATX)
         self.train_targets = labels_by_halves(len(self.train))
         self.test_targets = labels_by_halves(len(self.test))
@@ -223,51 +180,15 @@ class DataServer(object):
         return self.train[rows], self.train_targets[rows]
 
 
-def open_data(path, seed, stand_in=False, log=print):
-    """The DataServer for --data, the lesson's file (fetched when absent), or the stand-in
-    (lesson_helpers/lesson_data.py says which, and why)."""
-    train, test, is_stand_in = lesson_data.lesson_arrays(path, IN_FILE, os.path.join(HERE, LATER_NAME), seed,
-                                                         FLOATX, stand_in, log)
-    return DataServer(seed=seed, arrays=(train, test)), is_stand_in
-
-
-def same_loudness(data):
-    """--same-loudness: every excerpt scaled to one RMS, the training set's mean, so that
-    loudness tells the classes apart no more; silent excerpts stay as they are."""
-    target = float(np.mean(loudness.rms(data.train)))
-    for excerpts in (data.train, data.test):
-        rms = loudness.rms(excerpts)
-        scale = np.where(rms > 0, target / np.where(rms > 0, rms, 1.0), 1.0)
-        excerpts *= scale[:, None].astype(excerpts.dtype)
-
-
-def describe_data(data, log=print):
-    """Two lines: the sizes of the splits and their classes, the values' range and loudness."""
-    def count(targets):
-        return "%d classical, %d rock" % (np.sum(targets < 0.5), np.sum(targets > 0.5))
-    log("Data: %d training excerpts (%s), %d test (%s), %d samples each"
-        % (len(data.train), count(data.train_targets), len(data.test), count(data.test_targets),
-           data.train.shape[1]))
-    rms = loudness.rms(data.train)
-    log("Values from %.4f to %.4f; mean RMS (loudness) %.4f classical, %.4f rock"
-        % (min(data.train.min(), data.test.min()), max(data.train.max(), data.test.max()),
-           rms[data.train_targets < 0.5].mean(), rms[data.train_targets > 0.5].mean()))
-
-
-def load_data(args, log=print):
-    data, stand_in = open_data(args.data, args.seed, args.stand_in, log)
-    if args.updates:
-        options.check_batch_size(args.batch_size, len(data.train))  # before anything compiles
-    if not args.load:
-        options.check_network_fits(args.hidden, data.train.shape[1], len(data.test), theano.config.device)
+if __name__ == "__main__":
+    # --data, else the lesson's file (or its later name) beside this one, fetched if absent, else the stand-in
+    data, stand_in = open_data(DataServer, args.data, args.seed, (IN_FILE, os.path.join(HERE, LATER_NAME)), FLOATX,
+                               args.stand_in)
+    options.check_against_data(args, data, theano.config.device)  # before anything compiles
     if args.same_loudness:
-        same_loudness(data)
-    return data, stand_in
-
-
-if IN_NOTEBOOK and TEACHING:
-    data, stand_in = load_data(args)
-    describe_data(data)
+        loudness.same_loudness(data)
+    print(where_it_runs())  # Theano's version, the device, floatX and the BLAS
+    loudness.describe_data(data)
 
 # %% [markdown]
 # Numbers say little about sound, so let us look. Below are four random training
@@ -277,16 +198,12 @@ if IN_NOTEBOOK and TEACHING:
 # rock and would look flat beside them. Look for regular beats in the rock column.
 
 # %%
-PICTURES = IN_NOTEBOOK and importlib.util.find_spec("matplotlib") is not None
-if IN_NOTEBOOK and not PICTURES:
-    from lesson_helpers.cli import install_hint
-    print("No pictures: matplotlib is not installed (%s)." % install_hint())
-if PICTURES and TEACHING:
-    # A generator of its own: the batches the training draws stay the same. With
-    # --plot-samples FILE in NOTEBOOK_ARGS the picture goes to that file as well.
-    draw(samples_figure(data.train, data.train_targets, args.seed, stand_in=stand_in), args.plot_samples, inline=True)
-    if args.plot_samples:
-        print("Drew random excerpts of each class in %s." % args.plot_samples)
+from lesson_helpers.drawing import pictures
+
+if __name__ == "__main__":
+    # A generator of its own: the batches the training draws stay the same.
+    pictures.show(lambda: pictures.samples_figure(data.train, data.train_targets, args.seed, stand_in=stand_in), args.plot_samples,
+                  "Drew random excerpts of each class in %s.")
 
 # %% [markdown]
 # And listen. A browser will not play sound at 400 samples a second, so the players
@@ -296,13 +213,13 @@ if PICTURES and TEACHING:
 # and most of the melody gone. The first is the first classical training excerpt, the
 # second the first rock one.
 
-# %%
-if IN_NOTEBOOK and TEACHING and importlib.util.find_spec("IPython") is not None:
-    from IPython.display import display
-    from lesson_helpers.listen import player
-    for name, row in (("classical", 0), ("rock", len(data.train) // 2)):
-        print("%s: training excerpt %d" % (name, row))
-        display(player(data.train[row]))
+# %% active="ipynb"
+# from IPython.display import display
+# from lesson_helpers.sound.listen import player
+#
+# for name, row in (("classical", 0), ("rock", len(data.train) // 2)):
+#     print("%s: training excerpt %d" % (name, row))
+#     display(player(data.train[row]))
 
 # %% [markdown]
 # ## The model
@@ -315,6 +232,34 @@ if IN_NOTEBOOK and TEACHING and importlib.util.find_spec("IPython") is not None:
 # pattern; the second combines those 256 into 64; the last combines the 64 into one
 # number. With enough units, such a stack can approximate very complicated functions.
 #
+# The weights start random, drawn from a normal distribution with standard deviation
+# 0.1, as in the lesson; random, so that the 256 units of a layer start different and
+# learn different things.
+#
+# Each parameter is a Theano *shared variable*, which lives inside the compiled functions
+# between calls. Two details are for speed only: `aligned` places each array on a 64-byte
+# boundary, where the BLAS reads it fastest, and `borrow=True` lets Theano keep that very
+# array instead of a copy, so the alignment survives.
+
+# %%
+from lesson_helpers.data.aligned import aligned
+
+
+def init_values(shape, random):
+    # N(0, 0.1^2) as in the lesson, in floatX: float32 is what a GPU computes in.
+    return (0.1 * random.standard_normal(shape)).astype(FLOATX)
+
+
+def make_parameters(sizes, seed):
+    """W1, B1, W2, B2, ...: one weight matrix and one bias vector per layer, as shared variables."""
+    random = np.random.RandomState(seed)
+    params = []
+    for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        for name, shape in (("W%d" % layer, (fan_in, fan_out)), ("B%d" % layer, (fan_out,))):
+            params.append(theano.shared(aligned(init_values(shape, random)), name=name, borrow=True))
+    return params
+
+# %% [markdown]
 # **ReLU.** Between the layers, each unit's sum goes through the *rectified linear unit*,
 # `relu(x) = max(0, x)`: negative values become 0, positive ones pass. Without something
 # non-linear there, two layers of weighted sums would collapse into one weighted sum,
@@ -325,6 +270,24 @@ if IN_NOTEBOOK and TEACHING and importlib.util.find_spec("IPython") is not None:
 # *logit*). The sigmoid `1 / (1 + exp(-z))` squashes it into (0, 1), which we read as the
 # probability of rock.
 #
+# **A symbolic graph.** Theano does not compute as you write. `theano.tensor.matrix("inputs")`
+# is a placeholder, and `relu(dot(inputs, W1) + B1)` builds a description of the
+# computation, a graph of operations, without any numbers flowing.
+#
+# Here is the network's forward pass, written layer by layer.
+
+# %%
+def forward(inputs, params):
+    """The layers written out: ReLU(x W + b) for each hidden layer, then one logit per excerpt
+    and its sigmoid, the probability of rock."""
+    weights, biases = params[0::2], params[1::2]
+    activations = inputs
+    for W, B in zip(weights[:-1], biases[:-1]):
+        activations = theano.tensor.nnet.relu(theano.tensor.dot(activations, W) + B)
+    logits = (theano.tensor.dot(activations, weights[-1]) + biases[-1]).flatten()
+    return logits, theano.tensor.nnet.sigmoid(logits)
+
+# %% [markdown]
 # **The loss.** Training needs one number that says how wrong the network is. The
 # lesson used the squared error `(p - t)^2` between the probability `p` and the label
 # `t`. We use *binary cross-entropy*, `-t log p - (1 - t) log(1 - p)`: it punishes a
@@ -335,27 +298,43 @@ if IN_NOTEBOOK and TEACHING and importlib.util.find_spec("IPython") is not None:
 # `softplus(z) = log(1 + exp(z))`, which Theano computes without overflow for any `z`.
 # `--loss mse` gives the lesson's squared error back (an exercise below).
 #
-# **A symbolic graph.** Theano does not compute as you write. `theano.tensor.matrix("inputs")`
-# is a placeholder, and `relu(dot(inputs, W1) + B1)` builds a description of the
-# computation, a graph of operations, without any numbers flowing. Because Theano holds
-# the whole graph, it can do two things for us: `theano.grad(cost, params)` walks the graph
+# Because Theano holds the whole graph, `theano.grad(cost, params)` walks it
 # backwards and builds a new graph for the gradient of the cost with respect to every
-# weight (back-propagation, done for us); and `theano.function(inputs, outputs,
-# updates=...)` optimises the graph (merging operations, doing some in place), writes C
-# code for it, compiles it, and returns an ordinary Python function. `updates` is a list
-# of (shared variable, new value) pairs applied after every call: here, each weight
-# minus the learning rate times its gradient, which is one step of *stochastic gradient
-# descent* (SGD). The weights themselves are *shared variables*: they live inside the
-# compiled functions between calls.
-#
-# The weights start random, drawn from a normal distribution with standard deviation
-# 0.1, as in the lesson; random, so that the 256 units of a layer start different and
-# learn different things.
+# weight (back-propagation, done for us). Each update is one step of *stochastic gradient
+# descent* (SGD): the weight minus the learning rate times its gradient.
 
 # %%
-def init_values(shape, random):
-    # N(0, 0.1^2) as in the lesson, in floatX: float32 is what a GPU computes in.
-    return (0.1 * random.standard_normal(shape)).astype(FLOATX)
+def cost_of(logits, predictions, targets, loss):
+    if loss == "bce":  # -t log s(z) - (1-t) log(1-s(z)), written as softplus(z) - t z: finite for any z
+        return theano.tensor.mean(theano.tensor.nnet.softplus(logits) - targets * logits)
+    if loss == "mse":
+        return theano.tensor.mean((predictions - targets) ** 2)  # the lesson's squared error
+    raise ValueError("loss must be 'bce' or 'mse', not %r" % (loss,))
+
+
+def sgd_updates(cost, params, learning_rate):
+    """One step of SGD for every parameter: itself minus the learning rate times its gradient."""
+    gradients = theano.grad(cost, params)
+    step = np.asarray(learning_rate, dtype=FLOATX)  # a float64 step would upcast the update
+    return [(param, param - step * gradient) for param, gradient in zip(params, gradients)]
+
+# %% [markdown]
+# Finally `theano.function(inputs, outputs, updates=...)` optimises the graph (merging
+# operations, doing some in place), writes C code for it, compiles it, and returns an
+# ordinary Python function. `updates` is the list of (shared variable, new value) pairs
+# above, applied after every call. Two compiled functions come out: `train_batch`, which
+# returns the cost and moves the weights, and `evaluate`, which only returns the
+# predictions and the cost.
+#
+# Two more details are for speed. `trust_input = True` skips the check of every
+# batch's type (about 3 us a call; `DataServer` always hands out floatX matrices).
+# `evaluate_test` is `evaluate` with the test set put in through `givens`: the test set
+# goes once to where the parameters live (a GPU, if there is one), and only the small
+# batches travel at each update.
+
+# %%
+from lesson_helpers.command_line.model_file import check_loss, model_from_saved, read_model_file
+from lesson_helpers.command_line.stopped import stage
 
 
 class Model(object):
@@ -364,52 +343,21 @@ class Model(object):
     def __init__(self, hidden_sizes=(HIDDEN_1, HIDDEN_2), learning_rate=LEARNING_RATE,
                  loss="bce", seed=SEED, test_set=None):
         self.hidden_sizes, self.loss, self.learning_rate = tuple(hidden_sizes), loss, learning_rate
-        random = np.random.RandomState(seed)
-        sizes = (SAMPLE_WIDTH,) + tuple(hidden_sizes) + (1,)
-        self.params = []
-        for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-            # borrow=True: Theano keeps these very arrays, aligned for the BLAS (lesson_helpers/aligned.py).
-            for name, shape in (("W%d" % layer, (fan_in, fan_out)), ("B%d" % layer, (fan_out,))):
-                self.params.append(theano.shared(aligned(init_values(shape, random)), name=name, borrow=True))
-
+        self.params = make_parameters((SAMPLE_WIDTH,) + self.hidden_sizes + (1,), seed)
         inputs = theano.tensor.matrix("inputs")     # a batch of excerpts, one per row
         targets = theano.tensor.vector("targets")   # 0 classical, 1 rock
-
-        # Hidden layers: ReLU(x W + b), layer by layer.
-        activations = inputs
-        weights, biases = self.params[0::2], self.params[1::2]
-        for W, B in zip(weights[:-1], biases[:-1]):
-            activations = theano.tensor.nnet.relu(theano.tensor.dot(activations, W) + B)
-        # Output: one logit per excerpt, squashed to the probability of rock.
-        logits = (theano.tensor.dot(activations, weights[-1]) + biases[-1]).flatten()
-        predictions = theano.tensor.nnet.sigmoid(logits)
-
-        if loss == "bce":
-            # Binary cross-entropy written from the logits: -t log s(z) - (1-t) log(1-s(z))
-            # equals softplus(z) - t z, which stays finite when the sigmoid saturates,
-            # whatever rewrites the back end (CPU or GPU) does or does not apply.
-            cost = theano.tensor.mean(theano.tensor.nnet.softplus(logits) - targets * logits)
-        elif loss == "mse":
-            cost = theano.tensor.mean((predictions - targets) ** 2)  # the lesson's squared error
-        else:
-            raise ValueError("loss must be 'bce' or 'mse', not %r" % (loss,))
-        self.cost = cost  # kept, symbolic, to be looked at (the graph's cell)
-
-        gradients = theano.tensor.grad(cost, self.params)
-        step = np.asarray(learning_rate, dtype=FLOATX)  # a float64 step would upcast the update
-        updates = [(param, param - step * gradient) for param, gradient in zip(self.params, gradients)]
+        logits, predictions = forward(inputs, self.params)
+        self.cost = cost_of(logits, predictions, targets, loss)
+        updates = sgd_updates(self.cost, self.params, learning_rate)
 
         started = time.time()
-        self.train_batch = theano.function([inputs, targets], cost, updates=updates)
-        # The loop feeds it DataServer's batches, already floatX matrices: skip checking each one (~3 us a call).
+        self.train_batch = theano.function([inputs, targets], self.cost, updates=updates)
         self.train_batch.trust_input = True
-        self.evaluate = theano.function([inputs, targets], [predictions, cost])
+        self.evaluate = theano.function([inputs, targets], [predictions, self.cost])
         self.evaluate_test = None
         if test_set is not None:
-            # The test set is sent once to where the parameters live (the GPU, if there is
-            # one) and evaluated there; only the small batches travel at every update.
             test_inputs, test_targets = (theano.shared(array) for array in test_set)
-            self.evaluate_test = theano.function([], [predictions, cost],
+            self.evaluate_test = theano.function([], [predictions, self.cost],
                                                  givens={inputs: test_inputs, targets: test_targets})
         self.compile_seconds = time.time() - started
 
@@ -417,28 +365,14 @@ class Model(object):
         return sum(param.get_value(borrow=True).size for param in self.params)
 
 
-def build_model(args, data, log=print):
-    """A new network as the options ask, or the one in --load's file (its sizes, our options)."""
-    if args.load:
+if __name__ == "__main__":
+    stage.now("while compiling the network")
+    if args.load:  # --load MODEL.npz: the file's sizes and weights; the options give the rest
         model = model_from_saved(Model, read_model_file(args.load), args.learning_rate, args.loss, args.seed,
                                  data.get_test())
-        log("Starting from the parameters in %s." % args.load)
-        return model
-    return Model(hidden_sizes=args.hidden, learning_rate=args.learning_rate, loss=args.loss or "bce",
-                 seed=args.seed, test_set=data.get_test())
-
-
-def parameter_lines(model):
-    lines = ["Parameters:"]
-    for param in model.params:
-        value = param.get_value(borrow=True)
-        lines.append("  %-3s %-8s %s" % (param.name, value.dtype, value.shape))
-    return lines
-
-
-if IN_NOTEBOOK and TEACHING:
-    model = build_model(args, data)
-    print("\n".join(parameter_lines(model)))
+        print("Starting from the parameters in %s." % args.load)
+    else:
+        model = Model(args.hidden, args.learning_rate, args.loss or "bce", args.seed, test_set=data.get_test())
     print("%s parameters, compiled in %.1f s" % ("{:,}".format(model.num_parameters()), model.compile_seconds))
 
 # %% [markdown]
@@ -456,42 +390,51 @@ def evaluate_test_set(model, data):
     return float(np.mean((predictions > 0.5) == (targets > 0.5))), float(loss)
 
 
-def evaluate_start(model, data, num_updates, log=print):
-    """The test accuracy before training, as the curve's row of update 0 (train loss unknown)."""
+if __name__ == "__main__":
+    stage.now("before training")
     accuracy, test_loss = evaluate_test_set(model, data)
-    if num_updates:
-        log("Accuracy before training: %.2f%%  test loss %.4f" % (100 * accuracy, test_loss))
-    else:
-        log("Accuracy of the loaded model: %.2f%%  test loss %.4f" % (100 * accuracy, test_loss))
-    return (0, float("nan"), test_loss, accuracy)
-
-
-if IN_NOTEBOOK and TEACHING:
-    start = evaluate_start(model, data, args.updates)
+    print("Accuracy %s: %.2f%%  test loss %.4f" % ("before training" if args.updates else "of the loaded model",
+                                                   100 * accuracy, test_loss))
+    start = (0, float("nan"), test_loss, accuracy)  # the curve's row of update 0 (no train loss yet)
 
 # %% [markdown]
 # What did `theano.function` actually compile? Each compiled function keeps its
-# optimised graph, and `fn.maker.fgraph.toposort()` lists its operations in the order
-# they run. The training function holds the forward pass, the whole backward pass and the
-# updates; the evaluation function only the forward pass. Below the counts, the symbolic
-# cost as we wrote it (before Theano's optimisations), printed by
-# `theano.printing.debugprint`: read it from the bottom up, from the inputs and weights
-# to the mean at the top.
+# optimised graph. The next cell counts its operations, then draws one as a picture with
+# Theano's own `theano.printing.pydotprint` (it needs pydot, which `make setup` installs,
+# and Graphviz's `dot` command; without them the cell says so in one line). `train_batch`
+# is too large to read on a page, so the picture is of `evaluate`, the forward pass
+# alone; it is also saved as `lesson_files/evaluate.png` beside this notebook.
+#
+# In the picture, boxes are variables and ellipses are operations. Green boxes are the
+# inputs (`inputs`, `targets`, and constants Theano folded in), cyan boxes the shared
+# weights `W1` to `B3`, blue boxes the outputs; pink ellipses are element-wise
+# operations, brown ones read a shape. A red arrow means the operation overwrites that
+# input in place; a blue one that it returns a view of it.
+#
+# Read it from the top. `Dot22` multiplies the batch by `W1`; `InplaceDimShuffle{x,0}`
+# turns the bias `B1` into a row, so that it is added to every excerpt. Theano has fused
+# the `+ B1` and the ReLU into one pink ellipse, `Composite{(i0 * ((i1 + i2) + Abs((i1 +
+# i2))))}` with `i0` the constant 0.5: `(x + |x|) / 2`, which is ReLU without a
+# comparison. Layer 2 repeats it. For the output layer the dot, the bias and `Reshape`
+# (our `flatten`) give the logits, and from them two branches: `ScalarSigmoid`, the
+# predictions, and `softplus(z) - t z`, summed and divided by the batch size, the mean
+# cost.
+#
+# `train_batch` holds this same forward pass (41 operations against `evaluate`'s 16),
+# then the gradient that `theano.grad` built by walking the same boxes backwards (`sgn`
+# for ReLU's slope, the transposes `W3.T`, `W2.T` and `inputs.T`), and then the updates:
+# a `Gemm{inplace}` for each weight matrix, which computes `W - 0.01 * gradient` and
+# writes it into `W`'s own memory, and an in-place `Elemwise` for each bias. pydotprint
+# draws each update as an arrow labelled UPDATE back into the cyan box. To see it, draw
+# `model.train_batch` in the cell below instead, and open the file.
 
-# %%
-def graph_summary(function):
-    """How many operations a compiled function runs, and the commonest kinds."""
-    from collections import Counter
-    kinds = Counter(type(node.op).__name__ for node in function.maker.fgraph.toposort())
-    return "%d operations: %s" % (sum(kinds.values()),
-                                  ", ".join("%s x%d" % kind for kind in kinds.most_common(6)))
-
-
-if IN_NOTEBOOK and TEACHING:
-    print("train_batch runs", graph_summary(model.train_batch))
-    print("evaluate runs", graph_summary(model.evaluate))
-    print()
-    theano.printing.debugprint(model.cost, depth=7)
+# %% active="ipynb"
+# from lesson_helpers.drawing.graph import draw_graph, graph_summary
+# from lesson_helpers.sound.listen import FOLDER
+#
+# print("train_batch runs", graph_summary(model.train_batch))
+# print("evaluate runs", graph_summary(model.evaluate))
+# picture = draw_graph(theano.printing.pydotprint, model.evaluate, os.path.join(HERE, FOLDER, "evaluate.png"))
 
 # %% [markdown]
 # ## One step of SGD
@@ -504,7 +447,7 @@ if IN_NOTEBOOK and TEACHING:
 # below starts from the same untrained network (and prints the same numbers as the script).
 
 # %%
-def one_step(model, data, batch_size, seed, log=print):
+def one_step(model, data, batch_size, seed):
     """One SGD step on one batch (drawn apart from the training's batches): its loss before and
     after; the weights are then restored, in place, to what they were."""
     rows = np.random.RandomState((seed + 1) % 2 ** 32).randint(0, len(data.train), size=batch_size)  # any --seed
@@ -516,13 +459,13 @@ def one_step(model, data, batch_size, seed, log=print):
     for param, array, value in zip(model.params, arrays, saved):
         array[...] = value  # back into the very arrays the model started with (aligned)
         param.set_value(array, borrow=True)
-    log("One SGD step on a batch of %d training excerpts: its loss %.4f before, %.4f after "
-        "(the weights are then put back)" % (batch_size, before, after))
     return before, after
 
 
-if IN_NOTEBOOK and TEACHING and args.updates:
-    one_step(model, data, args.batch_size, args.seed)
+if __name__ == "__main__" and args.updates:
+    before, after = one_step(model, data, args.batch_size, args.seed)
+    print("One SGD step on a batch of %d training excerpts: its loss %.4f before, %.4f after "
+          "(the weights are then put back)" % (args.batch_size, before, after))
 
 # %% [markdown]
 # ## Training
@@ -539,11 +482,12 @@ if IN_NOTEBOOK and TEACHING and args.updates:
 # rock rock. With 324,000 weights and only 8000 excerpts, that is a real danger.
 
 # %%
-def train(model, data, num_updates=NUM_UPDATES, eval_step=EVAL_STEP, batch_size=BATCH_SIZE, log=print):
+def train(model, data, num_updates=NUM_UPDATES, eval_step=EVAL_STEP, batch_size=BATCH_SIZE):
     """Train in place; returns the history, one (update, train loss, test loss, accuracy) per evaluation."""
     history, batch_losses = [], []
     started = time.time()
     for update in range(1, num_updates + 1):
+        stage.at_update(update, num_updates)  # what a Ctrl-C's one line says
         batch_losses.append(model.train_batch(*data.get_train_sample(batch_size)))
         check_loss(batch_losses[-1], update, model.learning_rate)  # NaN or inf: stop, keep nothing
         # Every eval_step updates, and after the last one, so that --save and --curve
@@ -553,20 +497,15 @@ def train(model, data, num_updates=NUM_UPDATES, eval_step=EVAL_STEP, batch_size=
             train_loss = float(np.mean(batch_losses))  # averaged over the updates since the last evaluation
             batch_losses = []
             history.append((update, train_loss, test_loss, accuracy))
-            log("Accuracy after update %d/%d: %.2f%%  test loss %.4f  train loss %.4f  (%.1f s)"
-                % (update, num_updates, 100 * accuracy, test_loss, train_loss, time.time() - started))
+            print("Accuracy after update %d/%d: %.2f%%  test loss %.4f  train loss %.4f  (%.1f s)"
+                  % (update, num_updates, 100 * accuracy, test_loss, train_loss, time.time() - started))
     return history
 
 
-def train_or_evaluate(model, data, args, start):
-    """The training (or, with --updates 0, only the evaluation): its history, and its seconds."""
-    started = time.time()
+if __name__ == "__main__":
+    started = time.time()  # with --updates 0 the history is the loaded model's evaluation alone
     history = train(model, data, args.updates, args.eval_step, args.batch_size) if args.updates else [start]
-    return history, time.time() - started
-
-
-if IN_NOTEBOOK and TEACHING:
-    history, train_seconds = train_or_evaluate(model, data, args, start)
+    train_seconds = time.time() - started
 
 # %% [markdown]
 # ## Results
@@ -579,13 +518,11 @@ if IN_NOTEBOOK and TEACHING:
 # surprisingly often. Whatever the network gets above it, it must have learned from the
 # *shape* of the waveform (rhythm, beats, the bass line) and not from the volume knob.
 # If the network is no better than loudness, it may have learned little else.
-#
-# The last line says it in words, the run's verdict: the network beside loudness alone,
-# in percentage points, and what that means. Within a point (20 of the 2000 test
-# excerpts, about what another seed moves), the network has learned about as much as
-# the volume tells; beyond it, so many points from something else.
 
 # %%
+from lesson_helpers.command_line.model_file import keep_results, parameter_lines
+
+
 def report(model, train_seconds, num_updates, stand_in, log=print, baseline=None):
     log("")
     for line in parameter_lines(model):
@@ -596,35 +533,16 @@ def report(model, train_seconds, num_updates, stand_in, log=print, baseline=None
             train_seconds, num_updates, 1e6 * train_seconds / num_updates)
     log(line)
     if baseline:
-        log(baseline)  # what loudness alone achieves, beside the network (lesson_helpers/loudness.py)
+        log(baseline)  # what loudness alone achieves, beside the network (lesson_helpers/data/loudness.py)
     if stand_in:
         log("Trained on the generated stand-in, not the lesson's recordings: "
             "`make data` downloads them (README \"The data\").")
 
 
-def keep_results(args, model, history, written=None):
-    """--save and --curve: the trained network and its learning curve, each to its file.
-    `written` (the script's, for a Ctrl-C's message) gets each path once it is written."""
-    written = [] if written is None else written
-    if args.save:
-        save_model(model, args.save, history[-1][3])
-        written.append(args.save)
-        print("Saved the model to %s." % args.save)
-    if args.curve:
-        write_curve(args.curve, history)
-        written.append(args.curve)
-        print("Wrote the learning curve to %s." % args.curve)
-
-
-def loudness_line(data, history):
-    """The network's last test accuracy beside the best loudness threshold's (NumPy only)."""
-    return loudness.summary_line(data.train, data.train_targets, data.test, data.test_targets, history[-1][3])
-
-
-if IN_NOTEBOOK and TEACHING:
-    report(model, train_seconds, args.updates, stand_in, baseline=loudness_line(data, history))
+if __name__ == "__main__":
+    stage.now("after training")
+    report(model, train_seconds, args.updates, stand_in, baseline=loudness.summary_of(data, history))
     keep_results(args, model, history)
-    print(loudness.verdict(data, history[-1][3], stand_in))  # the answer, in words
 
 # %% [markdown]
 # The learning curve: test accuracy and the losses at every evaluation, starting from
@@ -642,17 +560,12 @@ if IN_NOTEBOOK and TEACHING:
 # see exercise 7, which trains four times as long.
 
 # %%
-def learning_curve(model, data, start, history, stand_in):
-    """The learning curve from update 0, with loudness alone as a reference line."""
-    rows = history if history[0][0] == 0 else [start] + history
-    return curve_figure(rows, model.loss, loudness.baseline(data.train, data.train_targets, data.test,
-                                                            data.test_targets)[0], stand_in)
+from lesson_helpers.drawing.curve import curve_figure
 
-
-if PICTURES and TEACHING:
-    draw(learning_curve(model, data, start, history, stand_in), args.plot, inline=True)  # and to --plot FILE, if given
-    if args.plot:
-        print("Drew the learning curve in %s." % args.plot)
+if __name__ == "__main__":
+    rows = history if history[0][0] == 0 else [start] + history  # from update 0
+    pictures.show(lambda: curve_figure(rows, model.loss, loudness.accuracy_alone(data), stand_in), args.plot,
+                  "Drew the learning curve in %s.")
 
 # %% [markdown]
 # An accuracy hides which mistakes are made. The *confusion matrix* counts, for each
@@ -670,11 +583,9 @@ def confusion(model, data):
                      [np.sum(~said_rock & is_rock), np.sum(said_rock & is_rock)]]), predictions
 
 
-if IN_NOTEBOOK and TEACHING:
+if __name__ == "__main__":
     counts, test_predictions = confusion(model, data)
-    print("%-16s %10s %10s" % ("", "said classical", "said rock"))
-    for name, row in zip(("truly classical", "truly rock"), counts):
-        print("%-16s %14d %10d" % (name, row[0], row[1]))
+    pictures.print_confusion(counts)
 
 # %% [markdown]
 # Finally, look at the mistakes themselves, of both kinds: classical called rock on the
@@ -685,16 +596,30 @@ if IN_NOTEBOOK and TEACHING:
 # stand-in imitates them by putting 3% of its excerpts in the wrong half on purpose.
 
 # %%
-if PICTURES and TEACHING:
-    draw(mistakes_figure(data.test, data.test_targets, test_predictions, stand_in=stand_in), inline=True)
+if __name__ == "__main__":
+    pictures.show(lambda: pictures.mistakes_figure(data.test, data.test_targets, test_predictions, stand_in=stand_in))
 
 # %% [markdown]
 # And listen to them, in the same order: does your ear agree with the label, or with the network?
 
+# %% active="ipynb"
+# from lesson_helpers.sound.listen import play_mistakes
+#
+# play_mistakes(data.test, data.test_targets, test_predictions)
+
+# %% [markdown]
+# ## The verdict
+#
+# Back to the question we started with: did the network hear more than the volume? The
+# run ends with its answer in one sentence: the network beside loudness alone, in
+# percentage points of the test accuracies printed above, and what that means. Within a
+# point (20 of the 2000 test excerpts, about what another seed moves), the network has
+# learned about as much as the volume tells; beyond it, that many points from the shape
+# of the waveform.
+
 # %%
-if IN_NOTEBOOK and TEACHING and importlib.util.find_spec("IPython") is not None:
-    from lesson_helpers.listen import play_mistakes
-    play_mistakes(data.test, data.test_targets, test_predictions)
+if __name__ == "__main__":
+    print(loudness.verdict(data, history[-1][3], stand_in))  # the script's last line
 
 # %% [markdown]
 # ## Using the model
@@ -705,32 +630,19 @@ if IN_NOTEBOOK and TEACHING and importlib.util.find_spec("IPython") is not None:
 # windows). Here we make an audio file ourselves, one rock excerpt of the test set written
 # as an 8000-Hz WAV file, and classify it the same way. Try your own recording instead:
 # put its path in `my_files`.
+# The file goes in the folder `lesson_files/` beside this notebook, so you can play it
+# yourself; this cell runs in the notebook only.
 
-# %%
-def save_and_predict(model, data, folder):
-    """A test excerpt written as a WAV file, then classified as --predict would (needs soundfile)."""
-    import soundfile
-    from lesson_helpers.listen import PLAY_RATE, playable
-    from lesson_helpers.predict import classify_files
-    row = len(data.test) - 1  # the last test excerpt: rock
-    path = os.path.join(folder, "test_excerpt_%d.wav" % row)
-    soundfile.write(path, playable(data.test[row]), PLAY_RATE, subtype="FLOAT")  # the file's own scale, unclipped
-    print("Wrote test excerpt %d (rock) to %s; the network gave it %.2f in the test set"
-          % (row, path, float(model.evaluate(data.test[row:row + 1], data.test_targets[row:row + 1])[0][0])))
-    classify_files(model, [path])
-
-
-if IN_NOTEBOOK and TEACHING and importlib.util.find_spec("soundfile") is not None:
-    import tempfile
-    save_and_predict(model, data, tempfile.mkdtemp())
-    my_files = []  # e.g. ["my_song.wav"]
-    if my_files:
-        from lesson_helpers.predict import classify_files
-        classify_files(model, my_files)
-if IN_NOTEBOOK and not TEACHING:
-    # NOTEBOOK_ARGS gave --predict: classify those files with that model, as the script does.
-    from lesson_helpers.predict import classify_files  # needs soundfile (lesson_helpers/requirements.txt)
-    classify_files(model_from_saved(Model, read_model_file(args.predict[0]), LEARNING_RATE), args.predict[1:])
+# %% active="ipynb"
+# from lesson_helpers.sound.listen import write_excerpt
+# from lesson_helpers.sound.predict import classify_files
+#
+# row = len(data.test) - 1  # the last test excerpt: rock
+# path = write_excerpt(data.test[row], "test_excerpt_%d.wav" % row, HERE)
+# print("Wrote test excerpt %d (rock) to %s; the network gave it %.2f in the test set"
+#       % (row, path, float(test_predictions[row])))
+# my_files = []  # your own recordings, e.g. ["my_song.wav"]
+# failed = classify_files(model, [path] + my_files)  # how many could not be read
 
 # %% [markdown]
 # ## Exercises
@@ -845,81 +757,3 @@ if IN_NOTEBOOK and not TEACHING:
 # Can we do better than an MLP that sees 1200 numbers as 1200 unrelated inputs? The
 # original series answers with a small one-dimensional convolutional network, which
 # looks for the same short pattern at every moment of the excerpt.
-
-
-# %% [markdown]
-# The rest of the file is the script's command line: what `python genre_mlp.py` runs.
-# It calls the same steps as the cells above, in the same order; a reader of the lesson
-# may stop here.
-
-# %%
-# ---------------------------------------------------------------------------
-# The command line: main() runs the steps above as the cells do
-# ---------------------------------------------------------------------------
-def main(argv=None):
-    """The script's command line (argv: its options)."""
-    from lesson_helpers import stopped
-    stopped.loaded()
-    args = parse_args(argv)
-    written = []
-    try:
-        if args.predict:
-            from lesson_helpers.predict import classify_files  # needs soundfile (lesson_helpers/requirements.txt)
-            model = model_from_saved(Model, read_model_file(args.predict[0]), LEARNING_RATE)
-            sys.exit(1 if classify_files(model, args.predict[1:]) else 0)
-        run(args, written)
-    except (DataError, ModelFileError, WriteError) as error:
-        sys.exit("error: %s" % error)
-    except MemoryError:  # what check_network_fits' low bound let through
-        sys.exit("error: out of memory; give smaller --hidden widths (or --batch-size), or close other programs")
-    except KeyboardInterrupt as error:  # one line: where it stopped, what was and was not written
-        asked = [path for path in (args.plot_samples, args.save, args.curve, args.plot) if path]
-        stopped.exit_stopped("%s; %s" % (stopped.where(error, STOPPED_AT), stopped.written_line(
-            written, [path for path in asked if path not in written])))
-
-
-# Where a Ctrl-C can strike, by the function it struck in (the innermost one wins).
-STOPPED_AT = {
-    "make_stand_in": "while generating the stand-in data",
-    "open_data": "while reading the data", "build_model": "while compiling the network",
-    "evaluate_start": "before training", "one_step": "before training",
-    # Before its loop's first step a function has no loop variable yet: update 0, file 0.
-    "train": lambda local: "at update %d of %d" % (local.get("update", 0), local["num_updates"]),
-    "report": "after training", "draw": "while drawing", "save_model": "while saving the model",
-    "write_curve": "while writing the curve", "read_model_file": "while reading the model file",
-    "classify_files": lambda local: "at file %d of %d (%s)" % (local.get("number", 0), len(local["paths"]),
-                                                              local.get("path", "none opened yet")),
-}
-
-
-def run(args, written=None):
-    """Train (or only evaluate), report, and write what was asked for: the cells' steps, in order.
-    `written` gets the path of each file once it is written."""
-    written = [] if written is None else written
-    if args.load:
-        read_model_file(args.load)  # before the data: a bad file fails fast
-    data, stand_in = load_data(args)
-    print(where_it_runs())
-    describe_data(data)
-    if args.plot_samples:
-        # Before the network, as in the lesson: what the excerpts of each class look like.
-        draw(samples_figure(data.train, data.train_targets, args.seed, stand_in=stand_in), args.plot_samples)
-        written.append(args.plot_samples)
-        print("Drew random excerpts of each class in %s." % args.plot_samples)
-
-    model = build_model(args, data)
-    start = evaluate_start(model, data, args.updates)
-    if args.updates:
-        one_step(model, data, args.batch_size, args.seed)
-    history, train_seconds = train_or_evaluate(model, data, args, start)
-    report(model, train_seconds, args.updates, stand_in, baseline=loudness_line(data, history))
-    keep_results(args, model, history, written)
-    if args.plot:
-        draw(learning_curve(model, data, start, history, stand_in), args.plot)
-        written.append(args.plot)
-        print("Drew the learning curve in %s." % args.plot)
-    print(loudness.verdict(data, history[-1][3], stand_in))  # the answer, in words: the last line
-
-
-if __name__ == "__main__" and not IN_NOTEBOOK:
-    main()

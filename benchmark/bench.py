@@ -54,8 +54,9 @@ sys.path.insert(0, ROOT)
 import numpy as np
 
 import genre_mlp
-from lesson_helpers import cli
-from lesson_helpers.aligned import aligned
+from theano_today import lesson_start
+from lesson_helpers.command_line import cli
+from lesson_helpers.data.aligned import aligned
 from lesson_helpers.files import WriteError, check_writable, write_atomically
 from benchmark.reference import NumpyMLP
 
@@ -389,7 +390,7 @@ def main(argv=None):
     start, data = starting_point(hidden)
     print("Benchmark: %d-%s-1 network, batch %d, %d updates, %d evaluations on %d rows; Theano on %s, BLAS: %s"
           % (genre_mlp.SAMPLE_WIDTH, "-".join(map(str, hidden)), genre_mlp.BATCH_SIZE, updates,
-             updates // eval_step, len(data.test), genre_mlp.device_name(), genre_mlp.BLAS_NAME))
+             updates // eval_step, len(data.test), lesson_start.device_name(), lesson_start.BLAS_NAME))
     check_rows, timing_rows = batches(starting_point(hidden)[1], CHECK_UPDATES), batches(data, updates)
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
         peers, absent = start_peers(start, data, check_rows, timing_rows, eval_step, folder)
@@ -454,7 +455,7 @@ def figures(results, hidden, updates, data):
     step_times, eval_times, memory = results["step_times"], results["eval_times"], results["memory"]
     theano_us = 1e6 * float(np.median(step_times["Theano"]))
     table = {"network": [genre_mlp.SAMPLE_WIDTH] + list(hidden) + [1], "batch": genre_mlp.BATCH_SIZE,
-             "updates": updates, "device": genre_mlp.device_name(), "blas": genre_mlp.BLAS_NAME,
+             "updates": updates, "device": lesson_start.device_name(), "blas": lesson_start.BLAS_NAME,
              "load_average": list(os.getloadavg()), "test_rows": len(data.test),
              "flops_per_update": None, "peak_gflops": None, "floor_us": None, "products_us": None,
              "no_floor": results["no_floor"], "theano_us_per_update": theano_us, "theano_x_floor": None}

@@ -31,14 +31,14 @@ import numpy as np
 
 if __package__ in (None, ""):  # run as a script: make the project's packages importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lesson_helpers import data_file, stopped
-from lesson_helpers import download
-from lesson_helpers.cli import Parser, install_hint
+from lesson_helpers.data import data_file, download
+from lesson_helpers.command_line import stopped
+from lesson_helpers.command_line.cli import Parser, install_hint
 from lesson_helpers.files import WriteError, write_atomically
 
 try:  # `check` needs NumPy alone, so that it works in the venv `make run` made
     from tqdm import tqdm
-    from lesson_helpers import audio
+    from lesson_helpers.sound import audio
 except ModuleNotFoundError:
     pass  # main() names what the command needs and this Python lacks, before it starts
 # The packages each command needs beyond NumPy (make data installs them all).
@@ -353,7 +353,7 @@ def collect_excerpts(candidates, per_class, work, jobs, fetch_command):
 def check(path):
     """Print a summary of `path`; returns True when genre_mlp.py can train on it.
 
-    The verdict applies the same rules as genre_mlp.py (lesson_helpers/data_file.py).
+    The verdict applies the same rules as genre_mlp.py (lesson_helpers/data/data_file.py).
     """
     path = Path(path)
     arrays = data_file.read_npz(str(path), InputError, "download it again or rebuild it with this tool")
@@ -422,7 +422,7 @@ def parse_args(argv):
     folders.add_argument("rock_dir")
     folders.add_argument("--per-file", type=positive_int, default=1,
                          help="excerpts per recording, spread evenly, 1 = its middle 3 s (default 1)")
-    fetch = commands.add_parser("download", help="download the lesson's file (lesson_helpers/download.py), "
+    fetch = commands.add_parser("download", help="download the lesson's file (lesson_helpers/data/download.py), "
                                 "check it, and save it beside genre_mlp.py")
     fetch.add_argument("-o", "--out", help=f"where to save it: a file or a folder (default: {download.FILE_NAME} "
                        "beside genre_mlp.py)")

@@ -36,7 +36,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from lesson_helpers import cli  # noqa: E402 (after the path)
+from lesson_helpers.command_line import cli  # noqa: E402 (after the path)
 from gpu_route import cuda_libs  # noqa: E402 (after the path)
 
 ARCHITECTURES = ("compute_75", "compute_80", "compute_90")
@@ -161,10 +161,11 @@ def collect(batches=3):
                                                         "force_device=True"]))
     import numpy as np
     import genre_mlp
+    from theano_today import lesson_start
     from theano.gpuarray.basic_ops import GpuKernelBase
     from theano.gpuarray.type import get_context
 
-    device = genre_mlp.device_name()
+    device = lesson_start.device_name()
     test_set = (np.zeros((2000, genre_mlp.SAMPLE_WIDTH), genre_mlp.FLOATX),
                 np.zeros(2000, genre_mlp.FLOATX))
     model = genre_mlp.Model(test_set=test_set)

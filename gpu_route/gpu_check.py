@@ -17,7 +17,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from lesson_helpers import cli  # noqa: E402 (after the path)
+from lesson_helpers.command_line import cli  # noqa: E402 (after the path)
 from gpu_route import cuda_libs  # noqa: E402 (after the path)
 
 TOLERANCE_PP = 0.1

@@ -17,7 +17,7 @@ import sys
 
 if __package__ in (None, ""):  # run as a script: make the project's packages importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from lesson_helpers import stopped
+from lesson_helpers.command_line import stopped
 from lesson_helpers.files import write_atomically
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -148,6 +148,44 @@ def copy_lesson(folder):
     return folder
 
 
+SCRIPT = os.path.join(ROOT, "genre_mlp.py")
+
+
+def run_lesson(argv, script=SCRIPT):
+    """genre_mlp.py's cells run in this process as `python genre_mlp.py ARGV` runs them (Theano
+    loaded once for all tests), ending as the script ends: an error or a Ctrl-C becomes the
+    SystemExit the script's hook makes of it. Returns the cells' variables."""
+    import runpy
+    from lesson_helpers.command_line import errors
+    saved = sys.argv, sys.excepthook
+    sys.argv = [script] + list(argv)
+    try:
+        return runpy.run_path(script, run_name="__main__")
+    except BaseException as error:
+        ending = errors.as_exit(error)
+        if ending is None:
+            raise
+        raise ending from None
+    finally:
+        sys.argv, sys.excepthook = saved
+
+
+def parse_args(argv):
+    """The lesson's options parsed as the script parses them, its constants the defaults."""
+    import genre_mlp
+    from lesson_helpers.command_line import options
+    return options.parse_args(argv, options.lesson_defaults(vars(genre_mlp)))
+
+
+def report_lines(stdout):
+    """The script's lines up to the end of its report: the confusion matrix's three lines and the
+    verdict come after it."""
+    lines = stdout.splitlines()
+    assert len(lines) > 4 and lines[-4].split() == ["said", "classical", "said", "rock"], lines[-4:]
+    assert lines[-1].startswith("Verdict"), lines[-1]
+    return lines[:-4]
+
+
 def run_script(*args, env=None, cwd=ROOT, script=None):
     """genre_mlp.py as a user runs it; returns the finished process."""
     full_env = dict(os.environ)

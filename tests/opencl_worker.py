@@ -10,6 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import genre_mlp  # noqa: E402 (after the path)
+from theano_today import lesson_start  # noqa: E402
 import numpy as np  # noqa: E402
 
 
@@ -32,7 +33,7 @@ def main(batches_path, out_path):
             loss = float(model.evaluate(batches["inputs"][0], targets)[1])
             train_loss = float(model.train_batch(batches["inputs"][0], targets))
             saturated.append((logit, target, loss, train_loss, float(params["B3"].get_value()[0])))
-    np.savez(out_path, losses=np.array(losses), gpu_ops=np.array(gpu_ops), device=np.array(genre_mlp.device_name()),
+    np.savez(out_path, losses=np.array(losses), gpu_ops=np.array(gpu_ops), device=np.array(lesson_start.device_name()),
              saturated=np.array(saturated), **results)
 
 

@@ -1,4 +1,4 @@
-"""lesson_helpers/audio.py: decoding, mixing, anti-aliased resampling to 400 Hz and the 3-s cut,
+"""lesson_helpers/sound/audio.py: decoding, mixing, anti-aliased resampling to 400 Hz and the 3-s cut,
 checked on small recordings made here."""
 import shutil
 import subprocess
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from lesson_helpers import audio
+from lesson_helpers.sound import audio
 
 
 def tone(freq, seconds, rate, amplitude=0.5):

@@ -17,7 +17,8 @@ import time
 import numpy as np
 import pytest
 
-from conftest import COMPILE_NOTICE, ROOT, separable, write_npz
+from conftest import COMPILE_NOTICE, ROOT, copy_lesson, run_lesson, separable, write_npz
+from lesson_helpers.command_line.model_file import save_model
 
 SCRIPT = os.path.join(ROOT, "genre_mlp.py")
 TIMEOUT = 300
@@ -117,13 +118,12 @@ def test_a_ctrl_c_while_theano_loads(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_the_stand_ins_generation(genre_mlp, monkeypatch, capsys, tmp_path):
+def test_the_stand_ins_generation(genre_mlp, monkeypatch, capsys, tmp_path, tmp_path_factory):
     # No data file: the stand-in is generated, in about 0.1 s, too short to catch from outside.
     # A real SIGINT is raised in the middle of it instead (Python's own handler turns it into
     # the KeyboardInterrupt a Ctrl-C gives).
-    from lesson_helpers import stand_in
-    monkeypatch.setattr(genre_mlp, "IN_FILE", str(tmp_path / "none.npz"))
-    monkeypatch.setattr(genre_mlp, "HERE", str(tmp_path))
+    from lesson_helpers.data import stand_in
+    lesson = copy_lesson(tmp_path_factory.mktemp("lesson"))  # no data file beside it
     real_split, calls = stand_in.split, []
 
     def split_then_ctrl_c(rng, num_rows, dtype):
@@ -136,7 +136,8 @@ def test_the_stand_ins_generation(genre_mlp, monkeypatch, capsys, tmp_path):
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (see start)
     try:
         with pytest.raises(SystemExit) as stop:
-            genre_mlp.main(["--stand-in", "--updates", "10", "--eval-step", "5", "--curve", str(tmp_path / "curve.csv")])
+            run_lesson(["--stand-in", "--updates", "10", "--eval-step", "5", "--curve", str(tmp_path / "curve.csv")],
+                       script=str(lesson / "genre_mlp.py"))
     finally:
         signal.signal(signal.SIGINT, previous)
     err = capsys.readouterr().err
@@ -148,7 +149,7 @@ def test_the_stand_ins_generation(genre_mlp, monkeypatch, capsys, tmp_path):
 @pytest.fixture
 def model_file(model, genre_mlp, tmp_path):
     path = str(tmp_path / "model.npz")
-    genre_mlp.save_model(model, path, 0.5)
+    save_model(model, path, 0.5)
     return path
 
 
@@ -263,7 +264,7 @@ def test_make_notebook_shuts_its_kernel_down_and_keeps_the_executed_copy(tmp_pat
     path, output = tmp_path / "lesson.ipynb", tmp_path / "executed.ipynb"
     nbformat.write(notebook, str(path))
     output.write_text("the last executed copy")
-    process = start([sys.executable, os.path.join(ROOT, "lesson_helpers", "lesson_notebook.py"), "run",
+    process = start([sys.executable, os.path.join(ROOT, "lesson_helpers", "notebook_route", "lesson_notebook.py"), "run",
                      "--notebook", str(path), "--output", str(output)])
     for _ in range(TIMEOUT * 10):
         if started.exists() and started.read_text():
@@ -290,3 +291,23 @@ def kernel_running(pid):
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return True
+
+
+def test_the_stage_says_where_it_stopped_and_what_was_written():
+    # What the steps tell the stage, as the lesson's run tells it, and the line a Ctrl-C then gets.
+    from lesson_helpers.command_line.stopped import Stage
+    stage = Stage()
+    stage.asked = ["samples.png", "model.npz", "curve.csv"]
+    assert stage.line() == "before it finished; samples.png, model.npz, curve.csv not written"
+    stage.now("while drawing")
+    stage.wrote("samples.png")
+    assert stage.line() == "while drawing; wrote samples.png; model.npz, curve.csv not written"
+    stage.at_update(7, 10)
+    assert stage.line() == "at update 7 of 10; wrote samples.png; model.npz, curve.csv not written"
+    stage.now("after training")  # a later step's place wins over the last update
+    stage.wrote("model.npz")
+    stage.wrote("curve.csv")
+    assert stage.line() == "after training; wrote samples.png, model.npz, curve.csv"
+    stage.asked = []
+    stage.written = []
+    assert stage.line() == "after training; nothing written"

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, separable, write_npz
-from lesson_helpers.stand_in import TWO_PI_T, make_stand_in, overtone_polynomials, play
+from lesson_helpers.data.data_file import DataError
+from lesson_helpers.data.stand_in import TWO_PI_T, make_stand_in, overtone_polynomials, play
 
 
 def test_server_shapes_dtype_and_labels_by_halves(genre_mlp, small_file):
@@ -68,10 +69,10 @@ GOOD = separable(20)
 ])
 def test_bad_files_give_one_line_and_check_says_the_same(genre_mlp, tmp_path, capsys, arrays, message):
     path = write_npz(tmp_path / "bad.npz", **arrays)
-    with pytest.raises(genre_mlp.DataError) as error:
+    with pytest.raises(DataError) as error:
         genre_mlp.DataServer(path)
     assert message in str(error.value) and "\n" not in str(error.value)
-    # dataset_builder/make_dataset.py check applies the same rules (lesson_helpers/data_file.py)
+    # dataset_builder/make_dataset.py check applies the same rules (lesson_helpers/data/data_file.py)
     from dataset_builder import make_dataset
     assert make_dataset.check(path) is False
     verdict = capsys.readouterr().out.strip().splitlines()[-1]
@@ -82,7 +83,7 @@ def test_the_check_command_a_bad_file_suggests_works_from_another_folder(genre_m
     (tmp_path / "my folder").mkdir()  # a space: the command must quote the path
     bad = write_npz(tmp_path / "my folder" / "odd.npz", train=GOOD[:19], test=GOOD)
     monkeypatch.chdir(tmp_path)  # not the project's folder
-    with pytest.raises(genre_mlp.DataError) as error:
+    with pytest.raises(DataError) as error:
         genre_mlp.DataServer("my folder/odd.npz")
     command = str(error.value).split("see it with: ")[1].split("; rebuild it with ")[0]
     # Run as printed, by a shell, here; and with the file's absolute path from yet another folder.
@@ -104,12 +105,12 @@ def test_the_rules_need_no_theano():
 def test_not_an_npz_and_pickles_refused(genre_mlp, tmp_path):
     text = tmp_path / "notes.npz"
     text.write_text("not a zip file")
-    with pytest.raises(genre_mlp.DataError, match="is not a .npz file"):
+    with pytest.raises(DataError, match="is not a .npz file"):
         genre_mlp.DataServer(str(text))
     pickled = write_npz(tmp_path / "pickled.npz", train=np.array([{"a": 1}] * 2, dtype=object), test=GOOD)
-    with pytest.raises(genre_mlp.DataError, match="could not be read as a .npz file .*allow_pickle=False"):
+    with pytest.raises(DataError, match="could not be read as a .npz file .*allow_pickle=False"):
         genre_mlp.DataServer(pickled)
-    with pytest.raises(genre_mlp.DataError, match="not found"):
+    with pytest.raises(DataError, match="not found"):
         genre_mlp.DataServer(str(tmp_path / "absent.npz"))
 
 

@@ -20,8 +20,8 @@ import pytest
 
 from conftest import ROOT, separable
 from dataset_builder import make_dataset
-from lesson_helpers import download
-from lesson_helpers.data_file import check_command
+from lesson_helpers.data import download
+from lesson_helpers.data.data_file import check_command
 
 MANUAL_LINK = "https://drive.google.com/file/d/1pwIqmpiNLdN_DfhJB48uLHVRBYNgzY-o/view"
 

@@ -30,7 +30,7 @@ def answers(source=None):
 
 def lessons_constants():
     """NUM_UPDATES, BATCH_SIZE, LEARNING_RATE...: the numbers genre_mlp.py sets, as its source writes them."""
-    from lesson_helpers.options import read_constants
+    from lesson_helpers.command_line.options import read_constants
     constants = read_constants(os.path.join(ROOT, "genre_mlp.py"))
     return {str(value) for value in constants.values() if isinstance(value, (int, float))}
 

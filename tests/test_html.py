@@ -16,7 +16,7 @@ import pytest
 
 from conftest import ROOT, gitignored
 
-HTML = os.path.join(ROOT, "lesson_helpers", "lesson_html.py")
+HTML = os.path.join(ROOT, "lesson_helpers", "notebook_route", "lesson_html.py")
 SHORT_RUN = ["--updates", "1000", "--stand-in"]  # two accuracy lines, at 500 and 1000
 CHROMIUM = shutil.which("chromium")
 BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
@@ -157,7 +157,7 @@ def split_stream_notebook():
 
 
 def test_a_stream_split_before_its_newline_is_one_output_of_whole_lines_on_the_page(tmp_path):
-    from lesson_helpers.lesson_html import page_text
+    from lesson_helpers.notebook_route.lesson_html import page_text
     page = tmp_path / "split.html"
     page.write_text(page_text(split_stream_notebook()))
     report = browser_report(str(page), str(tmp_path))

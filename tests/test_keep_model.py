@@ -12,15 +12,17 @@ import pytest
 import scipy.signal
 import soundfile
 
-from conftest import run_script, separable, stderr_lines, write_npz
-from lesson_helpers import curve, files, model_file
-from lesson_helpers.predict import vote
+from conftest import report_lines, run_lesson, run_script, separable, stderr_lines, write_npz
+from lesson_helpers.drawing import curve
+from lesson_helpers import files
+from lesson_helpers.command_line import model_file
+from lesson_helpers.sound.predict import vote
 from benchmark.reference import NumpyMLP
 
 
 def test_save_then_load_gives_identical_predictions(genre_mlp, model, tmp_path):
     data = genre_mlp.DataServer(arrays=(separable(400, 1), separable(100, 2)), seed=3)
-    genre_mlp.train(model, data, num_updates=50, eval_step=50, log=lambda line: None)
+    genre_mlp.train(model, data, num_updates=50, eval_step=50)
     inputs, targets = data.get_test()
     before = model.evaluate(inputs, targets)[0]
     path = str(tmp_path / "model.npz")
@@ -134,7 +136,7 @@ def test_a_folder_given_as_the_model_says_so(genre_mlp, tmp_path, args):
     # It used to say "DIR not found" of a folder that is there.
     args = [arg.format(folder=tmp_path) for arg in args]
     with pytest.raises(SystemExit) as stop:
-        genre_mlp.main(args)
+        run_lesson(args)
     assert stop.value.code == ("error: %s is a folder, not a file; give a file written by "
                                "`genre_mlp.py --save`" % tmp_path)
 
@@ -160,7 +162,7 @@ def test_load_with_options_that_override_the_file(genre_mlp, small_file, tmp_pat
     # against NumPy: the file gives the sizes and the start, the options the rest.
     path, params = small_model_file(tmp_path / "start.npz", file_loss)
     out = str(tmp_path / "out.npz")
-    genre_mlp.main(["--data", small_file, "--load", path, "--updates", "1", "--eval-step", "1",
+    run_lesson(["--data", small_file, "--load", path, "--updates", "1", "--eval-step", "1",
                     "--learning-rate", "0.5", "--batch-size", "8", "--seed", "7", "--save", out] + option)
     reference = NumpyMLP(params, learning_rate=0.5, loss=expected)
     reference.train_batch(*genre_mlp.DataServer(small_file, seed=7).get_train_sample(8))
@@ -173,13 +175,13 @@ def test_load_with_options_that_override_the_file(genre_mlp, small_file, tmp_pat
 
 def test_load_evaluates_with_the_loss_asked_for(genre_mlp, small_file, tmp_path, capsys):
     path, params = small_model_file(tmp_path / "start.npz", "bce")
-    genre_mlp.main(["--data", small_file, "--load", path, "--updates", "0", "--loss", "mse"])
+    run_lesson(["--data", small_file, "--load", path, "--updates", "0", "--loss", "mse"])
     with np.load(small_file) as data:
         test = data["test"]
     probability = NumpyMLP(params).predict(test)[0]
     rock = np.arange(len(test)) >= len(test) // 2
     squared_error = np.mean((probability - rock) ** 2)  # not the cross-entropy the file was trained on
-    out = capsys.readouterr().out.splitlines()
+    out = report_lines(capsys.readouterr().out)
     line = [line for line in out if line.startswith("Accuracy of the loaded")][0]
     accuracy = 100 * np.mean((probability > 0.5) == rock)
     assert line == "Accuracy of the loaded model: %.2f%%  test loss %.4f" % (accuracy, squared_error)
@@ -231,7 +233,7 @@ def test_a_full_disk_after_training_is_one_line_and_the_old_file_stays(genre_mlp
 
     monkeypatch.setattr(np, "savez", full_disk)
     with pytest.raises(SystemExit) as stop:
-        genre_mlp.main(["--data", small_file, "--updates", "5", "--eval-step", "5", "--save", str(path)])
+        run_lesson(["--data", small_file, "--updates", "5", "--eval-step", "5", "--save", str(path)])
     assert stop.value.code == "error: cannot write %s (No space left on device); free some space or " \
                               "choose a folder you can write to" % path
     assert "Accuracy after update 5/5" in capsys.readouterr().out  # it failed after the training
@@ -252,7 +254,7 @@ def test_saved_accuracy_is_the_last_evaluations(genre_mlp, tmp_path, capsys):
     test = hard(200, 2)
     data = write_npz(tmp_path / "hard.npz", train=hard(400, 1), test=test)
     model_path, curve = str(tmp_path / "model.npz"), str(tmp_path / "curve.csv")
-    genre_mlp.main(["--data", data, "--updates", "130", "--eval-step", "50", "--save", model_path,
+    run_lesson(["--data", data, "--updates", "130", "--eval-step", "50", "--save", model_path,
                     "--curve", curve])
     rows = np.loadtxt(curve, delimiter=",", skiprows=1)
     assert list(rows[:, 0]) == [50, 100, 130]  # 130 is evaluated too
@@ -452,7 +454,7 @@ def loudness_decides(model):
 
 def classify(model, tmp_path, signals):
     """classify_files on 400-Hz recordings of these samples; returns ({name: line}, failures)."""
-    from lesson_helpers.predict import classify_files
+    from lesson_helpers.sound.predict import classify_files
     paths = []
     for name, samples in signals.items():
         soundfile.write(str(tmp_path / name), np.asarray(samples, np.float32), 400, subtype="FLOAT")

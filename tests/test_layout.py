@@ -13,13 +13,15 @@ import pytest
 from conftest import ROOT, gitignored, project_files, walked_files
 
 PACKAGES = ("lesson_helpers", "theano_today", "gpu_route", "dataset_builder", "benchmark")
+# lesson_helpers/ grouped by what its parts are for (its __init__.py names each).
+SUBPACKAGES = tuple("lesson_helpers." + name for name in ("data", "command_line", "sound", "drawing", "notebook_route"))
 # What each package may import of the project: the lesson's helpers import nothing else of
 # it, and only the commands around the lesson (the benchmark, the GPU checks) use genre_mlp.
 MAY_IMPORT = {
     "genre_mlp": {"lesson_helpers", "theano_today"},
     "lesson_helpers": set(),
     "theano_today": {"lesson_helpers", "gpu_route"},
-    "gpu_route": {"lesson_helpers", "genre_mlp"},
+    "gpu_route": {"lesson_helpers", "theano_today", "genre_mlp"},
     "dataset_builder": {"lesson_helpers"},
     "benchmark": {"lesson_helpers", "theano_today", "genre_mlp"},
 }
@@ -28,11 +30,11 @@ MAY_IMPORT = {
 def modules():
     """Every module of the project: name -> path."""
     found = {"genre_mlp": os.path.join(ROOT, "genre_mlp.py")}
-    for package in PACKAGES:
-        for name in sorted(os.listdir(os.path.join(ROOT, package))):
+    for package in PACKAGES + SUBPACKAGES:
+        for name in sorted(os.listdir(os.path.join(ROOT, *package.split(".")))):
             if name.endswith(".py"):
                 module = package if name == "__init__.py" else "%s.%s" % (package, name[:-3])
-                found[module] = os.path.join(ROOT, package, name)
+                found[module] = os.path.join(ROOT, *package.split("."), name)
     return found
 
 
@@ -67,8 +69,8 @@ def project_graph():
 def test_the_graph_is_read_from_the_files():
     # The rules below mean something only if the graph holds the imports known to be there.
     graph = project_graph()
-    assert "theano_today.theano_setup" in graph["genre_mlp"]
-    assert "lesson_helpers.data_file" in graph["lesson_helpers.model_file"]
+    assert "theano_today.lesson_start" in graph["genre_mlp"]
+    assert "lesson_helpers.data.data_file" in graph["lesson_helpers.command_line.model_file"]
     assert "gpu_route.cuda_libs" in graph["theano_today.theano_setup"]  # a function-level import
     assert "genre_mlp" in graph["benchmark.bench"]
 
@@ -111,9 +113,9 @@ def test_the_lessons_helpers_never_import_theano():
             assert not [name for name, _ in imports(path) if name.split(".")[0] == "theano"], module
 
 
-@pytest.mark.parametrize("package", PACKAGES)
+@pytest.mark.parametrize("package", PACKAGES + SUBPACKAGES)
 def test_every_package_says_what_it_is_for(package):
-    with open(os.path.join(ROOT, package, "__init__.py")) as source:
+    with open(os.path.join(ROOT, *package.split("."), "__init__.py")) as source:
         docstring = ast.get_docstring(ast.parse(source.read()))
     assert docstring and len(docstring.split()) >= 40, "%s/__init__.py needs a paragraph on what it is for" % package
 
@@ -204,3 +206,82 @@ def test_every_readme_section_the_code_names_is_there():
     assert "The data" in named  # the pattern finds what is known to be there
     missing = {section: path for section, path in named.items() if section not in headings}
     assert not missing, "README has no section named: %s" % missing
+
+
+# ---------------------------------------------------------------------------
+# The lesson's budgets (issue 33): the page a learner reads is the lesson
+# ---------------------------------------------------------------------------
+CODE_LINES = 250        # genre_mlp.py's code, markdown cells and comments not counted
+FIRST_CELL_LINES = 12   # the first code cell: the imports and the one call that prepares Theano
+MODULES_SIDE_BY_SIDE = 15
+
+
+def code_cells(text):
+    """genre_mlp.py's code cells as lists of lines, a notebook-only cell (active="ipynb", commented
+    out in the script) uncommented as the notebook has it."""
+    cells = []
+    for line in text.splitlines():
+        if line.startswith("# %%"):
+            cells.append(None if "[markdown]" in line else ([], 'active="ipynb"' in line))
+        elif cells and cells[-1] is not None:
+            lines, commented = cells[-1]
+            lines.append(line[2:] if commented and line.startswith("# ") else line[1:] if commented else line)
+    return [lines for lines, _ in filter(None, cells)]
+
+
+def code_lines(lines):
+    """The lines that hold code: not blank, not only a comment."""
+    return [line for line in lines if line.strip() and not line.strip().startswith("#")]
+
+
+def test_the_cells_are_read_as_the_notebook_has_them():
+    cells = code_cells('#!\n# %% [markdown]\n# # Title\n# %%\nimport os\n\n# why\nx = 1  # one\n'
+                       '# %% active="ipynb"\n# print(x)\n#\n# y = 2\n')
+    assert cells == [["import os", "", "# why", "x = 1  # one"], ["print(x)", "", "y = 2"]]
+    assert [len(code_lines(cell)) for cell in cells] == [2, 2]
+
+
+def test_the_lesson_keeps_to_its_budget_of_code_lines():
+    with open(os.path.join(ROOT, "genre_mlp.py")) as source:
+        cells = code_cells(source.read())
+    count = sum(len(code_lines(cell)) for cell in cells)
+    assert count <= CODE_LINES, "genre_mlp.py has %d lines of code; the budget is %d" % (count, CODE_LINES)
+
+
+def test_the_first_code_cell_is_the_imports_and_one_call():
+    with open(os.path.join(ROOT, "genre_mlp.py")) as source:
+        first = code_cells(source.read())[0]
+    lines = [line for line in first if line.strip()]
+    assert len(lines) <= FIRST_CELL_LINES, "the first code cell has %d lines" % len(lines)
+    tree = ast.parse("\n".join(first))
+    calls = [node for node in tree.body if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)]
+    assert [ast.unparse(call.value.func) for call in calls] == ["prepare_theano_for_today"]
+    imported = {alias.name for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
+    assert {"numpy", "theano"} <= imported
+    assert all(isinstance(node, (ast.Import, ast.ImportFrom)) or node in calls
+               or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))  # the docstring
+               for node in tree.body)
+
+
+def test_no_folder_holds_more_than_15_modules_side_by_side():
+    folders = {}
+    for path in project_files():
+        # tests/ excepted: pytest's one file per concern (docs/tests.md), none of them imported by the lesson.
+        if path.endswith(".py") and not path.startswith("tests/"):
+            folders.setdefault(os.path.dirname(path), []).append(path)
+    crowded = {folder: len(paths) for folder, paths in folders.items() if len(paths) > MODULES_SIDE_BY_SIDE}
+    assert not crowded, crowded
+
+
+def test_importing_the_lesson_runs_nothing_and_prints_nothing():
+    # From `python -c`, whose __main__ has no file as a notebook kernel's has none: still an import,
+    # so no hosted kernel's install is tried.
+    code = ("import sys; from lesson_helpers.notebook_route import notebook; "
+            "notebook.install_missing_packages = lambda: sys.exit('an install was tried on import'); "
+            "import genre_mlp; "
+            "assert 'lesson_helpers.command_line.errors' not in sys.modules, 'the script-only hook was loaded'; "
+            "assert not hasattr(genre_mlp, 'args') and not hasattr(genre_mlp, 'model')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    # Theano's notices about this machine (no C++ compiler on a bare PATH, say) are not the lesson's.
+    notices = [line for line in result.stderr.splitlines() if not line.startswith("notice: ")]
+    assert (result.returncode, result.stdout, notices) == (0, "", [])

@@ -1,4 +1,4 @@
-"""Which data the lesson trains on (lesson_helpers/lesson_data.py): the lesson's file fetched when
+"""Which data the lesson trains on (lesson_helpers/data/lesson_data.py): the lesson's file fetched when
 absent (from Google Drive, through the local stand-in for Drive in test_download.py, or from
 GENRE_MLP_DATA_URL, a local server), the stand-in with one line why when Drive fails, --stand-in.
 Real gdown, requests and sockets; nothing here reaches the internet."""
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from conftest import copy_lesson, run_script, stderr_lines
-from lesson_helpers import lesson_data
-from lesson_helpers.data_file import DataError
-from lesson_helpers.stand_in import make_stand_in
+from lesson_helpers.data import lesson_data
+from lesson_helpers.data.data_file import DataError
+from lesson_helpers.data.stand_in import make_stand_in
 from test_download import BIG, GOOD, closed_port, drive, drive_proxy, leftovers, server  # noqa: F401 (fixtures)
 
 STAND_IN_END = "; `make data` fetches them (README \"The data\")."

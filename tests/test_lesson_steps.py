@@ -4,9 +4,11 @@ the graph's summary, and the excerpts made audible."""
 import numpy as np
 import pytest
 
-from conftest import run_script, separable, write_npz
+from conftest import report_lines, run_lesson, run_script, separable, write_npz
 from test_loudness import plain_rms
 from benchmark.reference import NumpyMLP
+from lesson_helpers.data import loudness
+from lesson_helpers.drawing.graph import graph_summary
 
 SHAPES = [(1200, 256), (256,), (256, 64), (64,), (64, 1), (1,)]
 
@@ -81,10 +83,10 @@ def test_same_loudness_leaves_loudness_alone_at_chance(tmp_path):
     plain = run_script("--data", data, "--updates", "10", "--eval-step", "10")
     scaled = run_script("--data", data, "--updates", "10", "--eval-step", "10", "--same-loudness")
     assert plain.returncode == 0 and scaled.returncode == 0, scaled.stderr
-    assert "loudness alone 100.00%" in plain.stdout.splitlines()[-2]
+    assert "loudness alone 100.00%" in report_lines(plain.stdout)[-1]
     # All RMS are then equal but for float32 rounding, which is all the threshold can split on.
-    loudness = float(scaled.stdout.splitlines()[-2].split("loudness alone ")[1].split("%")[0])
-    assert abs(loudness - 50) <= 10, scaled.stdout.splitlines()[-2]
+    loudness = float(report_lines(scaled.stdout)[-1].split("loudness alone ")[1].split("%")[0])
+    assert abs(loudness - 50) <= 10, report_lines(scaled.stdout)[-1]
 
 
 def test_same_loudness_scales_every_row_to_the_training_sets_mean_rms(genre_mlp):
@@ -93,7 +95,7 @@ def test_same_loudness_scales_every_row_to_the_training_sets_mean_rms(genre_mlp)
     test = (rng.standard_normal((4, 1200)) * 0.1).astype(np.float32)
     test[1] = 0.0  # a silent excerpt: left as it is, no division by zero
     data = genre_mlp.DataServer(arrays=(train.copy(), test.copy()))
-    genre_mlp.same_loudness(data)
+    loudness.same_loudness(data)
     target = np.mean(np.sqrt(np.mean(train.astype(np.float64) ** 2, axis=1)))
     np.testing.assert_allclose(plain_rms(data.train), target, rtol=1e-5)
     np.testing.assert_allclose(plain_rms(data.test[[0, 2, 3]]), target, rtol=1e-5)
@@ -121,7 +123,7 @@ def test_hidden_sizes_reach_the_model(genre_mlp, small_file, tmp_path):
 @pytest.mark.parametrize("value", ["256,x", "0", "", "256,,64", "-4", "2.5"])
 def test_bad_hidden_sizes_are_one_line(genre_mlp, capsys, value):
     with pytest.raises(SystemExit) as stop:
-        genre_mlp.main(["--hidden", value])
+        run_lesson(["--hidden", value])
     assert stop.value.code == 2
     assert capsys.readouterr().err.splitlines() == [
         "error: argument --hidden: must be positive whole numbers separated by commas, such as 256,64, "
@@ -135,7 +137,7 @@ def test_one_step_puts_back_the_weights_and_leaves_the_batches_alone(genre_mlp, 
     data = genre_mlp.DataServer(small_file, seed=2)
     arrays = [param.get_value(borrow=True) for param in model.params]
     start = [array.copy() for array in arrays]
-    before, after = genre_mlp.one_step(model, data, 16, seed=2, log=lambda line: None)
+    before, after = genre_mlp.one_step(model, data, 16, seed=2)
     assert after < before
     for param, array, value in zip(model.params, arrays, start):
         assert param.get_value(borrow=True) is array  # the very (aligned) array, not a copy
@@ -156,7 +158,7 @@ def test_confusion_counts_as_plain_numpy_does(genre_mlp, model, small_file):
 
 
 def test_graph_summary_counts_the_compiled_operations(genre_mlp, model):
-    line = genre_mlp.graph_summary(model.evaluate)
+    line = graph_summary(model.evaluate)
     total = len(model.evaluate.maker.fgraph.toposort())
     assert line.startswith("%d operations: " % total)
     # The forward pass has one matrix product per layer; training adds the backward ones.
@@ -166,7 +168,7 @@ def test_graph_summary_counts_the_compiled_operations(genre_mlp, model):
 
 
 def test_excerpts_are_played_at_8000_hz_with_nothing_above_200():
-    from lesson_helpers import listen
+    from lesson_helpers.sound import listen
     seconds = np.arange(1200) / 400.0
     tone = np.sin(2 * np.pi * 110 * seconds).astype(np.float32)  # an A2, below Nyquist
     played = listen.playable(tone)

@@ -1,10 +1,10 @@
-"""lesson_helpers/loudness.py: the loudness baseline against a brute-force search written out plainly."""
+"""lesson_helpers/data/loudness.py: the loudness baseline against a brute-force search written out plainly."""
 import math
 
 import numpy as np
 import pytest
 
-from lesson_helpers import loudness
+from lesson_helpers.data import loudness
 
 
 def brute_force(train_rms, train_rock, test_rms, test_rock):

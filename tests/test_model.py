@@ -17,7 +17,7 @@ def test_parameters_are_the_lessons(model):
 
 
 def test_aligned_copies_keep_values_and_start_on_64_bytes():
-    from lesson_helpers.aligned import aligned
+    from lesson_helpers.data.aligned import aligned
     for shape, dtype in [((1200, 256), np.float32), ((256,), np.float32), ((3, 5), np.float64), ((7,), np.int8)]:
         for _ in range(8):  # several allocations: NumPy's own land on 16-byte boundaries at random
             values = np.arange(np.prod(shape)).reshape(shape).astype(dtype)
@@ -28,7 +28,7 @@ def test_aligned_copies_keep_values_and_start_on_64_bytes():
 
 
 def test_weights_stay_aligned_where_theano_updates_them(genre_mlp, model):
-    from lesson_helpers.model_file import load_parameters
+    from lesson_helpers.command_line.model_file import load_parameters
     addresses = [p.get_value(borrow=True).ctypes.data for p in model.params]
     assert all(address % 64 == 0 for address in addresses)
     model.train_batch(separable(16), np.ones(16, np.float32))
@@ -94,10 +94,10 @@ def test_squared_error_matches_numpy(genre_mlp):
         np.testing.assert_allclose(param.get_value(), expected, atol=1e-5, err_msg=param.name)
 
 
-def test_training_loop_reports_each_evaluation(genre_mlp, model):
+def test_training_loop_reports_each_evaluation(genre_mlp, model, capsys):
     data = genre_mlp.DataServer(arrays=(separable(800, 3), separable(200, 4)), seed=9)
-    lines = []
-    history = genre_mlp.train(model, data, num_updates=300, eval_step=100, log=lines.append)
+    history = genre_mlp.train(model, data, num_updates=300, eval_step=100)
+    lines = capsys.readouterr().out.splitlines()
     assert [row[0] for row in history] == [100, 200, 300]
     assert lines[0].startswith("Accuracy after update 100/300: ")
     assert history[-1][3] > 0.95  # separable data is learned
@@ -128,10 +128,11 @@ class Recorded(object):
         return self.losses[-1]
 
 
-def test_train_loss_is_the_mean_since_the_last_evaluation_and_the_end_is_evaluated(genre_mlp, model):
+def test_train_loss_is_the_mean_since_the_last_evaluation_and_the_end_is_evaluated(genre_mlp, model, capsys):
     data = genre_mlp.DataServer(arrays=(separable(800, 3), separable(200, 4)), seed=9)
-    recorded, lines = Recorded(model), []
-    history = genre_mlp.train(recorded, data, num_updates=250, eval_step=100, log=lines.append)
+    recorded = Recorded(model)
+    history = genre_mlp.train(recorded, data, num_updates=250, eval_step=100)
+    lines = capsys.readouterr().out.splitlines()
     # 250 is no multiple of 100: the last 50 updates get an evaluation of their own.
     assert [row[0] for row in history] == [100, 200, 250] and len(recorded.losses) == 250
     for (update, train_loss, _, _), first in zip(history, [0, 100, 200]):

@@ -1,5 +1,6 @@
 """The lesson as a notebook: genre_mlp.ipynb made from genre_mlp.py, run in a real Jupyter kernel."""
 import base64
+import importlib.util
 import io
 import json
 import os
@@ -11,9 +12,10 @@ import venv
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_script
+from conftest import ROOT, parse_args, run_script
 
-from lesson_helpers import lesson_notebook, notebook, pictures
+from lesson_helpers.notebook_route import lesson_notebook, notebook
+from lesson_helpers.drawing import pictures
 
 NOTEBOOK = os.path.join(ROOT, "genre_mlp.ipynb")
 SCRIPT = os.path.join(ROOT, "genre_mlp.py")
@@ -89,19 +91,30 @@ def test_cells_follow_the_lessons_steps():
                         "## The data", "## The model", "## One step of SGD", "## Training", "## Results",
                         "## Using the model", "## Exercises"]
     code = [cell.source for cell in cells if cell.cell_type == "code"]
-    assert code[0].startswith('"""Music genre prediction') and "install_missing_packages()" in code[0]
-    # Each step in its own cell, in the lesson's order; the command line last of all.
-    steps = ["IN_FILE = ", "NOTEBOOK_ARGS = []", "args = parse_args(NOTEBOOK_ARGS)", "describe_data(data)",
-             "samples_figure(", "player(", "class Model", "evaluate_start(model", "graph_summary(model",
-             "one_step(model", "train_or_evaluate(model", "report(model", "learning_curve(model",
-             "confusion(model", "mistakes_figure(", "play_mistakes(", "save_and_predict(model", "def main("]
+    assert code[0].startswith('"""Music genre prediction') and "prepare_theano_for_today()" in code[0]
+    # Each step in its own cell, in the lesson's order: one flow, which the script runs too.
+    steps = ["IN_FILE = ", "NOTEBOOK_ARGS = []", "args = options.read_options(NOTEBOOK_ARGS", "describe_data(data)",
+             "samples_figure(", "player(", "def make_parameters(", "def forward(", "theano.grad(",
+             "theano.function(", "evaluate_test_set(model, data)", "pydotprint", "one_step(model",
+             "history = train(model", "report(model", "curve_figure(", "confusion(model", "mistakes_figure(",
+             "play_mistakes(", "loudness.verdict(", "write_excerpt("]
     where = [next(index for index, source in enumerate(code) if step in source) for step in steps]
     assert where == sorted(where) and len(set(where)) == len(where), where
-    assert code[-1].rstrip().endswith("main()") and "def parse_args(argv)" not in "".join(code[:where[1]])
     parameters = [cell for cell in cells if "parameters" in cell.metadata.get("tags", [])]
     assert len(parameters) == 1 and parameters[0].source.endswith("NOTEBOOK_ARGS = []")
-    # No cell of the lesson before main defines argparse's options: they are in lesson_helpers/options.py.
+    # No cell defines argparse's options (lesson_helpers/command_line/options.py), and no function
+    # lists the steps a second time: the cells are the script.
     assert not any("add_argument" in source for source in code)
+    assert not any(re.search(r"^def (main|run)\(", source, re.M) for source in code)
+    assert not any(flag in source for source in code for flag in ("IN_NOTEBOOK", "TEACHING", "STOPPED_AT"))
+
+
+def test_only_listening_and_the_graphs_picture_are_the_notebooks_alone():
+    import jupytext
+    cells = jupytext.read(SCRIPT, fmt="py:percent").cells
+    only = [cell.source for cell in cells if cell.metadata.get("active") == "ipynb"]
+    assert [("player(" in source, "pydotprint" in source, "write_excerpt(" in source) for source in only] == [
+        (True, False, False), (False, True, False), (False, False, True)]
 
 
 def test_parameters_cell_gets_the_options_after_it():
@@ -114,9 +127,12 @@ def test_parameters_cell_gets_the_options_after_it():
     assert lesson_notebook.with_arguments(original, []).cells == original.cells
 
 
-def test_the_script_never_installs_or_reads_notebook_args(genre_mlp):
-    assert genre_mlp.IN_NOTEBOOK is False
+def test_importing_the_lesson_runs_none_of_its_steps(genre_mlp):
+    # Imported, the cells define the lesson's pieces and do none of its steps: no options read,
+    # no data, no network; and nothing printed (tests/test_layout.py runs the import alone).
     assert genre_mlp.HERE == ROOT and genre_mlp.NOTEBOOK_ARGS == []
+    assert not {"args", "data", "model", "history"} & set(vars(genre_mlp))
+    assert callable(genre_mlp.Model) and callable(genre_mlp.train)
 
 
 # ---------------------------------------------------------------------------
@@ -129,7 +145,7 @@ def executed(tmp_path_factory):
     data = write_npz(folder / "small.npz", train=separable(400, 1), test=separable(100, 2))
     output = folder / "executed.ipynb"
     arguments = SHORT_RUN + ["--data", data]
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "lesson_helpers", "lesson_notebook.py"), "run",
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "lesson_helpers", "notebook_route", "lesson_notebook.py"), "run",
                              "--output", str(output), "--"] + arguments,
                             capture_output=True, text=True, cwd=folder, timeout=600)
     return result, output, arguments
@@ -168,7 +184,7 @@ def test_each_cells_printed_lines_are_one_output_between_its_pictures(executed):
 def test_a_kernels_flushed_pieces_become_one_output_in_the_executed_copy(tmp_path):
     """A real kernel, made to flush a line apart from its newline, as print's two writes can be sent."""
     import nbformat
-    from lesson_helpers.lesson_notebook import run
+    from lesson_helpers.notebook_route.lesson_notebook import run
     notebook = nbformat.v4.new_notebook()
     notebook.cells.append(nbformat.v4.new_code_cell("NOTEBOOK_ARGS = []", metadata={"tags": ["parameters"]}))
     notebook.cells.append(nbformat.v4.new_code_cell(
@@ -182,7 +198,7 @@ def test_a_kernels_flushed_pieces_become_one_output_in_the_executed_copy(tmp_pat
 
 def test_coalescing_keeps_text_and_pictures_in_their_order():
     import nbformat
-    from lesson_helpers.lesson_notebook import coalesced
+    from lesson_helpers.notebook_route.lesson_notebook import coalesced
     notebook = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("draw()")
     text = lambda value, name="stdout": nbformat.v4.new_output("stream", name=name, text=value)
@@ -203,17 +219,38 @@ def test_notebook_shows_the_excerpts_before_training_and_the_curve_after(execute
     pngs = [index for index, kind in enumerate(kinds) if kind == "png"]
     first_accuracy = next(index for index, (kind, value) in enumerate(found)
                           if kind == "text" and "Accuracy after" in value)
-    # The excerpts before training; the curve and the mistakes after.
-    assert len(pngs) == 3 and pngs[0] < first_accuracy < pngs[1] < pngs[2]
+    # The excerpts and the compiled graph before training; the curve and the mistakes after.
+    assert len(pngs) == 4 and pngs[0] < pngs[1] < first_accuracy < pngs[2] < pngs[3]
     assert png_shape(found[pngs[0]][1])[:2] == (680, 1000)  # 10 x 6.8 inches at 100 dpi
-    assert png_shape(found[pngs[1]][1])[:2] == (430, 1400)  # 14 x 4.3: the curve, its trained part zoomed, the losses
+    assert png_shape(found[pngs[2]][1])[:2] == (430, 1400)  # 14 x 4.3: the curve, its trained part zoomed, the losses
+    # The graph's picture is the file the prose names, beside the notebook: evaluate's forward pass.
+    with open(os.path.join(ROOT, "lesson_files", "evaluate.png"), "rb") as drawn:
+        assert drawn.read() == found[pngs[1]][1]
 
 
-def test_the_results_cell_ends_with_the_scripts_verdict(executed):
+def test_notebook_outputs_name_no_temporary_or_venv_path(executed):
+    import nbformat
+    import tempfile
+    executed_cells = nbformat.read(str(executed[1]), as_version=4).cells
+    # What the lesson prints (stderr may carry the machine's own notices, such as a compile cache
+    # that another process changed), and what a cell's last expression shows (a path returned, say).
+    text = "".join(output.text for cell in executed_cells for output in cell.get("outputs", [])
+                   if output.get("name") == "stdout")
+    text += "".join(output.data["text/plain"] + "\n" for cell in executed_cells for output in cell.get("outputs", [])
+                    if "text/plain" in output.get("data", {}) and "image/png" not in output.data
+                    and "text/html" not in output.data)
+    assert "Wrote test excerpt 99 (rock) to lesson_files/test_excerpt_99.wav;" in text
+    assert re.search(r"^lesson_files/test_excerpt_99.wav: (rock|classical) \(probability", text, re.M)
+    # Only the options line names the test's own data file, in its temporary folder.
+    for internal in (tempfile.gettempdir(), "site-packages", ".venv", sys.prefix, ROOT + os.sep):
+        assert [line for line in text.splitlines() if internal in line and not line.startswith("Options:")] == []
+
+
+def test_the_verdict_cell_ends_as_the_script_ends(executed):
     import nbformat
     result, output, arguments = executed
     cells = nbformat.read(str(output), as_version=4).cells
-    (results,) = [cell for cell in cells if cell.cell_type == "code" and "def report(" in cell.source]
+    (results,) = [cell for cell in cells if cell.cell_type == "code" and "loudness.verdict(" in cell.source]
     printed = "".join(output.text for output in results.outputs if output.output_type == "stream")
     script = run_script(*arguments).stdout.splitlines()
     assert script[-1].startswith("Verdict: the network's ")
@@ -233,9 +270,11 @@ def test_the_notebook_plays_the_mistakes_it_draws(executed):
     assert len(players) == len([line for line in lines if line.startswith("  test excerpt ")])
 
 
+
+
 def test_a_bad_option_in_the_notebook_is_one_line(tmp_path):
     output = tmp_path / "executed.ipynb"
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "lesson_helpers", "lesson_notebook.py"), "run",
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "lesson_helpers", "notebook_route", "lesson_notebook.py"), "run",
                              "--output", str(output), "--", "--updates", "-3"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 1
@@ -293,7 +332,7 @@ def test_plot_samples_writes_a_png_and_leaves_training_alone(small_file, tmp_pat
 @pytest.mark.parametrize("name, starts", [("curve.svg", b"<?xml"), ("curve.pdf", b"%PDF-"), ("curve.PNG", b"\x89PNG"),
                                           ("curve.jpg", b"\xff\xd8\xff")])
 def test_a_picture_is_written_in_the_format_its_name_asks_for(tmp_path, name, starts):
-    from lesson_helpers import pictures
+    from lesson_helpers.drawing import pictures
     excerpts = np.zeros((8, 1200), np.float32)
     pictures.draw(pictures.samples_figure(excerpts, np.repeat([0.0, 1.0], 4), seed=0), str(tmp_path / name))
     assert (tmp_path / name).read_bytes().startswith(starts)
@@ -303,11 +342,11 @@ def test_every_format_matplotlib_offers_is_accepted(genre_mlp, small_file, tmp_p
     from matplotlib.backend_bases import FigureCanvasBase
     for extension in set(FigureCanvasBase.get_supported_filetypes()) - {"pgf"}:
         path = str(tmp_path / ("curve." + extension))
-        assert genre_mlp.parse_args(["--data", small_file, "--plot", path]).plot == path
+        assert parse_args(["--data", small_file, "--plot", path]).plot == path
 
 
 def test_the_extras_install_hint_runs_from_another_folder(tmp_path):
-    from lesson_helpers.cli import install_hint
+    from lesson_helpers.command_line.cli import install_hint
     # --dry-run: pip resolves the file it was given (here all installed already) and changes nothing.
     result = subprocess.run(install_hint() + " --dry-run --quiet", shell=True, cwd=str(tmp_path),
                             capture_output=True, text=True)
@@ -316,11 +355,11 @@ def test_the_extras_install_hint_runs_from_another_folder(tmp_path):
 
 @pytest.mark.parametrize("option", ["--plot-samples", "--plot"])
 def test_pictures_without_matplotlib_are_one_line(genre_mlp, monkeypatch, capsys, small_file, tmp_path, option):
-    real = genre_mlp.importlib.util.find_spec
-    monkeypatch.setattr(genre_mlp.importlib.util, "find_spec",
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *rest: None if name == "matplotlib" else real(name, *rest))
     with pytest.raises(SystemExit) as raised:
-        genre_mlp.parse_args(["--data", small_file, option, str(tmp_path / "picture.png")])
+        parse_args(["--data", small_file, option, str(tmp_path / "picture.png")])
     assert raised.value.code == 2
     assert capsys.readouterr().err.splitlines() == [
         "error: %s needs matplotlib, which is not installed; %s -m pip install -r %s; see genre_mlp.py --help"
@@ -357,11 +396,12 @@ def test_pins_come_from_the_requirements_files(tmp_path):
 
 def test_a_supported_numpy_is_kept_with_its_scipy_and_matplotlib():
     versions = {"numpy": "2.2.6", "scipy": "1.15.3", "matplotlib": "3.10.3", "six": "1.17.0",
-                "theano": None, "scipy_openblas32": None, "soundfile": None, "gdown": None, "tqdm": "4.67.1"}
+                "theano": None, "scipy_openblas32": None, "soundfile": None, "pydot": None, "gdown": None,
+                "tqdm": "4.67.1"}
     # gdown and tqdm fetch the data file (requirements.txt's pins): a kernel's own tqdm stays.
     assert notebook.plan(ROOT, versions, python=(3, 13)) == (
         ["numpy==2.2.6", "scipy==1.15.3", "matplotlib==3.10.3", "six==1.17.0", "soundfile==0.14.0",
-         "gdown==6.5.1", "tqdm==4.67.1", "scipy-openblas32==0.3.34.481.3"], "theano==1.0.5",
+         "pydot==4.0.1", "gdown==6.5.1", "tqdm==4.67.1", "scipy-openblas32==0.3.34.481.3"], "theano==1.0.5",
         "NumPy 2.2.6, SciPy 1.15.3, matplotlib 3.10.3, six 1.17.0, tqdm 4.67.1", False)
     for kept in ("2.1.0", "2.3.5", "2.5.5"):
         assert notebook.plan(ROOT, dict(versions, numpy=kept))[3] is False
@@ -411,7 +451,7 @@ def test_a_fresh_kernel_gets_the_packages_from_the_first_cell(tmp_path, with_int
     probe = "import importlib.util as u; print([n for n in ('numpy', 'theano', 'matplotlib') if u.find_spec(n)])"
     assert subprocess.run([python, "-c", probe], capture_output=True, text=True).stdout.strip() == "[]"
     output = tmp_path / "executed.ipynb"
-    result = subprocess.run([python, os.path.join(ROOT, "lesson_helpers", "lesson_notebook.py"), "run",
+    result = subprocess.run([python, os.path.join(ROOT, "lesson_helpers", "notebook_route", "lesson_notebook.py"), "run",
                              "--output", str(output), "--"] + SHORT_RUN + ["--stand-in"],
                             capture_output=True, text=True, timeout=1800, cwd=ROOT)
     assert result.returncode == 0, result.stderr
@@ -456,7 +496,7 @@ def test_mistakes_figure_draws_the_surest_mistakes_of_each_kind():
 
 
 def test_every_picture_drawn_from_the_stand_in_says_so_in_its_title():
-    from lesson_helpers import curve
+    from lesson_helpers.drawing import curve
     excerpts, targets, probabilities = mistakes_case()
     history = [(0, float("nan"), 0.69, 0.5), (100, 0.6, 0.55, 0.8)]
     drawn = {"samples": lambda stand_in: pictures.samples_figure(excerpts, targets, 0, per_class=2, stand_in=stand_in),
@@ -469,7 +509,7 @@ def test_every_picture_drawn_from_the_stand_in_says_so_in_its_title():
 
 
 def test_listening_to_the_mistakes(capsys):
-    from lesson_helpers import listen
+    from lesson_helpers.sound import listen
     excerpts, targets, probabilities = mistakes_case()
     listen.play_mistakes(excerpts, targets, probabilities, per_kind=2)
     lines = capsys.readouterr().out.splitlines()
@@ -493,7 +533,7 @@ def test_samples_have_their_own_scale_and_an_amplitude_axis():
 
 
 def test_the_curve_starts_at_update_0_with_loudness_and_the_lessons_83():
-    from lesson_helpers import curve
+    from lesson_helpers.drawing import curve
     history = [(0, float("nan"), 0.69, 0.5), (100, 0.6, 0.55, 0.8), (200, 0.5, 0.5, 0.85)]
     figure = curve.curve_figure(history, "bce", loudness_accuracy=0.823)
     left, zoomed, _ = figure.axes
@@ -537,7 +577,7 @@ def test_a_hosted_kernel_keeps_its_numpy_and_runs_without_a_restart(tmp_path, wi
     (startup / "00-numpy.py").write_text("import numpy\n")
     output = tmp_path / "executed.ipynb"
     environ = dict(os.environ, IPYTHONDIR=str(tmp_path / "ipython"))
-    result = subprocess.run([python, os.path.join(ROOT, "lesson_helpers", "lesson_notebook.py"), "run",
+    result = subprocess.run([python, os.path.join(ROOT, "lesson_helpers", "notebook_route", "lesson_notebook.py"), "run",
                              "--output", str(output), "--"] + SHORT_RUN + ["--stand-in"],
                             capture_output=True, text=True, timeout=1800, cwd=ROOT, env=environ)
     assert result.returncode == 0, result.stderr
@@ -666,12 +706,12 @@ def test_a_kernel_lacking_only_matplotlib_gets_only_matplotlib(monkeypatch):
     packages = calls[0]
     assert matplotlib_pin in packages
     # Everything else as the kernel has it, pinned so that pip cannot move it.
-    kept = ("numpy", "scipy", "six", "soundfile", "gdown", "tqdm")
+    kept = ("numpy", "scipy", "six", "soundfile", "pydot", "gdown", "tqdm")
     for distribution in kept:
         assert "%s==%s" % (distribution, importlib.metadata.version(distribution)) in packages
-    assert len(packages) == 7  # the BLAS wheel it has is left out, and so left alone
+    assert len(packages) == 8  # the BLAS wheel it has is left out, and so left alone
     assert said[0] == ("This kernel's Python (/kernel/python) lacks matplotlib: installing only those into it, keeping "
-                       "its NumPy %s, SciPy %s, six %s, soundfile %s, gdown %s, tqdm %s (a minute or two)..."
+                       "its NumPy %s, SciPy %s, six %s, soundfile %s, pydot %s, gdown %s, tqdm %s (a minute or two)..."
                        % tuple(importlib.metadata.version(name) for name in kept))
     assert said[-1] == "Installed; the lesson goes on."
 
@@ -684,7 +724,7 @@ arguments, blocked = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 for name in blocked:
     sys.modules[name] = None  # not installed, as far as imports and find_spec can tell
 import hashlib, nbformat
-from lesson_helpers import lesson_notebook, notebook
+from lesson_helpers.notebook_route import lesson_notebook, notebook
 notebook.install_missing_packages = lambda *args, **kwargs: False  # this test's kernel installs nothing
 try:
     import IPython.display
@@ -706,8 +746,7 @@ for cell in cells:
 def test_a_kernel_without_matplotlib_says_no_pictures_once(small_file, tmp_path):
     result = subprocess.run([sys.executable, "-c", CELLS_WITHOUT_A_KERNEL,
                              json.dumps(["--updates", "20", "--eval-step", "10", "--data", small_file]),
-                             json.dumps(["matplotlib"])], capture_output=True, text=True, cwd=ROOT, timeout=600,
-                            env=dict(os.environ, TMPDIR=str(tmp_path)))  # the lesson's WAV goes there
+                             json.dumps(["matplotlib"])], capture_output=True, text=True, cwd=ROOT, timeout=600)  # the lesson's WAV goes to lesson_files/
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert [line for line in result.stdout.splitlines() if "pictures" in line.lower()] == [
@@ -746,8 +785,7 @@ def test_the_notebook_writes_each_file_asked_for_and_shows_the_pictures_too(smal
     for option, path in files.items():
         arguments += [option, path]
     result = subprocess.run([sys.executable, "-c", CELLS_WITHOUT_A_KERNEL, json.dumps(arguments), "[]"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=600,
-                            env=dict(os.environ, TMPDIR=str(tmp_path)))
+                            capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0, result.stderr
     said = result.stdout.splitlines()
     for line in ("Drew random excerpts of each class in %s." % files["--plot-samples"],
@@ -755,10 +793,12 @@ def test_the_notebook_writes_each_file_asked_for_and_shows_the_pictures_too(smal
                  "Drew the learning curve in %s." % files["--plot"]):
         assert said.count(line) == 1, line
     shown = [line.split()[-1] for line in said if line.startswith("shown inline: Image")]
-    assert len(shown) == 3  # the excerpts, the curve, the mistakes
+    from lesson_helpers.drawing.graph import missing_tool
+    graph = [] if missing_tool() else [os.path.join(ROOT, "lesson_files", "evaluate.png")]
+    assert len(shown) == 3 + len(graph)  # the excerpts, the graph (with pydot and dot), the curve, the mistakes
     # Each picture written to a file is the one shown inline, byte for byte.
-    assert hashlib.sha256(open(files["--plot-samples"], "rb").read()).hexdigest() == shown[0]
-    assert hashlib.sha256(open(files["--plot"], "rb").read()).hexdigest() == shown[1]
+    for path, digest in zip([files["--plot-samples"]] + graph + [files["--plot"]], shown):
+        assert hashlib.sha256(open(path, "rb").read()).hexdigest() == digest, path
     history = np.loadtxt(files["--curve"], delimiter=",", skiprows=1)
     assert list(history[:, 0]) == [10, 20]
     with np.load(files["--save"]) as saved:
@@ -783,7 +823,7 @@ def test_no_excerpt_is_drawn_twice_even_when_a_class_has_few(per_class):
 
 @pytest.mark.parametrize("loss, name", [("bce", "binary cross-entropy"), ("mse", "squared error")])
 def test_accuracy_has_an_axis_of_its_own_and_the_losses_theirs(loss, name):
-    from lesson_helpers import curve
+    from lesson_helpers.drawing import curve
     history = [(0, float("nan"), 0.69, 0.30), (100, 0.6, 0.55, 0.8), (200, 0.5, 0.45, 0.9)]
     left, right = curve.curve_figure(history, loss).axes
     assert left.get_ylabel() == "test accuracy (%)" and right.get_ylabel() == name
@@ -805,7 +845,7 @@ def old_and_linked(tmp_path, name):
 
 
 def test_the_curve_and_a_picture_are_written_atomically(tmp_path):
-    from lesson_helpers import curve
+    from lesson_helpers.drawing import curve
     history = [(10, 0.6, 0.55, 0.8), (20, 0.5, 0.45, 0.9)]
     csv, png = old_and_linked(tmp_path, "curve.csv"), old_and_linked(tmp_path, "curve.png")
     curve.write_curve(str(csv), history)
@@ -828,3 +868,65 @@ def test_a_picture_that_cannot_be_drawn_leaves_the_old_file(tmp_path):
     with pytest.raises(RuntimeError):
         pictures.draw(Broken(), str(png))
     assert png.read_bytes() == b"an older file" and len(os.listdir(tmp_path)) == 2
+
+
+# ---------------------------------------------------------------------------
+# The picture of the compiled graph (theano.printing.pydotprint, pydot, Graphviz's dot)
+# ---------------------------------------------------------------------------
+def test_the_graph_is_drawn_into_its_file_atomically(genre_mlp, model, tmp_path, capsys):
+    from lesson_helpers.drawing import graph
+    if graph.missing_tool():
+        if os.environ.get("CI"):
+            pytest.fail("CI must install pydot and Graphviz: %s" % graph.missing_tool())
+        pytest.skip(graph.missing_tool())
+    path = str(tmp_path / "lesson_files" / "evaluate.png")
+    assert graph.draw_graph(genre_mlp.theano.printing.pydotprint, model.evaluate, path) == path
+    assert capsys.readouterr().out == ""  # pydotprint's own "The output file is available at" is left out
+    assert os.listdir(tmp_path / "lesson_files") == ["evaluate.png"]  # no temporary file left
+    with open(path, "rb") as drawn:
+        height, width = png_shape(drawn.read())[:2]
+    assert height > 400 and width > 400  # the forward pass: some 16 operations, laid out by dot
+
+
+@pytest.mark.parametrize("absent, line", [
+    ("dot", "No picture of the graph: Graphviz's dot command is not installed (apt-get install graphviz)."),
+    ("pydot", "No picture of the graph: pydot is not installed (make setup installs it: "
+              "lesson_helpers/requirements.txt).")])
+def test_without_pydot_or_dot_the_graph_is_one_line(genre_mlp, model, tmp_path, capsys, monkeypatch, absent, line):
+    from lesson_helpers.drawing import graph
+    if absent == "dot":
+        monkeypatch.setenv("PATH", str(tmp_path))  # a PATH with no dot on it
+    else:
+        real = importlib.util.find_spec
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: None if name == "pydot" else real(name, *rest))
+    path = tmp_path / "evaluate.png"
+    assert graph.draw_graph(genre_mlp.theano.printing.pydotprint, model.evaluate, str(path)) is None
+    assert capsys.readouterr().out.splitlines() == [line]
+    assert not path.exists()
+
+
+def test_the_graphs_summary_counts_what_the_prose_says(model):
+    # The prose gives these counts: the forward pass alone, and with the gradient and the updates.
+    from lesson_helpers.drawing.graph import graph_summary
+    assert graph_summary(model.evaluate).startswith("16 operations: ")
+    assert graph_summary(model.train_batch).startswith("41 operations: ")
+
+
+def test_predict_in_the_notebook_classifies_and_stops_in_one_line(genre_mlp, model, tmp_path):
+    soundfile = pytest.importorskip("soundfile")
+    from lesson_helpers.command_line.model_file import save_model
+    model_path, song = str(tmp_path / "model.npz"), str(tmp_path / "song.wav")
+    save_model(model, model_path, 0.5)
+    soundfile.write(song, np.sin(np.arange(400 * 3) / 3.0) * 0.3, 400)
+    output = tmp_path / "executed.ipynb"
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "lesson_helpers", "notebook_route", "lesson_notebook.py"),
+                             "run", "--output", str(output), "--", "--predict", model_path, song],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    import nbformat
+    found = outputs(nbformat.read(str(output), as_version=4))
+    text = "".join(value for kind, value in found if kind == "text")
+    assert re.search(r"^%s: (rock|classical) \(probability of rock \d\.\d\d\)$" % re.escape(song), text, re.M)
+    # The run stops there, in one line and no traceback: no data, no network, no training.
+    assert [value for kind, value in found if kind == "error"] == ["PredictionsDone: "]
+    assert "Accuracy" not in text and "Data:" not in text

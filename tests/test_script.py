@@ -9,7 +9,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from conftest import ROOT, USERS_THEANO_FLAGS, copy_lesson, run_script, separable, stderr_lines, write_npz
+from conftest import ROOT, USERS_THEANO_FLAGS, copy_lesson, parse_args, report_lines, run_lesson, run_script, separable, stderr_lines, write_npz
 from test_loudness import brute_force, plain_rms
 from theano_today import theano_setup
 from benchmark.reference import NumpyMLP
@@ -37,9 +37,14 @@ def test_trains_end_to_end_on_a_file(genre_mlp, small_file):
         halves = lambda n: np.arange(n) >= n // 2
         expected = brute_force(plain_rms(arrays["train"]), halves(400), plain_rms(arrays["test"]), halves(100))[3]
     network = evaluations[-1].split(":")[1].split("%")[0].strip()
-    assert lines[-2].startswith("Test accuracy: the network %s%%, loudness alone %.2f%% (rock when RMS "
-                                % (network, 100 * expected))
+    assert report_lines(result.stdout)[-1].startswith(
+        "Test accuracy: the network %s%%, loudness alone %.2f%% (rock when RMS " % (network, 100 * expected))
     assert expected < 0.75
+    # Then the confusion matrix, as the notebook shows it: its counts are the 100 test excerpts, 50 a class.
+    counts = [[int(word) for word in line.split()[2:]] for line in lines[-3:-1]]
+    assert [line.split()[:2] for line in lines[-3:-1]] == [["truly", "classical"], ["truly", "rock"]]
+    assert [sum(row) for row in counts] == [50, 50]
+    assert counts[0][0] + counts[1][1] == round(float(network))  # those it got right: its accuracy of 100
     # The last line, the verdict: the difference in points of the two accuracies as printed, worked out here.
     points = float(network) - round(100 * expected, 2)
     assert points >= 1
@@ -61,8 +66,9 @@ def test_stand_in_asked_for(script_copy):
     lines = result.stdout.splitlines()
     assert lines[0] == ("Training on the generated stand-in (seed 1234), not the lesson's recordings: --stand-in "
                         "asked for it; `make data` fetches them (README \"The data\").")
-    assert lines[-3].startswith("Test accuracy: the network ")
-    assert lines[-2].startswith("Trained on the generated stand-in") and "`make data` downloads them" in lines[-2]
+    report = report_lines(result.stdout)
+    assert report[-2].startswith("Test accuracy: the network ")
+    assert "Trained on the generated stand-in" in report[-1] and "`make data` downloads them" in report[-1]
     assert lines[-1].startswith("Verdict on the generated stand-in: the network's ")
     assert not (script_copy / "sample_3s_400Hz.npz").exists()  # never written
 
@@ -81,24 +87,24 @@ def test_later_file_name_is_used(script_copy):
     assert "stand-in" not in result.stdout
 
 
-def test_the_lessons_name_wins_over_the_later_one(genre_mlp, tmp_path, monkeypatch):
+def test_the_lessons_name_wins_over_the_later_one(genre_mlp, tmp_path):
     # Both beside the script, told apart by their sizes: the lesson's own name is the one used.
-    monkeypatch.setattr(genre_mlp, "HERE", str(tmp_path))
-    monkeypatch.setattr(genre_mlp, "IN_FILE", str(tmp_path / "sample_3s_400Hz.npz"))
+    from lesson_helpers.data.lesson_data import open_data
+    names = (str(tmp_path / "sample_3s_400Hz.npz"), str(tmp_path / "classical_vs_rock.npz"))
     write_npz(tmp_path / "classical_vs_rock.npz", train=separable(60), test=separable(20))
     said = []
-    data, stand_in = genre_mlp.open_data(None, 5, log=said.append)
+    data, stand_in = open_data(genre_mlp.DataServer, None, 5, names, "float32", log=said.append)
     assert (len(data.train), stand_in) == (60, False) and len(said) == 1 and "later name" in said[0]
     write_npz(tmp_path / "sample_3s_400Hz.npz", train=separable(40), test=separable(20))
     said = []
-    data, stand_in = genre_mlp.open_data(None, 5, log=said.append)
+    data, stand_in = open_data(genre_mlp.DataServer, None, 5, names, "float32", log=said.append)
     assert (len(data.train), stand_in, said) == (40, False, [])
 
 
 def test_a_folder_given_as_the_data_says_so(genre_mlp, tmp_path):
     # It used to say "DIR not found" of a folder that is there.
     with pytest.raises(SystemExit) as stop:
-        genre_mlp.main(["--data", str(tmp_path), "--updates", "10", "--eval-step", "5"])
+        run_lesson(["--data", str(tmp_path), "--updates", "10", "--eval-step", "5"])
     assert stop.value.code == ("error: %s is a folder, not a file; give the lesson's data file "
                                "(README \"The data\")" % tmp_path)
     result = run_script("--data", str(tmp_path), "--updates", "10", "--eval-step", "5")
@@ -142,15 +148,15 @@ def test_a_folder_given_as_the_data_says_so(genre_mlp, tmp_path):
 ])
 def test_bad_options_give_one_line(genre_mlp, capsys, args, message):
     with pytest.raises(SystemExit) as stop:
-        genre_mlp.main(args)
+        run_lesson(args)
     text = str(stop.value.code) if isinstance(stop.value.code, str) else capsys.readouterr().err
     assert stop.value.code != 0 and message in text
     assert text.strip().count("\n") == 0, text  # one line: the usage is in --help
 
 
 def test_the_memory_bound_by_hand():
-    from lesson_helpers.data_file import DataError
-    from lesson_helpers.options import check_network_fits
+    from lesson_helpers.data.data_file import DataError
+    from lesson_helpers.command_line.options import check_network_fits
     # 1200*256 + 256*64 + 64*1 = 323,648 weights: 2,589,184 bytes; 2000 rows * 320 activations * 4 = 2,560,000.
     check_network_fits((256, 64), 1200, 2000, "cpu", available=5_149_184)
     with pytest.raises(DataError, match=r"needs at least 0\.0 GB of memory \(323,648 weights"):
@@ -161,9 +167,9 @@ def test_the_memory_bound_by_hand():
 def test_running_out_of_memory_anyway_is_one_line(genre_mlp, monkeypatch):
     def too_big(*args, **kwargs):
         raise MemoryError("Unable to allocate 26.8 GiB for an array with shape (1200, 3000000)")
-    monkeypatch.setattr(genre_mlp, "build_model", too_big)
+    monkeypatch.setattr(genre_mlp.theano, "function", too_big)  # the cells' own Theano
     with pytest.raises(SystemExit) as stop:
-        genre_mlp.main(["--stand-in", "--updates", "10", "--eval-step", "5"])
+        run_lesson(["--stand-in", "--updates", "10", "--eval-step", "5"])
     assert stop.value.code == ("error: out of memory; give smaller --hidden widths (or --batch-size), or close "
                                "other programs")
 
@@ -183,7 +189,7 @@ def test_help_and_bad_options_answer_before_theano_loads(genre_mlp, capsys, args
     assert "argparse" in modules and not any(name.split(".")[0] == "theano" for name in modules)
     # What main's own parse says, Theano loaded: the same words.
     with pytest.raises(SystemExit) as stop:
-        genre_mlp.parse_args(args)
+        parse_args(args)
     late = capsys.readouterr()
     assert stop.value.code == code
     assert early.stdout == late.out
@@ -192,7 +198,7 @@ def test_help_and_bad_options_answer_before_theano_loads(genre_mlp, capsys, args
 
 
 def test_the_constants_read_from_the_source_are_the_lessons(genre_mlp):
-    from lesson_helpers import options
+    from lesson_helpers.command_line import options
     read = options.read_constants(genre_mlp.__file__)
     assert options.lesson_defaults(read) == options.lesson_defaults(vars(genre_mlp))
     assert read["IN_FILE"] == genre_mlp.IN_FILE and read["NUM_UPDATES"] == genre_mlp.NUM_UPDATES
@@ -201,7 +207,7 @@ def test_the_constants_read_from_the_source_are_the_lessons(genre_mlp):
 def test_the_formats_help_names_are_those_soundfile_decodes(genre_mlp, capsys):
     import soundfile
     with pytest.raises(SystemExit):
-        genre_mlp.parse_args(["--help"])
+        parse_args(["--help"])
     text = " ".join(capsys.readouterr().out.split())
     named = re.search(r"classify audio files \(([A-Z0-9, ]+); other formats with ffmpeg\)", text)
     assert named, text
@@ -213,15 +219,17 @@ def test_the_seeds_at_both_ends_run(genre_mlp, model, small_file):
     # 0 and 2**32 - 1 are NumPy's own limits; the one SGD step seeds its batch with seed + 1.
     data = genre_mlp.DataServer(small_file, seed=2 ** 32 - 1)
     for seed in (0, 2 ** 32 - 1):
-        assert genre_mlp.parse_args(["--seed", str(seed), "--data", small_file]).seed == seed
-        before, after = genre_mlp.one_step(model, data, 4, seed, log=lambda line: None)
+        assert parse_args(["--seed", str(seed), "--data", small_file]).seed == seed
+        before, after = genre_mlp.one_step(model, data, 4, seed)
         assert np.isfinite(before) and np.isfinite(after)
 
 
 def test_a_batch_larger_than_the_training_set_is_refused_before_compiling(genre_mlp, small_file, monkeypatch):
-    monkeypatch.setattr(genre_mlp, "Model", None)  # compiling would fail loudly
+    def compile_nothing(*args, **kwargs):
+        raise AssertionError("compiled before the batch size was checked")
+    monkeypatch.setattr(genre_mlp.theano, "function", compile_nothing)
     with pytest.raises(SystemExit) as stop:
-        genre_mlp.main(["--data", small_file, "--batch-size", "401", "--updates", "10", "--eval-step", "5"])
+        run_lesson(["--data", small_file, "--batch-size", "401", "--updates", "10", "--eval-step", "5"])
     assert stop.value.code == ("error: --batch-size 401 is larger than the training set (400 excerpts); "
                                "give --batch-size 400 or less")
 
@@ -264,7 +272,7 @@ def test_options_reach_the_model(genre_mlp, small_file, tmp_path, capsys):
     # One update with every training option away from its default, against NumPy from the same
     # start and batch: if main dropped any option, the saved parameters would differ.
     saved = str(tmp_path / "model.npz")
-    genre_mlp.main(["--data", small_file, "--updates", "1", "--eval-step", "1", "--learning-rate", "0.5",
+    run_lesson(["--data", small_file, "--updates", "1", "--eval-step", "1", "--learning-rate", "0.5",
                     "--batch-size", "8", "--seed", "7", "--loss", "mse", "--save", saved])
     random = np.random.RandomState(7)  # the lesson's start: N(0, 0.1^2), W1 B1 W2 B2 W3 B3 in turn
     shapes = [(1200, 256), (256,), (256, 64), (64,), (64, 1), (1,)]
@@ -282,7 +290,8 @@ def test_options_reach_the_model(genre_mlp, small_file, tmp_path, capsys):
 
 def without_times(stdout):
     """The printed lines less what depends on the machine's speed."""
-    lines = [line.split("  (")[0] for line in stdout.splitlines() if "compiling took" not in line]
+    lines = [line.split("  (")[0] for line in stdout.splitlines()
+             if "compiling took" not in line and "compiled in" not in line]
     assert len(lines) > 10
     return lines
 
@@ -367,7 +376,7 @@ NOBODY = 65534
 def test_an_unwritable_folder_is_refused_before_training(genre_mlp, capsys, unwritable_folder, option):
     folder = unwritable_folder
     with pytest.raises(SystemExit) as stop:
-        genre_mlp.main(["--updates", "10", "--eval-step", "5", option, os.path.join(folder, "out")])
+        run_lesson(["--updates", "10", "--eval-step", "5", option, os.path.join(folder, "out")])
     message = capsys.readouterr().err.strip().splitlines()[-1]
     assert stop.value.code == 2 and "Accuracy" not in capsys.readouterr().out
     assert message == ("error: %s: cannot write %s/out (Permission denied); choose a folder you can write to; "

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, parse_args, run_lesson
 from lesson_helpers import files
 
 TRAIN = ["--updates", "10", "--eval-step", "5"]
@@ -18,7 +18,7 @@ TRAIN = ["--updates", "10", "--eval-step", "5"]
 def refused(genre_mlp, capsys, args):
     """The one line genre_mlp.main prints for args it refuses, checked to come before any training."""
     with pytest.raises(SystemExit) as stop:
-        genre_mlp.main(args)
+        run_lesson(args)
     out, err = capsys.readouterr()
     assert stop.value.code == 2 and "Accuracy" not in out and err.count("\n") == 1, (out, err)
     return err.strip()
@@ -27,7 +27,7 @@ def refused(genre_mlp, capsys, args):
 def test_a_bare_file_name_is_written_in_the_current_folder(genre_mlp, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     files.check_writable("model.npz")
-    args = genre_mlp.parse_args(["--save", "model.npz", "--curve", "curve.csv"] + TRAIN)
+    args = parse_args(["--save", "model.npz", "--curve", "curve.csv"] + TRAIN)
     assert (args.save, args.curve) == ("model.npz", "curve.csv")
     assert os.listdir(tmp_path) == []  # the check leaves nothing behind
     files.write_atomically("model.npz", lambda stream: stream.write(b"saved"))

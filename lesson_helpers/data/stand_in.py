@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from lesson_helpers.data_file import SAMPLE_WIDTH
+from lesson_helpers.command_line.stopped import stage
+from lesson_helpers.data.data_file import SAMPLE_WIDTH
 
 BLOCK_ROWS = 64  # 64 x 1200 float32 is 300 kB: a block's few arrays stay in the cache
 SECONDS = (np.arange(SAMPLE_WIDTH) / 400.0).astype(np.float32)  # each sample's time
@@ -30,6 +31,7 @@ def make_stand_in(seed, num_train=8000, num_test=2000, dtype=np.float32):
     tempi, phases, loudness and background noise are random, and 3% of the
     excerpts sit in the wrong half, like the lesson's mislabelled videos.
     """
+    stage.now("while generating the stand-in data")
     # SFC64 is NumPy's fastest bit generator, and as random as this needs.
     rng = np.random.Generator(np.random.SFC64(seed))
     return split(rng, num_train, dtype), split(rng, num_test, dtype)

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lesson_helpers import data_file
-from lesson_helpers.data_file import check_command  # runnable from any folder
+from lesson_helpers.data import data_file
+from lesson_helpers.data.data_file import check_command  # runnable from any folder
 
 DRIVE_ID = "1pwIqmpiNLdN_DfhJB48uLHVRBYNgzY-o"
 DRIVE_URL = f"https://drive.google.com/uc?id={DRIVE_ID}"

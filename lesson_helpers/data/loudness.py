@@ -79,6 +79,39 @@ def summary_line(train, train_targets, test, test_targets, network_accuracy):
             % (100 * network_accuracy, 100 * test_accuracy, rule_text(rms(train), threshold, direction)))
 
 
+def same_loudness(data):
+    """--same-loudness: every excerpt scaled to one RMS, the training set's mean, so that
+    loudness tells the classes apart no more; silent excerpts stay as they are."""
+    target = float(np.mean(rms(data.train)))
+    for excerpts in (data.train, data.test):
+        level = rms(excerpts)
+        scale = np.where(level > 0, target / np.where(level > 0, level, 1.0), 1.0)
+        excerpts *= scale[:, None].astype(excerpts.dtype)
+
+
+def describe_data(data):
+    """Two lines: the sizes of the splits and their classes, the values' range and loudness."""
+    def count(targets):
+        return "%d classical, %d rock" % (np.sum(targets < 0.5), np.sum(targets > 0.5))
+    print("Data: %d training excerpts (%s), %d test (%s), %d samples each"
+          % (len(data.train), count(data.train_targets), len(data.test), count(data.test_targets),
+             data.train.shape[1]))
+    level = rms(data.train)
+    print("Values from %.4f to %.4f; mean RMS (loudness) %.4f classical, %.4f rock"
+          % (min(data.train.min(), data.test.min()), max(data.train.max(), data.test.max()),
+             level[data.train_targets < 0.5].mean(), level[data.train_targets > 0.5].mean()))
+
+
+def summary_of(data, history):
+    """The network's last test accuracy beside the best loudness threshold's."""
+    return summary_line(data.train, data.train_targets, data.test, data.test_targets, history[-1][3])
+
+
+def accuracy_alone(data):
+    """The test accuracy of loudness alone: the curve's reference line."""
+    return baseline(data.train, data.train_targets, data.test, data.test_targets)[0]
+
+
 # Within a point (20 of 2000 test excerpts) is as close as seeds alone move the two apart: on the
 # stand-in, seeds 1234, 1 and 2 put the network 0.10 below, 0.50 and 0.50 above loudness (docs/data.md).
 SAME_WITHIN_POINTS = 1.0

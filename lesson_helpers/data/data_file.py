@@ -18,7 +18,7 @@ import numpy as np
 SAMPLE_WIDTH = 1200        # 3 s of audio at 400 Hz
 SPLITS = ("train", "test")
 # By its absolute path, so that the advice works from any folder.
-MAKE_DATASET = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "dataset_builder",
+MAKE_DATASET = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "dataset_builder",
                             "make_dataset.py")
 
 
@@ -81,6 +81,8 @@ def problems(arrays):
 
 def load_data_file(path, dtype=np.float32):
     """The `train` and `test` arrays of a lesson data file, checked, in `dtype`."""
+    from lesson_helpers.command_line.stopped import stage
+    stage.now("while reading the data")
     arrays = read_npz(path)
     found = problems(arrays)
     if found:

@@ -14,8 +14,8 @@ import os
 import threading
 import urllib.parse
 
-from lesson_helpers.data_file import DataError, load_data_file
-from lesson_helpers.stand_in import make_stand_in
+from lesson_helpers.data.data_file import DataError, load_data_file
+from lesson_helpers.data.stand_in import make_stand_in
 
 MIRROR_VARIABLE = "GENRE_MLP_DATA_URL"
 PROBE_SECONDS = 5  # a Drive that has not answered by then counts as offline; the whole decision stays under 10 s
@@ -32,7 +32,7 @@ def probe(url, seconds=None):
     words. Proxies are those of the environment, as for the download (requests reads HTTPS_PROXY)."""
     import requests
     seconds = PROBE_SECONDS if seconds is None else seconds
-    from lesson_helpers.download import reason_of
+    from lesson_helpers.data.download import reason_of
     outcome = []
 
     def ask():
@@ -60,7 +60,7 @@ def missing_package():
     try:
         import gdown, requests, tqdm  # noqa: F401 (what download.py needs; imported there when it runs)
     except ImportError as error:
-        from lesson_helpers.cli import install_hint
+        from lesson_helpers.command_line.cli import install_hint
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         return "%s, which fetches it, is not installed (%s)" % (
             error.name, install_hint(os.path.join(root, "requirements.txt")))
@@ -73,7 +73,7 @@ def fetch_from_drive(destination, log):
     missing = missing_package()
     if missing:
         return missing
-    from lesson_helpers import download
+    from lesson_helpers.data import download
     unreachable = probe(download.DRIVE_URL)
     if unreachable:
         return "%s cannot be reached (%s)" % (urllib.parse.urlsplit(download.DRIVE_URL).hostname, unreachable)
@@ -93,7 +93,7 @@ def fetch_from_mirror(url, destination, log):
     missing = missing_package()
     if missing:
         raise DataError("%s is set, but %s" % (MIRROR_VARIABLE, missing))
-    from lesson_helpers import download
+    from lesson_helpers.data import download
     try:
         download.download(destination, url=url, log=log, url_name=MIRROR_VARIABLE)
     except download.DownloadError as error:
@@ -124,3 +124,10 @@ def lesson_arrays(path, lesson_file, later_file, seed, dtype, stand_in=False, lo
         return load_data_file(lesson_file, dtype) + (False,)
     log(stand_in_line("%s is not beside genre_mlp.py, and %s" % (os.path.basename(lesson_file), why), seed))
     return make_stand_in(seed, dtype=dtype) + (True,)
+
+
+def open_data(server, path, seed, candidates, dtype, stand_in=False, log=print):
+    """`server` (genre_mlp's DataServer) for the arrays lesson_arrays chooses; `candidates` are the
+    lesson's file and its later name. Returns it, and whether it serves the stand-in."""
+    train, test, is_stand_in = lesson_arrays(path, candidates[0], candidates[1], seed, dtype, stand_in, log)
+    return server(seed=seed, arrays=(train, test)), is_stand_in

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make html: the lesson run as a notebook, then written as one web page to read without running it.
 
-    python lesson_helpers/lesson_html.py [--output genre_mlp.html] [-- ARGS]
+    python lesson_helpers/notebook_route/lesson_html.py [--output genre_mlp.html] [-- ARGS]
 
 Executes genre_mlp.ipynb as `make notebook` does (lesson_notebook.run, the lesson's
 options ARGS included), then turns the executed notebook into one HTML file with
@@ -18,10 +18,11 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)  # run as a script: the project's packages live in its folder
 
-from lesson_helpers import cli, lesson_notebook, stopped  # noqa: E402
+from lesson_helpers.command_line import cli, stopped
+from lesson_helpers.notebook_route import lesson_notebook  # noqa: E402
 from lesson_helpers.files import WriteError, check_writable, write_atomically  # noqa: E402
 
 PAGE = os.path.join(ROOT, "genre_mlp.html")
@@ -54,7 +55,7 @@ def write_page(arguments, output=PAGE):
 
 
 def main(argv=None):
-    parser = cli.Parser(prog="lesson_helpers/lesson_html.py", description=__doc__.split("\n")[0])
+    parser = cli.Parser(prog="lesson_helpers/notebook_route/lesson_html.py", description=__doc__.split("\n")[0])
     parser.add_argument("--output", default=PAGE, help="where the page goes (default %(default)s)")
     parser.add_argument("arguments", nargs=argparse.REMAINDER, help="-- then the lesson's options")
     args = parser.parse_args(argv)

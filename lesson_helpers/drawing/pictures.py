@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 
+from lesson_helpers.command_line.stopped import stage
 from lesson_helpers.files import is_special, write_atomically
 
 CLASS_NAMES = ("classical", "rock")   # target 0 and target 1
@@ -108,18 +109,49 @@ def png_bytes(figure, format="png"):
 
 
 def file_format(path):
-    """The format a picture file gets: its extension's (lesson_helpers/options.py checked it), PNG for a device."""
+    """The format a picture file gets: its extension's (lesson_helpers/command_line/options.py checked it), PNG for a device."""
     extension = os.path.splitext(path)[1][1:].lower()
     return "png" if is_special(path) or not extension else extension
 
 
 def draw(figure, path=None, inline=False):
     """Write `figure` to `path` (atomically) in the format its extension names, show it inline, or both."""
+    stage.now("while drawing")
     # A PNG is drawn once for both: a second drawing of a constrained layout can move a pixel.
     png = png_bytes(figure) if inline or (path and file_format(path) == "png") else None
     if path:
         picture = png if file_format(path) == "png" else png_bytes(figure, file_format(path))
         write_atomically(path, lambda stream: stream.write(picture))
+        stage.wrote(path)
     if inline:
         from IPython.display import Image, display  # in a notebook kernel, IPython is there
         display(Image(data=png))
+
+
+_told = []  # the notebook says once that it has no pictures
+
+
+def show(make_figure, path=None, said=None):
+    """A picture where it can be seen: inline in a notebook kernel (and written to `path` too, if
+    given); from the script only to `path`. make_figure() is called only when the picture is drawn;
+    `said` is printed once it is in `path` ("Drew the learning curve in %s.")."""
+    import importlib.util
+    from lesson_helpers import route
+    inline = route.in_kernel()
+    if inline and importlib.util.find_spec("matplotlib") is None:
+        if not _told:
+            from lesson_helpers.command_line.cli import install_hint
+            print("No pictures: matplotlib is not installed (%s)." % install_hint())
+            _told.append(True)
+        return
+    if inline or path:
+        draw(make_figure(), path, inline=inline)
+    if path and said:
+        print(said % path)
+
+
+def print_confusion(counts):
+    """The confusion matrix as a small table: rows the true class, columns what the network said."""
+    print("%-16s %10s %10s" % ("", "said classical", "said rock"))
+    for name, row in zip(("truly classical", "truly rock"), counts):
+        print("%-16s %14d %10d" % (name, row[0], row[1]))

@@ -5,17 +5,20 @@ test accuracy) per evaluation.
 """
 import numpy as np
 
+from lesson_helpers.command_line.stopped import stage
 from lesson_helpers.files import write_atomically
-from lesson_helpers.pictures import titled
+from lesson_helpers.drawing.pictures import titled
 
 LESSON_ACCURACY = 0.83   # what the lesson reports on its real data
 LOSS_NAMES = {"bce": "binary cross-entropy", "mse": "squared error"}
 
 
 def write_curve(path, history):
+    stage.now("while writing the curve")
     lines = ["update,train_loss,test_loss,test_accuracy"]
     lines += ["%d,%.6f,%.6f,%.6f" % tuple(row) for row in history]
     write_atomically(path, lambda stream: stream.write(("\n".join(lines) + "\n").encode()))
+    stage.wrote(path)
 
 
 def curve_figure(history, loss, loudness_accuracy=None, stand_in=False):
@@ -23,7 +26,7 @@ def curve_figure(history, loss, loudness_accuracy=None, stand_in=False):
     update 0 (the untrained network, its train loss nan) starts the curve where training did.
     `loudness_accuracy`: what loudness alone gets on the test set, drawn as a reference, and
     the trained part once more, zoomed; `stand_in`: the title says the run was on the stand-in."""
-    from matplotlib.figure import Figure  # no pyplot: see lesson_helpers/pictures.py
+    from matplotlib.figure import Figure  # no pyplot: see lesson_helpers/drawing/pictures.py
     updates, train_loss, test_loss, accuracy = (np.array(column, dtype=float) for column in zip(*history))
     references = [(100 * LESSON_ACCURACY, "the lesson's 83% (real data)",
                    dict(color="black", linestyle="--", linewidth=1))]

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """genre_mlp.ipynb: made from genre_mlp.py by jupytext, and run in a Jupyter kernel by nbclient.
 
-    python lesson_helpers/lesson_notebook.py write          # genre_mlp.py -> genre_mlp.ipynb (`make ipynb`)
-    python lesson_helpers/lesson_notebook.py run [-- ARGS]  # execute it (`make notebook ARGS=...`)
+    python lesson_helpers/notebook_route/lesson_notebook.py write          # genre_mlp.py -> genre_mlp.ipynb (`make ipynb`)
+    python lesson_helpers/notebook_route/lesson_notebook.py run [-- ARGS]  # execute it (`make notebook ARGS=...`)
 
 genre_mlp.py is the one source of the lesson: its `# %%` lines (jupytext's percent
 format) mark the cells, so JupyterLab with jupytext, VS Code and PyCharm open it as a
@@ -28,10 +28,10 @@ import tempfile
 import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)  # run as a script: the project's packages live in its folder
 
-from lesson_helpers import cli, stopped  # noqa: E402
+from lesson_helpers.command_line import cli, stopped  # noqa: E402
 from lesson_helpers.files import WriteError, write_atomically  # noqa: E402
 
 SCRIPT = os.path.join(ROOT, "genre_mlp.py")
@@ -49,6 +49,12 @@ def notebook_text(script=SCRIPT):
     """genre_mlp.ipynb's text, made from the percent-format script by jupytext."""
     import jupytext
     notebook = jupytext.read(script, fmt="py:percent")
+    # jupytext lists the cells' metadata keys from a set, in an order that changes from run to run.
+    settings = notebook.metadata.get("jupytext", {})
+    if "cell_metadata_filter" in settings:
+        keys = settings["cell_metadata_filter"].split(",")
+        named = sorted(key for key in keys if key != "-all")
+        settings["cell_metadata_filter"] = ",".join(named + (["-all"] if "-all" in keys else []))
     for number, cell in enumerate(notebook.cells, start=1):
         cell["id"] = "cell-%02d" % number
     notebook.metadata["kernelspec"] = KERNELSPEC
@@ -106,10 +112,10 @@ def failure(notebook):
     """The first error in the executed notebook, as one line: the lesson's own error line if it gave one."""
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
+            if output.get("output_type") == "error" and output.get("ename") != "PredictionsDone":  # --predict's end
                 printed = [line for out in cell.outputs if out.get("name") == "stderr"
                            for line in out.get("text", "").splitlines() if line.startswith("error: ")]
-                if printed:      # argparse's line (lesson_helpers/cli.py)
+                if printed:      # argparse's line (lesson_helpers/command_line/cli.py)
                     message = printed[-1][len("error: "):]
                 elif output.ename == "SystemExit" and output.evalue.startswith("error: "):
                     message = output.evalue[len("error: "):]   # sys.exit("error: ...")
@@ -200,7 +206,7 @@ def run(arguments, path=NOTEBOOK, output=EXECUTED, timeout=CELL_TIMEOUT):
 
 
 def main(argv=None):
-    parser = cli.Parser(prog="lesson_helpers/lesson_notebook.py", description=__doc__.split("\n")[0])
+    parser = cli.Parser(prog="lesson_helpers/notebook_route/lesson_notebook.py", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("write", help="make genre_mlp.ipynb from genre_mlp.py")
     runner = commands.add_parser("run", help="execute genre_mlp.ipynb, writing genre_mlp.executed.ipynb")

@@ -6,8 +6,9 @@ accuracy of its last evaluation, and a marker that tells it from other .npz file
 """
 import numpy as np
 
-from lesson_helpers.aligned import aligned
-from lesson_helpers.data_file import SAMPLE_WIDTH, read_npz
+from lesson_helpers.command_line.stopped import stage
+from lesson_helpers.data.aligned import aligned
+from lesson_helpers.data.data_file import SAMPLE_WIDTH, read_npz
 from lesson_helpers.files import write_atomically
 
 MODEL_FORMAT = "genre_mlp model 1"   # marks our model files apart from other .npz files
@@ -34,10 +35,12 @@ def check_loss(loss, update, learning_rate):
 
 
 def save_model(model, path, test_accuracy):
+    stage.now("while saving the model")
     arrays = {param.name: param.get_value() for param in model.params}
     arrays.update(format=np.array(MODEL_FORMAT), hidden_sizes=np.array(model.hidden_sizes),
                   loss=np.array(model.loss), test_accuracy=np.array(test_accuracy))
     write_atomically(path, lambda stream: np.savez(stream, **arrays))
+    stage.wrote(path)
 
 
 def hidden_sizes(arrays):
@@ -49,6 +52,7 @@ def hidden_sizes(arrays):
 
 def read_model_file(path):
     """The arrays of a model file written by --save, checked against the network's shapes."""
+    stage.now("while reading the model file")
     arrays = read_npz(path, ModelFileError, FIX)
     marker = arrays.get("format")
     if marker is None or marker.ndim != 0 or marker.dtype.kind != "U":
@@ -95,3 +99,23 @@ def model_from_saved(model_class, arrays, learning_rate, loss=None, seed=0, test
     model = model_class(hidden_sizes(arrays), learning_rate, loss or str(arrays["loss"]), seed, test_set)
     load_parameters(model, arrays)
     return model
+
+
+def parameter_lines(model):
+    """'Parameters:', then each parameter's name, dtype and shape, as the lesson ends."""
+    lines = ["Parameters:"]
+    for param in model.params:
+        value = param.get_value(borrow=True)
+        lines.append("  %-3s %-8s %s" % (param.name, value.dtype, value.shape))
+    return lines
+
+
+def keep_results(args, model, history):
+    """--save and --curve: the trained network and its learning curve, each to its file."""
+    from lesson_helpers.drawing.curve import write_curve
+    if args.save:
+        save_model(model, args.save, history[-1][3])
+        print("Saved the model to %s." % args.save)
+    if args.curve:
+        write_curve(args.curve, history)
+        print("Wrote the learning curve to %s." % args.curve)

@@ -9,10 +9,11 @@ import importlib.util
 import math
 import os
 import shutil
+import sys
 
-from lesson_helpers import cli
+from lesson_helpers.command_line import cli
 from lesson_helpers.files import WriteError, check_writable, is_special
-from lesson_helpers.model_file import LOSSES
+from lesson_helpers.command_line.model_file import LOSSES
 
 
 def positive(kind):
@@ -56,7 +57,7 @@ def picture_format(path):
 
 def check_batch_size(batch_size, num_rows):
     """Once the data is loaded, before anything compiles: a batch cannot be larger than the training set."""
-    from lesson_helpers.data_file import DataError
+    from lesson_helpers.data.data_file import DataError
     if batch_size > num_rows:
         raise DataError("--batch-size %d is larger than the training set (%d excerpts); give --batch-size %d "
                         "or less" % (batch_size, num_rows, num_rows))
@@ -80,7 +81,7 @@ def check_network_fits(hidden, input_width, test_rows, device, available=None):
     """Before the network is built: refuse widths whose weights and test-set activations cannot
     fit in memory (NumPy would fail, in a traceback, or the kernel kill the process). The bound is
     low on purpose: 8 bytes a weight (its float32 value and its gradient), 4 an activation."""
-    from lesson_helpers.data_file import DataError
+    from lesson_helpers.data.data_file import DataError
     available = available_memory() if available is None else available
     if not device.startswith("cpu") or available is None:
         return  # on a GPU the weights live in its memory, which this does not see
@@ -211,3 +212,30 @@ def parse_args(argv, defaults):
             except ValueError as error:
                 parser.error("--%s: %s" % (option.replace("_", "-"), error))
     return args
+
+
+def read_options(notebook_args, constants):
+    """The lesson's options: the script's command line, or in a notebook the list in the cell tagged
+    parameters; each defaults to one of the lesson's constants (`constants`: genre_mlp's globals()).
+    A --load file is read now, before the data: a bad file fails fast."""
+    from lesson_helpers import route
+    from lesson_helpers.command_line import stopped
+    from lesson_helpers.command_line.model_file import read_model_file
+    script = route.as_script()
+    args = parse_args(sys.argv[1:] if script else notebook_args, lesson_defaults(constants))
+    if not script:
+        print("Options:", " ".join(notebook_args) or "none (the lesson's constants)")
+    stopped.stage.asked = [path for path in (args.plot_samples, args.save, args.curve, args.plot) if path]
+    stopped.stage.written = []
+    if args.load:
+        read_model_file(args.load)
+    return args
+
+
+def check_against_data(args, data, device):
+    """Once the data is loaded, before anything compiles: the batch fits the training set, the
+    network fits in memory."""
+    if args.updates:
+        check_batch_size(args.batch_size, len(data.train))
+    if not args.load:
+        check_network_fits(args.hidden, data.train.shape[1], len(data.test), device)

@@ -24,9 +24,23 @@ def play_mistakes(excerpts, targets, probabilities, per_kind=3):
     """The surest mistakes of each kind, as the mistakes picture shows them, each with its
     player: a line naming it, then the player (in a notebook kernel, IPython is there)."""
     from IPython.display import display
-    from lesson_helpers.pictures import confident_mistakes
+    from lesson_helpers.drawing.pictures import confident_mistakes
     for name, count, rows in confident_mistakes(targets, probabilities, per_kind):
         print("%s: %d mistake%s%s" % (name, count, "" if count == 1 else "s", ", the surest first" if rows.size else ""))
         for row in rows:
             print("  test excerpt %d, probability of rock %.3f" % (row, probabilities[row]))
             display(player(excerpts[row]))
+
+
+FOLDER = "lesson_files"  # beside genre_mlp.py: the audio files (and the graph's picture) the notebook writes
+
+
+def write_excerpt(excerpt, name, folder):
+    """The excerpt as an 8000-Hz WAV file (float samples on the file's own scale, unclipped) in
+    `folder`/lesson_files; its path, relative to `folder` (needs soundfile)."""
+    import os
+    import soundfile
+    os.makedirs(os.path.join(folder, FOLDER), exist_ok=True)
+    path = os.path.join(FOLDER, name)
+    soundfile.write(os.path.join(folder, path), playable(excerpt), PLAY_RATE, subtype="FLOAT")
+    return path

@@ -5,7 +5,7 @@ lesson imports NumPy or Theano. A hosted notebook (Colab's runtime is Python 3.1
 no venv of ours, but it has its own NumPy 2, SciPy and matplotlib, and may have
 imported NumPy already. Those are kept when the glue supports that NumPy (2.1 to 2.5,
 each tested by `make numpy-matrix`): only what is missing is installed (Theano, the
-BLAS wheel, six, soundfile; gdown and tqdm, which fetch the lesson's data file), the
+BLAS wheel, six, soundfile, pydot; gdown and tqdm, which fetch the lesson's data file), the
 kept versions named to pip so that nothing moves them, and the notebook runs on, with
 no restart. Where NumPy is absent or one the glue was
 not tested on, the lesson's pins are installed as `make setup` does, and a kernel that
@@ -27,14 +27,15 @@ import subprocess
 import sys
 
 # What the lesson imports, by module name, and the distribution pip installs for it.
-NEEDED = ("numpy", "scipy", "theano", "matplotlib", "six", "scipy_openblas32", "soundfile", "gdown", "tqdm")
+NEEDED = ("numpy", "scipy", "theano", "matplotlib", "six", "scipy_openblas32", "soundfile", "pydot", "gdown",
+          "tqdm")
 DISTRIBUTIONS = {"scipy_openblas32": "scipy-openblas32"}
 # The kernel's own NumPy is kept from 2.1 (the oldest with wheels for Python 3.13) to 2.5:
 # the releases the glue is tested on (theano_today/numpy_matrix.sh, docs/platforms.md).
 KEPT_NUMPY = ((2, 1), (2, 5))
 # Kept as the kernel has them whenever they are there: they follow the NumPy they were built with.
-KEPT_AS_THEY_ARE = ("scipy", "matplotlib", "six", "soundfile", "gdown", "tqdm")
-LESSON_EXTRAS = ("matplotlib", "soundfile")  # pinned in lesson_helpers/requirements.txt
+KEPT_AS_THEY_ARE = ("scipy", "matplotlib", "six", "soundfile", "pydot", "gdown", "tqdm")
+LESSON_EXTRAS = ("matplotlib", "soundfile", "pydot")  # pinned in lesson_helpers/requirements.txt
 
 
 class InstallError(SystemExit):

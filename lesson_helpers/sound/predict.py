@@ -1,6 +1,6 @@
 """`genre_mlp.py --predict`: the verdict of a trained network on audio files.
 
-Each file is prepared as the data set was (lesson_helpers/audio.py): mono, 400 Hz, and
+Each file is prepared as the data set was (lesson_helpers/sound/audio.py): mono, 400 Hz, and
 its middle 3 s decide. A file of two or more 3-s windows also gets a vote over
 all of them; a tied vote goes the way the middle 3 s went.
 """
@@ -8,7 +8,8 @@ import sys
 
 import numpy as np
 
-from lesson_helpers import audio
+from lesson_helpers.command_line.stopped import stage
+from lesson_helpers.sound import audio
 
 
 def probabilities_of_rock(model, excerpts):
@@ -27,7 +28,9 @@ def vote(window_says_rock, middle_says_rock):
 def classify_files(model, paths, log=print):
     """Print the verdict for each audio file; returns how many could not be classified."""
     failures = 0
-    for number, path in enumerate(paths, start=1):  # number: where a Ctrl-C stopped (genre_mlp.main)
+    stage.now("at file 0 of %d (none opened yet)" % len(paths))
+    for number, path in enumerate(paths, start=1):
+        stage.now("at file %d of %d (%s)" % (number, len(paths), path))
         try:
             signal = audio.load_mono_400hz(path)
             windows = audio.windows(signal)  # every 3 s of the file
@@ -45,3 +48,23 @@ def classify_files(model, paths, log=print):
                 len(windows), vote(says_rock, rock > 0.5), says_rock.sum(), tie)
         log(line)
     return failures
+
+
+class PredictionsDone(Exception):
+    """Raised in a notebook once --predict has classified its files: the run stops there, and the
+    notebook shows this one line in place of a traceback."""
+
+    def _render_traceback_(self):  # IPython's hook for what an exception shows
+        return ["--predict classified the files; the lesson's other cells do not run."]
+
+
+def predict_and_stop(model_class, model_and_files, learning_rate):
+    """--predict MODEL.npz AUDIO...: the model in the file, as `model_class` builds it, classifies the
+    files, and the run ends there: the script's exit status 0, or 1 if a file could not be classified."""
+    from lesson_helpers import route
+    from lesson_helpers.command_line.model_file import model_from_saved, read_model_file
+    model = model_from_saved(model_class, read_model_file(model_and_files[0]), learning_rate)
+    failures = classify_files(model, model_and_files[1:])
+    if not route.as_script():  # a notebook (an import never gets here): no exit from its kernel
+        raise PredictionsDone()
+    sys.exit(1 if failures else 0)

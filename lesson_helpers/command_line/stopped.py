@@ -59,3 +59,29 @@ def loaded():
     """Ctrl-C raises KeyboardInterrupt again, for the script's own steps to report."""
     if _loading and signal.getsignal(signal.SIGINT) is _loading[-1]:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+class Stage(object):
+    """Where the script is, told by the steps themselves as they start (the lesson's cells, and
+    the helpers that read, draw and write), and the files it was asked for and has written:
+    what a Ctrl-C's one line says."""
+
+    def __init__(self):
+        self.place, self.update, self.asked, self.written = "before it finished", None, [], []
+
+    def now(self, place):
+        self.place, self.update = place, None
+
+    def at_update(self, update, num_updates):
+        self.update = (update, num_updates)  # formatted only if a Ctrl-C comes: the loop stays fast
+
+    def wrote(self, path):
+        self.written.append(path)
+
+    def line(self):
+        place = "at update %d of %d" % self.update if self.update else self.place
+        return "%s; %s" % (place, written_line(self.written, [path for path in self.asked
+                                                                if path not in self.written]))
+
+
+stage = Stage()
