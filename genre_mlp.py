@@ -202,8 +202,8 @@ from lesson_helpers.drawing import pictures
 
 if __name__ == "__main__":
     # A generator of its own: the batches the training draws stay the same.
-    pictures.show(lambda: pictures.samples_figure(data.train, data.train_targets, args.seed, stand_in=stand_in), args.plot_samples,
-                  "Drew random excerpts of each class in %s.")
+    pictures.show(lambda: pictures.samples_figure(data.train, data.train_targets, args.seed, stand_in=stand_in),
+                  args.plot_samples, "Drew random excerpts of each class in %s.")
 
 # %% [markdown]
 # And listen. A browser will not play sound at 400 samples a second, so the players

@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import copy_lesson, run_script, stderr_lines
+from conftest import copy_lesson, report_lines, run_script, stderr_lines
 from lesson_helpers.data import lesson_data
 from lesson_helpers.data.data_file import DataError
 from lesson_helpers.data.stand_in import make_stand_in
@@ -180,7 +180,7 @@ def test_the_script_offline_says_why_first_and_ends_with_the_verdict(tmp_path):
                         "sample_3s_400Hz.npz is not beside genre_mlp.py, and drive.google.com cannot be reached "
                         "(Connection refused)" + STAND_IN_END)
     assert lines[1].startswith("Theano 1.0.5 on ")
-    assert lines[-2].startswith("Trained on the generated stand-in")
+    assert report_lines(result.stdout)[-1].startswith("Trained on the generated stand-in")
     assert lines[-1].startswith("Verdict on the generated stand-in: the network's ")
     assert not (folder / "sample_3s_400Hz.npz").exists()
 

@@ -89,7 +89,7 @@ def test_cells_follow_the_lessons_steps():
                 if cell.cell_type == "markdown" and cell.source.startswith("#")]
     assert headings == ["# Music genre prediction using Theano", "## The lesson's constants", "## The options",
                         "## The data", "## The model", "## One step of SGD", "## Training", "## Results",
-                        "## Using the model", "## Exercises"]
+                        "## The verdict", "## Using the model", "## Exercises"]
     code = [cell.source for cell in cells if cell.cell_type == "code"]
     assert code[0].startswith('"""Music genre prediction') and "prepare_theano_for_today()" in code[0]
     # Each step in its own cell, in the lesson's order: one flow, which the script runs too.
@@ -113,8 +113,9 @@ def test_only_listening_and_the_graphs_picture_are_the_notebooks_alone():
     import jupytext
     cells = jupytext.read(SCRIPT, fmt="py:percent").cells
     only = [cell.source for cell in cells if cell.metadata.get("active") == "ipynb"]
-    assert [("player(" in source, "pydotprint" in source, "write_excerpt(" in source) for source in only] == [
-        (True, False, False), (False, True, False), (False, False, True)]
+    assert [("player(" in source, "pydotprint" in source, "play_mistakes(" in source, "write_excerpt(" in source)
+            for source in only] == [(True, False, False, False), (False, True, False, False),
+                                    (False, False, True, False), (False, False, False, True)]
 
 
 def test_parameters_cell_gets_the_options_after_it():
