@@ -156,8 +156,10 @@ def differ(here, home):
     """Why two outcomes differ, or None: dtypes and ints exactly, floats to a relative 1e-6."""
     if here[0] != home[0]:
         return "%s here, %s at home" % (here[0], home[0])
-    if here[0] == "raises" or here[1] == home[1]:
+    if here[1] == home[1]:
         return None
+    if here[0] == "raises":
+        return "raises %s here, %s at home" % (here[1], home[1])
     if here[0].startswith("float"):
         ours, theirs = flatten(here[1]), flatten(home[1])
         if len(ours) == len(theirs) and all(close(a, b, here[0]) for a, b in zip(ours, theirs)):
