@@ -157,7 +157,47 @@ def pytest_configure(config):
     testing_dec_stand_in()
     import_theano()  # exactly as genre_mlp.py does, before any test module imports Theano
     config.addinivalue_line("markers", "theano_suite: Theano 1.0.5's own tests")
-    config.dropped_yield_tests = []
+    config.yield_tests = []
+
+
+class YieldCase(pytest.Item):
+    """One case a nose-style yield test yields, `test(*args)`, run as a test of its own (name[i])."""
+
+    def __init__(self, *, test, args, **kwargs):
+        super().__init__(**kwargs)
+        self.test, self.args = test, args
+
+    def runtest(self):
+        self.test(*self.args)
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+
+def yielded_cases(parent, name, generator_function):
+    """Each case the generator yields, as nose ran them: (callable, args...) or a bare callable.
+
+    The generator runs at collection, as it only makes the cases; an error there is one failing case.
+    """
+    try:
+        made = list(generator_function())
+    except Exception as error:  # noqa: BLE001 (reported as that test's failure)
+        def raise_it(error=error):
+            raise error
+        made = [raise_it]
+    cases = []
+    for index, case in enumerate(made):
+        test, args = (case[0], tuple(case[1:])) if isinstance(case, tuple) else (case, ())
+        cases.append(YieldCase.from_parent(parent, name="%s[%d]" % (name, index), test=test, args=args))
+    return cases
+
+
+def bound_generator(cls, name):
+    """The method `name` of a fresh, set-up instance of `cls` (a unittest class is made with its name)."""
+    instance = cls(name) if issubclass(cls, unittest.TestCase) else cls()
+    if hasattr(instance, "setUp"):
+        instance.setUp()
+    return getattr(instance, name)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -166,10 +206,11 @@ def pytest_pycollect_makeitem(collector, name, obj):
     if module is not None and not getattr(module, "names_given", False):
         module.names_given = True
         give_test_module_names(module.obj)
-    # nose-style yield tests: pytest 9 refuses them, and with them the whole module.
+    # nose-style yield tests, which pytest 9 refuses (and with them the whole module): one case per yield.
     if collector.funcnamefilter(name) and inspect.isgeneratorfunction(obj):
-        collector.config.dropped_yield_tests.append("%s::%s" % (collector.nodeid, name))
-        return []
+        if isinstance(collector, pytest.Class):
+            return yielded_cases(collector, name, lambda: bound_generator(collector.obj, name)())
+        return yielded_cases(collector, name, obj)
     return None
 
 
@@ -192,18 +233,21 @@ def place_testers(items):
 def pytest_collection_modifyitems(config, items):
     place_testers(items)
     # Yield tests inside unittest classes: unittest would call them, get a generator, and pass.
-    kept = [item for item in items if not inspect.isgeneratorfunction(getattr(item, "obj", None))]
-    dropped = [item for item in items if item not in kept]
-    config.dropped_yield_tests += [item.nodeid for item in dropped]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
+    expanded = []
+    for item in items:
+        if inspect.isgeneratorfunction(getattr(item, "obj", None)) and getattr(item, "cls", None) is not None:
+            cls, name = item.cls, item.name
+            expanded += yielded_cases(item.parent, name, lambda: bound_generator(cls, name)())
+            config.yield_tests.append(item.nodeid)
+        else:
+            expanded.append(item)
+    items[:] = expanded
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    if config.dropped_yield_tests:
-        terminalreporter.write_line("harness: %d nose-style yield tests dropped at collection"
-                                    % len(config.dropped_yield_tests))
+    if config.yield_tests:
+        terminalreporter.write_line("harness: %d nose-style yield tests in unittest classes run as one case per yield"
+                                    % len(config.yield_tests))
 
 
 def pytest_runtest_logreport(report):
