@@ -291,3 +291,17 @@ def test_pkl_utils_round_trip(theano):
     loaded = pkl_utils.load(stream)
     assert loaded["step"] == 3
     np.testing.assert_array_equal(loaded["weights"].get_value(), VALUES)
+
+
+def test_theano_types_taken_as_dtypes(theano):
+    """deg2rad's gradient and ceil_intdiv pass a Theano type or variable where NumPy wants a dtype."""
+    T = theano.tensor
+    x, a, b = T.fvector("x"), T.ivector("a"), T.ivector("b")
+    slope = theano.grad(T.deg2rad(x).sum(), x)
+    back = theano.grad(T.rad2deg(x).sum(), x)
+    f = theano.function([x, a, b], [slope, back, T.ceil_intdiv(a, b)], mode="FAST_COMPILE")
+    slopes, backs, quotients = f(np.float32([1, 2]), [7, -7, 6], [2, 2, 3])
+    assert slopes.dtype == backs.dtype == np.float32
+    np.testing.assert_allclose(slopes, [np.pi / 180] * 2, rtol=1e-6)
+    np.testing.assert_allclose(backs, [180 / np.pi] * 2, rtol=1e-6)
+    assert quotients.dtype == np.int32 and quotients.tolist() == [4, -3, 2]  # ceil(3.5), ceil(-3.5), 2

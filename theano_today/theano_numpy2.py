@@ -265,6 +265,29 @@ def python_casts_wrap(theano):
     IncSubtensor.perform = wrapping_perform
 
 
+def dtype_of(dtype):
+    """What NumPy 1 read as a dtype: an object's .dtype, a string included (a Theano type or variable)."""
+    held = getattr(dtype, "dtype", None)
+    return held if isinstance(held, str) else dtype
+
+
+def types_as_dtypes(theano):
+    """Theano's scalar code passes its types and variables as dtypes, which NumPy 1 read by their .dtype string.
+
+    NumPy 2 wants a np.dtype in .dtype ("dtype attribute is not a valid dtype instance"):
+    deg2rad's and rad2deg's gradients (np.asarray(pi / 180, gz.type)) and upcast() of a
+    variable, which ceil_intdiv calls, raised.
+    """
+    from theano.scalar import basic as scalar_basic
+
+    def zeros(shape, dtype=float, *args, **kwargs):
+        return np.zeros(shape, dtype_of(dtype), *args, **kwargs)
+
+    def asarray(value, dtype=None, *args, **kwargs):
+        return np.asarray(value, dtype_of(dtype), *args, **kwargs)
+    give_numpy_names(scalar_basic, zeros=zeros, asarray=asarray)
+
+
 class _PickleWithPurePython(types.ModuleType):
     def __getattr__(self, name):
         return getattr(pickle, name)
@@ -325,7 +348,8 @@ def gpu_host_copies(theano, modules=sys.modules):
 # (piece, whether this Python and NumPy need it)
 PIECES = [(removed_numpy_names, NUMPY2), (complex_members, NUMPY2), (no_mapiter, NUMPY2),
           (int_overflow_is_type_error, NUMPY2), (literals_as_numpy_1, NUMPY2),
-          (python_elemwise_wraps_ints, NUMPY2), (python_casts_wrap, NUMPY2), (ravel_axis, NUMPY2),
+          (python_elemwise_wraps_ints, NUMPY2), (python_casts_wrap, NUMPY2),
+          (types_as_dtypes, NUMPY2), (ravel_axis, NUMPY2),
           (pure_python_pickler, PY313), (python_scan, sys.version_info >= (3, 11)), (gpu_host_copies, NUMPY2)]
 
 
