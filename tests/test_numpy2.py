@@ -305,3 +305,17 @@ def test_theano_types_taken_as_dtypes(theano):
     np.testing.assert_allclose(slopes, [np.pi / 180] * 2, rtol=1e-6)
     np.testing.assert_allclose(backs, [180 / np.pi] * 2, rtol=1e-6)
     assert quotients.dtype == np.int32 and quotients.tolist() == [4, -3, 2]  # ceil(3.5), ceil(-3.5), 2
+
+
+def test_inv_in_its_inputs_precision(theano):
+    """inv's Python code: 1/x of a float64 or complex128 to every digit, of a float32 in float32."""
+    T = theano.tensor
+    mode = theano.compile.Mode(linker="py", optimizer="fast_compile")
+    double, single, complex_ = T.dvector(), T.fvector(), T.vector(dtype="complex128")
+    f = theano.function([double, single, complex_], [T.inv(double), T.inv(single), T.inv(complex_)], mode=mode)
+    values = [3.0, -0.60506916]
+    doubles, singles, complexes = f(values, np.float32(values), np.complex128(values))
+    assert (doubles.dtype, singles.dtype, complexes.dtype) == ("float64", "float32", "complex128")
+    np.testing.assert_allclose(doubles, [1 / 3.0, 1 / -0.60506916], rtol=1e-15)
+    np.testing.assert_allclose(complexes, [1 / 3.0, 1 / -0.60506916], rtol=1e-15)
+    np.testing.assert_allclose(singles, [1 / 3.0, 1 / -0.60506916], rtol=1e-7)

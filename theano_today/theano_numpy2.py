@@ -288,6 +288,20 @@ def types_as_dtypes(theano):
     give_numpy_names(scalar_basic, zeros=zeros, asarray=asarray)
 
 
+def python_inv_in_double(theano):
+    """inv's Python code, np.float32(1.0) / x, in the dtype NumPy 1 gave: x's own, a Python number's as 64 bits.
+
+    Elemwise's Python code hands it Python floats and complexes: NumPy 1 made
+    float32 / float a float64 (and / complex a complex128); NumPy 2 keeps float32,
+    so inv of a float64 or complex128 lost half its digits (test_basic's InvTester).
+    """
+    from theano.scalar.basic import Inv
+
+    def impl(self, x):
+        return np.float32(1.0) / (x if isinstance(x, np.generic) else np.asarray(x)[()])
+    Inv.impl = impl
+
+
 class _PickleWithPurePython(types.ModuleType):
     def __getattr__(self, name):
         return getattr(pickle, name)
@@ -349,7 +363,7 @@ def gpu_host_copies(theano, modules=sys.modules):
 PIECES = [(removed_numpy_names, NUMPY2), (complex_members, NUMPY2), (no_mapiter, NUMPY2),
           (int_overflow_is_type_error, NUMPY2), (literals_as_numpy_1, NUMPY2),
           (python_elemwise_wraps_ints, NUMPY2), (python_casts_wrap, NUMPY2),
-          (types_as_dtypes, NUMPY2), (ravel_axis, NUMPY2),
+          (types_as_dtypes, NUMPY2), (python_inv_in_double, NUMPY2), (ravel_axis, NUMPY2),
           (pure_python_pickler, PY313), (python_scan, sys.version_info >= (3, 11)), (gpu_host_copies, NUMPY2)]
 
 
