@@ -39,7 +39,7 @@ VALUES = {"uint8": [3, 1, 250]}
 DEFAULT_VALUES = [3, -1, 100]
 
 BINARY = ["add", "sub", "mul", "true_div", "int_div", "mod", "maximum", "minimum", "lt", "eq", "pow"]
-UNARY = ["neg", "abs_", "exp", "sqrt", "sgn", "floor", "sqr"]
+UNARY = ["neg", "abs_", "exp", "sqrt", "sgn", "floor", "sqr", "inv"]
 REDUCTIONS = ["sum", "prod", "max", "min", "mean", "argmax", "any"]
 
 
