@@ -10,6 +10,7 @@ NumPy names (and NumPy 1's np.dtype(np.number) and int wrap in np.array) are giv
 not to NumPy.
 """
 import inspect
+import itertools
 import os
 import sys
 import types
@@ -161,35 +162,40 @@ def pytest_configure(config):
 
 
 class YieldCase(pytest.Item):
-    """One case a nose-style yield test yields, `test(*args)`, run as a test of its own (name[i])."""
+    """The index-th case a nose-style yield test yields, `test(*args)`, run as a test of its own (name[index]).
 
-    def __init__(self, *, test, args, **kwargs):
+    As under nose, the case is called while its generator stands at it: a case may read
+    the generator's loop variables (test_basic's test_triangle checks the current dtype).
+    """
+
+    def __init__(self, *, make_generator, index, **kwargs):
         super().__init__(**kwargs)
-        self.test, self.args = test, args
+        self.make_generator, self.index = make_generator, index
 
     def runtest(self):
-        self.test(*self.args)
+        generator = self.make_generator()
+        case = next(itertools.islice(generator, self.index, None))
+        test, args = (case[0], tuple(case[1:])) if isinstance(case, tuple) else (case, ())
+        try:
+            test(*args)
+        finally:
+            generator.close()
 
     def reportinfo(self):
         return self.path, None, self.name
 
 
-def yielded_cases(parent, name, generator_function):
-    """Each case the generator yields, as nose ran them: (callable, args...) or a bare callable.
-
-    The generator runs at collection, as it only makes the cases; an error there is one failing case.
-    """
+def yielded_cases(parent, name, make_generator):
+    """One case per yield of the generator `make_generator()` returns, counted at collection
+    (the generator only makes the cases); an error there is one failing case."""
     try:
-        made = list(generator_function())
+        count = sum(1 for _ in make_generator())
     except Exception as error:  # noqa: BLE001 (reported as that test's failure)
         def raise_it(error=error):
             raise error
-        made = [raise_it]
-    cases = []
-    for index, case in enumerate(made):
-        test, args = (case[0], tuple(case[1:])) if isinstance(case, tuple) else (case, ())
-        cases.append(YieldCase.from_parent(parent, name="%s[%d]" % (name, index), test=test, args=args))
-    return cases
+        return [YieldCase.from_parent(parent, name=name + "[0]", make_generator=lambda: iter([raise_it]), index=0)]
+    return [YieldCase.from_parent(parent, name="%s[%d]" % (name, index), make_generator=make_generator, index=index)
+            for index in range(count)]
 
 
 def bound_generator(cls, name):
@@ -237,7 +243,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if inspect.isgeneratorfunction(getattr(item, "obj", None)) and getattr(item, "cls", None) is not None:
             cls, name = item.cls, item.name
-            expanded += yielded_cases(item.parent, name, lambda: bound_generator(cls, name)())
+            expanded += yielded_cases(item.parent, name, lambda cls=cls, name=name: bound_generator(cls, name)())
             config.yield_tests.append(item.nodeid)
         else:
             expanded.append(item)
