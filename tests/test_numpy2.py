@@ -319,3 +319,17 @@ def test_inv_in_its_inputs_precision(theano):
     np.testing.assert_allclose(doubles, [1 / 3.0, 1 / -0.60506916], rtol=1e-15)
     np.testing.assert_allclose(complexes, [1 / 3.0, 1 / -0.60506916], rtol=1e-15)
     np.testing.assert_allclose(singles, [1 / 3.0, 1 / -0.60506916], rtol=1e-7)
+
+
+def test_expm_gradient(theano):
+    """ExpmGrad catches np.ComplexWarning (np.exceptions.ComplexWarning in NumPy 2).
+
+    At A = diag(1, 2), d sum(expm(A)) / dA is e and e**2 on the diagonal and the divided
+    difference (e**2 - e) / (2 - 1) off it, worked out by hand.
+    """
+    from theano.tensor.slinalg import expm
+    T = theano.tensor
+    a = T.dmatrix("a")
+    gradient = theano.function([a], theano.grad(expm(a).sum(), a), mode="FAST_COMPILE")(np.diag([1.0, 2.0]))
+    e = np.e
+    np.testing.assert_allclose(gradient, [[e, e ** 2 - e], [e ** 2 - e, e ** 2]], rtol=1e-10)

@@ -58,6 +58,9 @@ def removed_numpy_names(theano):
     give_numpy_names(scalar_basic, product=np.prod, cast=cast)
     give_numpy_names(elemwise, sctype2char=lambda dtype: np.dtype(dtype).char)
     give_numpy_names(bn, cast=cast)
+    # expm's gradient catches np.ComplexWarning, which NumPy 2 keeps in np.exceptions only.
+    from theano.tensor import slinalg
+    give_numpy_names(slinalg, ComplexWarning=np.exceptions.ComplexWarning)
 
 
 # NumPy 1's C++ npy_complex64/128 were structs with .real and .imag, which Theano's
