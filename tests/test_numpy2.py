@@ -333,3 +333,16 @@ def test_expm_gradient(theano):
     gradient = theano.function([a], theano.grad(expm(a).sum(), a), mode="FAST_COMPILE")(np.diag([1.0, 2.0]))
     e = np.e
     np.testing.assert_allclose(gradient, [[e, e ** 2 - e], [e ** 2 - e, e ** 2]], rtol=1e-10)
+
+
+def test_random_function_leaves_its_state(theano):
+    """A RandomFunction not in place draws from a copy: the same state gives the same draws again."""
+    from theano.tensor.raw_random import RandomFunction, random_state_type
+    T = theano.tensor
+    state = random_state_type()
+    _, out = RandomFunction("uniform", T.dvector)(state, (4,), 0.0, 1.0)
+    f = theano.function([state], out, mode="FAST_COMPILE")
+    rng = np.random.RandomState(5)
+    first, second = f(rng), f(rng)
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(first, np.random.RandomState(5).uniform(0.0, 1.0, 4))

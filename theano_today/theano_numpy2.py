@@ -305,6 +305,21 @@ def python_inv_in_double(theano):
     Inv.impl = impl
 
 
+def random_state_copies(theano):
+    """RandomFunction's copy of a RandomState is a state of its own, as on NumPy 1.
+
+    Theano draws from copy(r) so that r itself does not move (inplace=False); NumPy 2's
+    copy.copy shares the bit generator, so r moved (the same r gave other numbers at
+    its next call: test_raw_random, test_shared_randomstreams).
+    """
+    import copy
+    from theano.tensor import raw_random
+
+    def own_copy(value):
+        return copy.deepcopy(value) if isinstance(value, np.random.RandomState) else copy.copy(value)
+    raw_random.copy = own_copy
+
+
 class _PickleWithPurePython(types.ModuleType):
     def __getattr__(self, name):
         return getattr(pickle, name)
@@ -366,7 +381,8 @@ def gpu_host_copies(theano, modules=sys.modules):
 PIECES = [(removed_numpy_names, NUMPY2), (complex_members, NUMPY2), (no_mapiter, NUMPY2),
           (int_overflow_is_type_error, NUMPY2), (literals_as_numpy_1, NUMPY2),
           (python_elemwise_wraps_ints, NUMPY2), (python_casts_wrap, NUMPY2),
-          (types_as_dtypes, NUMPY2), (python_inv_in_double, NUMPY2), (ravel_axis, NUMPY2),
+          (types_as_dtypes, NUMPY2), (python_inv_in_double, NUMPY2),
+          (random_state_copies, NUMPY2), (ravel_axis, NUMPY2),
           (pure_python_pickler, PY313), (python_scan, sys.version_info >= (3, 11)), (gpu_host_copies, NUMPY2)]
 
 
