@@ -346,3 +346,14 @@ def test_random_function_leaves_its_state(theano):
     first, second = f(rng), f(rng)
     np.testing.assert_array_equal(first, second)
     np.testing.assert_array_equal(first, np.random.RandomState(5).uniform(0.0, 1.0, 4))
+
+
+def test_unique_inverse_is_flat(theano):
+    """Unique's inverse over all axes of a matrix is flat, as NumPy 1 made it and Theano's shape says."""
+    from theano.tensor.extra_ops import Unique
+    T = theano.tensor
+    x = T.matrix()
+    inverse = Unique(return_inverse=True)(x)[1]
+    f = theano.function([x], [inverse, inverse.shape], mode="FAST_COMPILE")
+    values, shape = f(np.float32([[2, 1], [3, 2], [2, 3]]))
+    assert values.tolist() == [1, 0, 2, 1, 1, 2] and shape.tolist() == [6]

@@ -320,6 +320,21 @@ def random_state_copies(theano):
     raw_random.copy = own_copy
 
 
+def unique(values, **options):
+    """np.unique with NumPy 1's inverse over all axes: flat, as Unique's infer_shape says (NumPy 2 keeps the input's shape)."""
+    found = np.unique(values, **options)
+    if options.get("return_inverse") and options.get("axis") is None:
+        at = 1 + bool(options.get("return_index"))
+        found = found[:at] + (found[at].ravel(),) + found[at + 1:]
+    return found
+
+
+def flat_unique_inverse(theano):
+    """Unique(return_inverse=True) of a matrix: the inverse flat, as on NumPy 1 and in Theano's own shape (test_Unique)."""
+    from theano.tensor import extra_ops
+    give_numpy_names(extra_ops, unique=unique)
+
+
 class _PickleWithPurePython(types.ModuleType):
     def __getattr__(self, name):
         return getattr(pickle, name)
@@ -382,7 +397,7 @@ PIECES = [(removed_numpy_names, NUMPY2), (complex_members, NUMPY2), (no_mapiter,
           (int_overflow_is_type_error, NUMPY2), (literals_as_numpy_1, NUMPY2),
           (python_elemwise_wraps_ints, NUMPY2), (python_casts_wrap, NUMPY2),
           (types_as_dtypes, NUMPY2), (python_inv_in_double, NUMPY2),
-          (random_state_copies, NUMPY2), (ravel_axis, NUMPY2),
+          (random_state_copies, NUMPY2), (flat_unique_inverse, NUMPY2), (ravel_axis, NUMPY2),
           (pure_python_pickler, PY313), (python_scan, sys.version_info >= (3, 11)), (gpu_host_copies, NUMPY2)]
 
 
