@@ -197,3 +197,15 @@ theano-tests: $(VENV)/.theano-suite
 
 theano-tests-home: .venv-home/.ready
 	.venv-home/bin/python tests/theano_suite/run.py --record tests/theano_suite/home_outcomes.txt $(ARGS)
+
+# Small Theano expressions typed and evaluated here and on NumPy 2.1 ... 2.5 (.numpy-matrix,
+# as make numpy-matrix makes it), compared with the home stack's outcomes
+# (tests/theano_suite/diff_home.json; docs/tests.md). ARGS=--ci: CI's part, this venv's NumPy
+# on the Python linker only.
+.PHONY: theano-diff theano-diff-home
+theano-diff: $(VENV)/.lesson
+	$(PY) tests/theano_suite/diff.py $(ARGS)
+	$(if $(filter --ci,$(ARGS)),,theano_today/numpy_matrix.sh $(PYTHON_EXE) .numpy-matrix tests/theano_suite/diff.py $(ARGS))
+
+theano-diff-home: .venv-home/.ready
+	.venv-home/bin/python tests/theano_suite/diff.py --record tests/theano_suite/diff_home.json $(ARGS)

@@ -291,3 +291,69 @@ def test_pkl_utils_round_trip(theano):
     loaded = pkl_utils.load(stream)
     assert loaded["step"] == 3
     np.testing.assert_array_equal(loaded["weights"].get_value(), VALUES)
+
+
+def test_theano_types_taken_as_dtypes(theano):
+    """deg2rad's gradient and ceil_intdiv pass a Theano type or variable where NumPy wants a dtype."""
+    T = theano.tensor
+    x, a, b = T.fvector("x"), T.ivector("a"), T.ivector("b")
+    slope = theano.grad(T.deg2rad(x).sum(), x)
+    back = theano.grad(T.rad2deg(x).sum(), x)
+    f = theano.function([x, a, b], [slope, back, T.ceil_intdiv(a, b)], mode="FAST_COMPILE")
+    slopes, backs, quotients = f(np.float32([1, 2]), [7, -7, 6], [2, 2, 3])
+    assert slopes.dtype == backs.dtype == np.float32
+    np.testing.assert_allclose(slopes, [np.pi / 180] * 2, rtol=1e-6)
+    np.testing.assert_allclose(backs, [180 / np.pi] * 2, rtol=1e-6)
+    assert quotients.dtype == np.int32 and quotients.tolist() == [4, -3, 2]  # ceil(3.5), ceil(-3.5), 2
+
+
+def test_inv_in_its_inputs_precision(theano):
+    """inv's Python code: 1/x of a float64 or complex128 to every digit, of a float32 in float32."""
+    T = theano.tensor
+    mode = theano.compile.Mode(linker="py", optimizer="fast_compile")
+    double, single, complex_ = T.dvector(), T.fvector(), T.vector(dtype="complex128")
+    f = theano.function([double, single, complex_], [T.inv(double), T.inv(single), T.inv(complex_)], mode=mode)
+    values = [3.0, -0.60506916]
+    doubles, singles, complexes = f(values, np.float32(values), np.complex128(values))
+    assert (doubles.dtype, singles.dtype, complexes.dtype) == ("float64", "float32", "complex128")
+    np.testing.assert_allclose(doubles, [1 / 3.0, 1 / -0.60506916], rtol=1e-15)
+    np.testing.assert_allclose(complexes, [1 / 3.0, 1 / -0.60506916], rtol=1e-15)
+    np.testing.assert_allclose(singles, [1 / 3.0, 1 / -0.60506916], rtol=1e-7)
+
+
+def test_expm_gradient(theano):
+    """ExpmGrad catches np.ComplexWarning (np.exceptions.ComplexWarning in NumPy 2).
+
+    At A = diag(1, 2), d sum(expm(A)) / dA is e and e**2 on the diagonal and the divided
+    difference (e**2 - e) / (2 - 1) off it, worked out by hand.
+    """
+    from theano.tensor.slinalg import expm
+    T = theano.tensor
+    a = T.dmatrix("a")
+    gradient = theano.function([a], theano.grad(expm(a).sum(), a), mode="FAST_COMPILE")(np.diag([1.0, 2.0]))
+    e = np.e
+    np.testing.assert_allclose(gradient, [[e, e ** 2 - e], [e ** 2 - e, e ** 2]], rtol=1e-10)
+
+
+def test_random_function_leaves_its_state(theano):
+    """A RandomFunction not in place draws from a copy: the same state gives the same draws again."""
+    from theano.tensor.raw_random import RandomFunction, random_state_type
+    T = theano.tensor
+    state = random_state_type()
+    _, out = RandomFunction("uniform", T.dvector)(state, (4,), 0.0, 1.0)
+    f = theano.function([state], out, mode="FAST_COMPILE")
+    rng = np.random.RandomState(5)
+    first, second = f(rng), f(rng)
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(first, np.random.RandomState(5).uniform(0.0, 1.0, 4))
+
+
+def test_unique_inverse_is_flat(theano):
+    """Unique's inverse over all axes of a matrix is flat, as NumPy 1 made it and Theano's shape says."""
+    from theano.tensor.extra_ops import Unique
+    T = theano.tensor
+    x = T.matrix()
+    inverse = Unique(return_inverse=True)(x)[1]
+    f = theano.function([x], [inverse, inverse.shape], mode="FAST_COMPILE")
+    values, shape = f(np.float32([[2, 1], [3, 2], [2, 3]]))
+    assert values.tolist() == [1, 0, 2, 1, 1, 2] and shape.tolist() == [6]

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # make numpy-matrix: the glue (theano_setup.py, theano_numpy2.py) on each NumPy a hosted
 # runtime may hold (docs/platforms.md): a small venv per NumPy 2.1 ... 2.5, with the SciPy
-# built for it, the lesson's Theano and BLAS wheel, and one short run of the lesson.
-#   theano_today/numpy_matrix.sh PYTHON [FOLDER]
+# built for it, the lesson's Theano and BLAS wheel, and one short run of the lesson; or,
+# given a SCRIPT, that script with ARGS in each venv instead (make theano-diff).
+#   theano_today/numpy_matrix.sh PYTHON [FOLDER [SCRIPT ARGS...]]
 set -euo pipefail
-python=${1:?usage: numpy_matrix.sh PYTHON [FOLDER]}
+python=${1:?usage: numpy_matrix.sh PYTHON [FOLDER [SCRIPT ARGS...]]}
 folder=${2:-.numpy-matrix}
+shift $(($# < 2 ? $# : 2))
 root=$(cd "$(dirname "$0")/.." && pwd)
 pins() { grep -E "^$1==" "$root/requirements.txt" | head -1 | cut -d';' -f1 | tr -d ' '; }
 # Each NumPy with the SciPy release made for it.
@@ -22,6 +24,11 @@ for pair in $matrix; do
     "${pip[@]}" "$numpy" "$scipy" "$(pins six)" "$(pins scipy-openblas32)"
     PYTHONPATH="$root/theano_today/build_shims" "${pip[@]}" --no-build-isolation --no-deps "$(pins theano)"
     started=$SECONDS
+    if [ $# -gt 0 ]; then
+        echo "== $numpy $scipy"
+        "$venv/bin/python" "$@" || failed=1
+        continue
+    fi
     if out=$("$venv/bin/python" "$root/genre_mlp.py" --updates 200 --eval-step 100 2>&1); then
         echo "$numpy $scipy: $(grep '^Accuracy after update 200/' <<<"$out" | sed 's/  (.*//') ($((SECONDS - started)) s)"
     else

@@ -3,7 +3,7 @@
 theano_today/theano_setup.py's import_theano() calls mend(theano) right after `import theano`.
 Each function in PIECES mends one break, says why, and runs only where that break
 exists: NumPy 2, Python 3.13 (the pickler) or 3.11 (scan's C loop).
-None of it changes what Theano computes; tests/test_numpy2.py has a test for each.
+None of it changes what Theano computes; tests/test_numpy2.py and tests/test_literals.py test each.
 """
 import pickle
 import sys
@@ -58,6 +58,9 @@ def removed_numpy_names(theano):
     give_numpy_names(scalar_basic, product=np.prod, cast=cast)
     give_numpy_names(elemwise, sctype2char=lambda dtype: np.dtype(dtype).char)
     give_numpy_names(bn, cast=cast)
+    # expm's gradient catches np.ComplexWarning, which NumPy 2 keeps in np.exceptions only.
+    from theano.tensor import slinalg
+    give_numpy_names(slinalg, ComplexWarning=np.exceptions.ComplexWarning)
 
 
 # NumPy 1's C++ npy_complex64/128 were structs with .real and .imag, which Theano's
@@ -190,6 +193,148 @@ def python_elemwise_wraps_ints(theano):
     elemwise.CAReduce.perform = wrapping_perform
 
 
+def literals_as_numpy_1(theano):
+    """A Python int or float literal gets the dtype Theano gave it on NumPy 1: ints uint64 only beyond int64.
+
+    Theano's autocaster tries each dtype in turn by converting and comparing. NumPy 1
+    wrapped 300 to 44 in int8, so Theano moved on to int16; NumPy 2 raises OverflowError,
+    which convert() takes for "beyond int64" and so types every int literal of 128 or
+    more uint64 (ivector + 300 became float64; reshape((n, 1, 1, 1200)) a float shape:
+    TypeError). NumPy 1 compared a float literal with its float32 in double; NumPy 2
+    compares in float32, so with floatX=float64 0.1 and 1e300 became float32 (1e300 inf).
+    """
+    from theano.scalar.basic import NumpyAutocaster
+    call = NumpyAutocaster.__call__
+
+    def __call__(self, x):
+        if hasattr(x, "dtype") or theano.config.cast_policy != "custom":
+            return call(self, x)
+        if isinstance(x, int) and all(np.dtype(dtype).kind == "i" for dtype in self.dtypes):
+            for dtype in self.dtypes:
+                limits = np.iinfo(dtype)
+                if limits.min <= x <= limits.max:
+                    return theano._asarray(x, dtype=dtype)
+            # Beyond int64: OverflowError here too, and convert() makes it uint64, as at home.
+        elif isinstance(x, float) and not (theano.config.floatX in self.dtypes and theano.config.floatX != "float64"):
+            tried = [dtype for dtype in self.dtypes if theano.config.floatX == "float16" or dtype != "float16"]
+            for dtype in tried:
+                held = theano._asarray(x, dtype=dtype)
+                if float(held) == x:  # in double, as NumPy 1 compared
+                    return held
+            return held
+        return call(self, x)
+    NumpyAutocaster.__call__ = __call__
+
+
+def python_casts_wrap(theano):
+    """Cast's and inc_subtensor's Python code wrap an int out of the target's range, as NumPy 1 and the C code do.
+
+    Cast's impl calls np.uint8(value), which NumPy 1 wrapped (-1 and -1.0 became 255)
+    and NumPy 2 refuses with OverflowError. IncSubtensor's perform adds in place,
+    `x[i] += y`: NumPy 1 typed a 0-d y by its value (2**31 fitted uint32, same kind as
+    uint8), NumPy 2 by its dtype (int64 into uint8 is refused); y wrapped to x's dtype
+    first gives the same sum, modulo 2**bits.
+    """
+    from theano.scalar.basic import Cast
+    from theano.tensor.subtensor import IncSubtensor
+    impl = Cast.impl
+
+    def wrapping_impl(self, value):
+        try:
+            return impl(self, value)
+        except OverflowError:
+            if np.dtype(self.o_type.dtype).kind not in "iu":
+                raise
+            if isinstance(value, float) or isinstance(value, np.floating):
+                return self.ctor(np.asarray(value).astype(self.o_type.dtype))  # NumPy's C cast, as NumPy 1's
+            return self.ctor(wrapped_int(value, self.o_type.dtype))
+    Cast.impl = wrapping_impl
+    perform = IncSubtensor.perform
+
+    def wrapping_perform(self, node, inputs, output_storage, *args):
+        try:
+            return perform(self, node, inputs, output_storage, *args)
+        except TypeError as error:
+            x, y = np.asarray(inputs[0]), np.asarray(inputs[1])
+            if ("Cannot cast ufunc" not in str(error) or self.set_instead_of_inc or y.ndim
+                    or (x.dtype.kind + y.dtype.kind).strip("iu")):
+                raise
+            # NumPy 1's rule: the sum in x's dtype promoted with y's smallest type, cast back if of the same kind.
+            summed = np.promote_types(x.dtype, np.min_scalar_type(y.item()))
+            if not np.can_cast(summed, x.dtype, "same_kind"):
+                raise
+            inputs = [inputs[0], wrapped_int(y.item(), x.dtype)] + list(inputs[2:])
+            return perform(self, node, inputs, output_storage, *args)
+    IncSubtensor.perform = wrapping_perform
+
+
+def dtype_of(dtype):
+    """What NumPy 1 read as a dtype: an object's .dtype, a string included (a Theano type or variable)."""
+    held = getattr(dtype, "dtype", None)
+    return held if isinstance(held, str) else dtype
+
+
+def types_as_dtypes(theano):
+    """Theano's scalar code passes its types and variables as dtypes, which NumPy 1 read by their .dtype string.
+
+    NumPy 2 wants a np.dtype in .dtype ("dtype attribute is not a valid dtype instance"):
+    deg2rad's and rad2deg's gradients (np.asarray(pi / 180, gz.type)) and upcast() of a
+    variable, which ceil_intdiv calls, raised.
+    """
+    from theano.scalar import basic as scalar_basic
+
+    def zeros(shape, dtype=float, *args, **kwargs):
+        return np.zeros(shape, dtype_of(dtype), *args, **kwargs)
+
+    def asarray(value, dtype=None, *args, **kwargs):
+        return np.asarray(value, dtype_of(dtype), *args, **kwargs)
+    give_numpy_names(scalar_basic, zeros=zeros, asarray=asarray)
+
+
+def python_inv_in_double(theano):
+    """inv's Python code, np.float32(1.0) / x, in the dtype NumPy 1 gave: x's own, a Python number's as 64 bits.
+
+    Elemwise's Python code hands it Python floats and complexes: NumPy 1 made
+    float32 / float a float64 (and / complex a complex128); NumPy 2 keeps float32,
+    so inv of a float64 or complex128 lost half its digits (test_basic's InvTester).
+    """
+    from theano.scalar.basic import Inv
+
+    def impl(self, x):
+        return np.float32(1.0) / (x if isinstance(x, np.generic) else np.asarray(x)[()])
+    Inv.impl = impl
+
+
+def random_state_copies(theano):
+    """RandomFunction's copy of a RandomState is a state of its own, as on NumPy 1.
+
+    Theano draws from copy(r) so that r itself does not move (inplace=False); NumPy 2's
+    copy.copy shares the bit generator, so r moved (the same r gave other numbers at
+    its next call: test_raw_random, test_shared_randomstreams).
+    """
+    import copy
+    from theano.tensor import raw_random
+
+    def own_copy(value):
+        return copy.deepcopy(value) if isinstance(value, np.random.RandomState) else copy.copy(value)
+    raw_random.copy = own_copy
+
+
+def unique(values, **options):
+    """np.unique with NumPy 1's inverse over all axes: flat, as Unique's infer_shape says (NumPy 2 keeps the input's shape)."""
+    found = np.unique(values, **options)
+    if options.get("return_inverse") and options.get("axis") is None:
+        at = 1 + bool(options.get("return_index"))
+        found = found[:at] + (found[at].ravel(),) + found[at + 1:]
+    return found
+
+
+def flat_unique_inverse(theano):
+    """Unique(return_inverse=True) of a matrix: the inverse flat, as on NumPy 1 and in Theano's own shape (test_Unique)."""
+    from theano.tensor import extra_ops
+    give_numpy_names(extra_ops, unique=unique)
+
+
 class _PickleWithPurePython(types.ModuleType):
     def __getattr__(self, name):
         return getattr(pickle, name)
@@ -249,7 +394,10 @@ def gpu_host_copies(theano, modules=sys.modules):
 
 # (piece, whether this Python and NumPy need it)
 PIECES = [(removed_numpy_names, NUMPY2), (complex_members, NUMPY2), (no_mapiter, NUMPY2),
-          (int_overflow_is_type_error, NUMPY2), (python_elemwise_wraps_ints, NUMPY2), (ravel_axis, NUMPY2),
+          (int_overflow_is_type_error, NUMPY2), (literals_as_numpy_1, NUMPY2),
+          (python_elemwise_wraps_ints, NUMPY2), (python_casts_wrap, NUMPY2),
+          (types_as_dtypes, NUMPY2), (python_inv_in_double, NUMPY2),
+          (random_state_copies, NUMPY2), (flat_unique_inverse, NUMPY2), (ravel_axis, NUMPY2),
           (pure_python_pickler, PY313), (python_scan, sys.version_info >= (3, 11)), (gpu_host_copies, NUMPY2)]
 
 

@@ -10,6 +10,7 @@ NumPy names (and NumPy 1's np.dtype(np.number) and int wrap in np.array) are giv
 not to NumPy.
 """
 import inspect
+import itertools
 import os
 import sys
 import types
@@ -157,7 +158,52 @@ def pytest_configure(config):
     testing_dec_stand_in()
     import_theano()  # exactly as genre_mlp.py does, before any test module imports Theano
     config.addinivalue_line("markers", "theano_suite: Theano 1.0.5's own tests")
-    config.dropped_yield_tests = []
+    config.yield_tests = []
+
+
+class YieldCase(pytest.Item):
+    """The index-th case a nose-style yield test yields, `test(*args)`, run as a test of its own (name[index]).
+
+    As under nose, the case is called while its generator stands at it: a case may read
+    the generator's loop variables (test_basic's test_triangle checks the current dtype).
+    """
+
+    def __init__(self, *, make_generator, index, **kwargs):
+        super().__init__(**kwargs)
+        self.make_generator, self.index = make_generator, index
+
+    def runtest(self):
+        generator = self.make_generator()
+        case = next(itertools.islice(generator, self.index, None))
+        test, args = (case[0], tuple(case[1:])) if isinstance(case, tuple) else (case, ())
+        try:
+            test(*args)
+        finally:
+            generator.close()
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+
+def yielded_cases(parent, name, make_generator):
+    """One case per yield of the generator `make_generator()` returns, counted at collection
+    (the generator only makes the cases); an error there is one failing case."""
+    try:
+        count = sum(1 for _ in make_generator())
+    except Exception as error:  # noqa: BLE001 (reported as that test's failure)
+        def raise_it(error=error):
+            raise error
+        return [YieldCase.from_parent(parent, name=name + "[0]", make_generator=lambda: iter([raise_it]), index=0)]
+    return [YieldCase.from_parent(parent, name="%s[%d]" % (name, index), make_generator=make_generator, index=index)
+            for index in range(count)]
+
+
+def bound_generator(cls, name):
+    """The method `name` of a fresh, set-up instance of `cls` (a unittest class is made with its name)."""
+    instance = cls(name) if issubclass(cls, unittest.TestCase) else cls()
+    if hasattr(instance, "setUp"):
+        instance.setUp()
+    return getattr(instance, name)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -166,10 +212,11 @@ def pytest_pycollect_makeitem(collector, name, obj):
     if module is not None and not getattr(module, "names_given", False):
         module.names_given = True
         give_test_module_names(module.obj)
-    # nose-style yield tests: pytest 9 refuses them, and with them the whole module.
+    # nose-style yield tests, which pytest 9 refuses (and with them the whole module): one case per yield.
     if collector.funcnamefilter(name) and inspect.isgeneratorfunction(obj):
-        collector.config.dropped_yield_tests.append("%s::%s" % (collector.nodeid, name))
-        return []
+        if isinstance(collector, pytest.Class):
+            return yielded_cases(collector, name, lambda: bound_generator(collector.obj, name)())
+        return yielded_cases(collector, name, obj)
     return None
 
 
@@ -192,18 +239,21 @@ def place_testers(items):
 def pytest_collection_modifyitems(config, items):
     place_testers(items)
     # Yield tests inside unittest classes: unittest would call them, get a generator, and pass.
-    kept = [item for item in items if not inspect.isgeneratorfunction(getattr(item, "obj", None))]
-    dropped = [item for item in items if item not in kept]
-    config.dropped_yield_tests += [item.nodeid for item in dropped]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
+    expanded = []
+    for item in items:
+        if inspect.isgeneratorfunction(getattr(item, "obj", None)) and getattr(item, "cls", None) is not None:
+            cls, name = item.cls, item.name
+            expanded += yielded_cases(item.parent, name, lambda cls=cls, name=name: bound_generator(cls, name)())
+            config.yield_tests.append(item.nodeid)
+        else:
+            expanded.append(item)
+    items[:] = expanded
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    if config.dropped_yield_tests:
-        terminalreporter.write_line("harness: %d nose-style yield tests dropped at collection"
-                                    % len(config.dropped_yield_tests))
+    if config.yield_tests:
+        terminalreporter.write_line("harness: %d nose-style yield tests in unittest classes run as one case per yield"
+                                    % len(config.yield_tests))
 
 
 def pytest_runtest_logreport(report):
