@@ -151,16 +151,34 @@ def copy_lesson(folder):
 SCRIPT = os.path.join(ROOT, "genre_mlp.py")
 
 
+LESSON_CODE = {}
+
+
+def lesson_code(script=SCRIPT):
+    """The script compiled once: a test that runs it as another user (nobody, who may not read a
+    checkout in a private temporary folder) reads it first, as itself."""
+    if script not in LESSON_CODE:
+        with open(script) as source:
+            LESSON_CODE[script] = compile(source.read(), script, "exec")
+    return LESSON_CODE[script]
+
+
 def run_lesson(argv, script=SCRIPT):
     """genre_mlp.py's cells run in this process as `python genre_mlp.py ARGV` runs them (Theano
     loaded once for all tests), ending as the script ends: an error or a Ctrl-C becomes the
     SystemExit the script's hook makes of it. Returns the cells' variables."""
-    import runpy
     from lesson_helpers.command_line import errors
     saved = sys.argv, sys.excepthook
     sys.argv = [script] + list(argv)
+    # As runpy.run_path(script, run_name="__main__") runs it, from the code read once.
+    import types
+    main = types.ModuleType("__main__")
+    main.__file__ = script
+    saved_main = sys.modules["__main__"]
+    sys.modules["__main__"] = main
     try:
-        return runpy.run_path(script, run_name="__main__")
+        exec(lesson_code(script), vars(main))
+        return vars(main)
     except BaseException as error:
         ending = errors.as_exit(error)
         if ending is None:
@@ -168,6 +186,7 @@ def run_lesson(argv, script=SCRIPT):
         raise ending from None
     finally:
         sys.argv, sys.excepthook = saved
+        sys.modules["__main__"] = saved_main
 
 
 def parse_args(argv):

@@ -1,4 +1,5 @@
 """genre_mlp.py run as a learner runs it: output, options, stand-in, errors and THEANO_FLAGS."""
+import importlib
 import os
 import re
 import shutil
@@ -9,7 +10,8 @@ import tempfile
 import numpy as np
 import pytest
 
-from conftest import ROOT, USERS_THEANO_FLAGS, copy_lesson, parse_args, report_lines, run_lesson, run_script, separable, stderr_lines, write_npz
+from conftest import (ROOT, SCRIPT, USERS_THEANO_FLAGS, copy_lesson, lesson_code,
+                      parse_args, report_lines, run_lesson, run_script, separable, stderr_lines, write_npz)
 from test_loudness import brute_force, plain_rms
 from theano_today import theano_setup
 from benchmark.reference import NumpyMLP
@@ -342,7 +344,7 @@ def test_float16_on_the_cpu_gives_one_notice(tmp_path):
 
 
 @pytest.fixture
-def unwritable_folder(tmp_path):
+def unwritable_folder(tmp_path, monkeypatch):
     """A folder this process cannot write to, made here (not a system path: /sys, say, is an
     ordinary writable folder inside a container or chroot). Root writes through permission
     bits, so as root the folder is tried with the effective user id of nobody."""
@@ -357,6 +359,13 @@ def unwritable_folder(tmp_path):
         os.chmod(top, 0o755)
         folder = os.path.join(top, "read_only")
         os.mkdir(folder, 0o555)
+        # Read as root what the run reads before its check (the script, its constants, the hook that
+        # ends it): nobody may not read this checkout, in a private temporary folder say.
+        lesson_code()
+        importlib.import_module("lesson_helpers.command_line.errors")
+        from lesson_helpers.command_line import options
+        constants = options.read_constants(SCRIPT)
+        monkeypatch.setattr(options, "read_constants", lambda script: dict(constants))
         try:
             os.seteuid(NOBODY)
         except OSError as error:  # a user namespace that maps no such user
