@@ -406,3 +406,20 @@ def test_the_report_gives_the_time_per_update_in_microseconds(genre_mlp, model, 
     lines = []
     genre_mlp.report(model, 0.0, 0, stand_in=False, log=lines.append)  # --updates 0: no training to time
     assert lines[-1] == "323,969 parameters; compiling took 0.3 s"
+
+
+def test_the_readme_shows_what_the_script_prints():
+    """README "What it prints" is a run's own output: every line but the first (the why of the
+    stand-in, which there was Drive out of reach) as the default run prints it, times aside."""
+    with open(os.path.join(ROOT, "README.md")) as readme:
+        text = readme.read()
+    block = text[text.index("## What it prints"):].split("```\n")[1].splitlines()
+    result = run_script("--stand-in")
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout.splitlines()
+    # The times, and the BLAS this machine links (another machine may have the OpenBLAS wheel), aside.
+    times = lambda line: re.sub(r"\d+\.\d s|\d+ us|BLAS: .*", "T", line)
+    elided = block.index("...")
+    shown = printed[:elided] + printed[len(printed) - (len(block) - elided - 1):]
+    assert [times(line) for line in shown[1:]] == [times(line) for line in block[1:elided] + block[elided + 1:]]
+    assert block[0].startswith("Training on the generated stand-in (seed 1234), not the lesson's recordings: ")
