@@ -435,11 +435,13 @@ def requirement(name):
 
 
 def kernel_venv(folder, packages=()):
-    """A new venv of this Python holding a kernel, nbclient and `packages`; returns its python."""
+    """A new venv of this Python holding a kernel, nbclient, nbconvert (make notebook's runner joins the
+    kernel's pieces of output with it; hosted kernels have it) and `packages`; returns its python."""
     venv.EnvBuilder(with_pip=True).create(str(folder))
     python = str(folder / "bin" / "python")
     subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    requirement("ipykernel"), requirement("nbclient")] + list(packages), check=True, timeout=900)
+                    requirement("ipykernel"), requirement("nbclient"), requirement("nbconvert")] + list(packages),
+                   check=True, timeout=900)
     return python
 
 
@@ -462,7 +464,7 @@ def test_a_fresh_kernel_gets_the_packages_from_the_first_cell(tmp_path, with_int
     assert "lacks numpy, scipy, theano, matplotlib, " in text and "installing the lesson's packages" in text
     assert "Installed; the lesson goes on." in text
     assert "BLAS: OpenBLAS (scipy-openblas32 wheel)" in text
-    assert len(accuracy_lines(text)) == 2 and sum(kind == "png" for kind, value in found) == 3
+    assert len(accuracy_lines(text)) == 2 and sum(kind == "png" for kind, value in found) == 4  # the graph too
     assert subprocess.run([python, "-c", probe], capture_output=True, text=True).stdout.strip() == \
         "['numpy', 'theano', 'matplotlib']"
 
@@ -588,7 +590,7 @@ def test_a_hosted_kernel_keeps_its_numpy_and_runs_without_a_restart(tmp_path, wi
     assert "installing only those into it, keeping its NumPy 2.2.6, SciPy 1.15.3, matplotlib 3.10.3" in text
     assert "Installed; the lesson goes on." in text and "restart" not in text
     assert "BLAS: OpenBLAS (scipy-openblas32 wheel)" in text
-    assert len(accuracy_lines(text)) == 2 and sum(kind == "png" for kind, value in found) == 3
+    assert len(accuracy_lines(text)) == 2 and sum(kind == "png" for kind, value in found) == 4  # the graph too
     after = freeze(python)
     changed = {name: (version, after.get(name)) for name, version in before.items() if after.get(name) != version}
     assert changed == {}  # nothing the runtime had was replaced
