@@ -159,6 +159,8 @@ def test_the_mirror_in_genre_mlp_data_url(server, tmp_path):
                            "(GENRE_MLP_DATA_URL) or download"),
     ("ftp://example.org/m.npz", "GENRE_MLP_DATA_URL=ftp://example.org/m.npz is not an http:// or https:// URL; "
                                 "correct GENRE_MLP_DATA_URL, or unset it to fetch from Google Drive"),
+    ("http://", "GENRE_MLP_DATA_URL=http:// names no host; correct GENRE_MLP_DATA_URL, or unset it to fetch from "
+                "Google Drive"),
 ])
 def test_a_failed_mirror_is_an_error_and_leaves_nothing(server, tmp_path, url, message):
     url = url.format(server=server.url)

@@ -88,8 +88,10 @@ def fetch_from_mirror(url, destination, log):
     """Fetch the file from the learner's mirror into `destination`; any failure is a DataError."""
     fix = "correct %s, or unset it to fetch from Google Drive" % MIRROR_VARIABLE
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https"):
         raise DataError("%s=%s is not an http:// or https:// URL; %s" % (MIRROR_VARIABLE, url, fix))
+    if not parts.hostname:
+        raise DataError("%s=%s names no host; %s" % (MIRROR_VARIABLE, url, fix))
     missing = missing_package()
     if missing:
         raise DataError("%s is set, but %s" % (MIRROR_VARIABLE, missing))
