@@ -510,7 +510,7 @@ if __name__ == "__main__":
 # %% [markdown]
 # ## Results
 #
-# First the report the script ends with: the parameters, the time, and the comparison
+# First the report the script prints after training: the parameters, the time, and the comparison
 # that matters most. *Loudness alone* is the simplest classifier we could think of: work
 # out each excerpt's loudness (its RMS, the root of the mean squared sample), and call it
 # rock when it is louder than a threshold, the threshold chosen as the best one on the
