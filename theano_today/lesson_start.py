@@ -1,4 +1,4 @@
-"""prepare_theano_for_today(), the one call in genre_mlp.py's first cell: everything that must
+"""prepare_theano_for_today(), the one call in each lesson's first cell: everything that must
 happen before the lesson imports Theano, and that the lesson does not teach.
 
 As the script: --help, or an option it cannot take, is answered before Theano loads (a
@@ -14,10 +14,13 @@ import sys
 from lesson_helpers import route
 
 BLAS_NAME = None  # what theano_setup found to link, once Theano is imported
+_prepared = []
 
 
 def prepare_theano_for_today():
     global BLAS_NAME
+    if "theano" in sys.modules and _prepared:  # done: genre_cnn.py's first cell, then genre_mlp's, imported by it
+        return sys.modules["theano"]
     script = route.as_script()
     if route.in_kernel():
         from lesson_helpers.notebook_route.notebook import install_missing_packages
@@ -34,6 +37,7 @@ def prepare_theano_for_today():
     if script:
         stopped.loaded()
         errors.one_line_for_the_script()
+    _prepared.append(True)
     return theano
 
 

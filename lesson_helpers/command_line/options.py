@@ -1,8 +1,11 @@
-"""genre_mlp.py's command line (`python genre_mlp.py --help`), and the checks made on it
-before anything is loaded or compiled: a bad option gets one line naming the fix.
+"""The lessons' command lines (`python genre_mlp.py --help`, `python genre_cnn.py --help`), and
+the checks made on them before anything is loaded or compiled: a bad option gets one line
+naming the fix.
 
-The defaults are the lesson's constants, passed in by genre_mlp.parse_args; the notebook
-parses NOTEBOOK_ARGS with the same function.
+The defaults are the lesson's constants (read_options gets the lesson's globals()); the
+notebook parses NOTEBOOK_ARGS with the same function. The two lessons share every option
+but their networks' own: --hidden (and the model files) for the MLP, --filters, --strides
+and --optimizer for the convolutional network.
 """
 import argparse
 import importlib.util
@@ -95,6 +98,15 @@ def check_network_fits(hidden, input_width, test_rows, device, available=None):
                            available / 1e9))
 
 
+def four_layers(text):
+    """"32,32,48,48" -> (32, 32, 48, 48): one positive whole number for each of the four convolutions."""
+    parts = text.split(",")
+    if len(parts) != 4 or not all(part.strip().isdigit() and int(part) > 0 for part in parts):
+        raise argparse.ArgumentTypeError("must be four positive whole numbers separated by commas, one for each "
+                                         "convolution, such as 32,32,48,48, not %r" % text)
+    return tuple(int(part) for part in parts)
+
+
 def hidden_sizes(text):
     """"256,64" -> (256, 64): one or more positive whole numbers, the hidden layers' widths."""
     parts = text.split(",")
@@ -105,14 +117,21 @@ def hidden_sizes(text):
 
 
 def lesson_defaults(constants):
-    """Each option's default, one of the lesson's constants: `constants` is genre_mlp.py's globals(),
-    or what read_constants reads from its source."""
-    return dict(updates=constants["NUM_UPDATES"], eval_step=constants["EVAL_STEP"], batch_size=constants["BATCH_SIZE"],
-                learning_rate=constants["LEARNING_RATE"], seed=constants["SEED"],
-                hidden=(constants["HIDDEN_1"], constants["HIDDEN_2"]),
-                data_help="the lesson's .npz file (default: %s next to this script, else %s, else that file "
-                "fetched from Google Drive, or from $GENRE_MLP_DATA_URL if set; the generated stand-in when Drive "
-                "fails)" % (os.path.basename(constants["IN_FILE"]), constants["LATER_NAME"]))
+    """Each option's default, one of the lesson's constants: `constants` is the lesson's globals(),
+    or what read_constants reads from its source. genre_cnn.py is told apart by its LAYERS."""
+    defaults = dict(updates=constants["NUM_UPDATES"], eval_step=constants["EVAL_STEP"],
+                    batch_size=constants["BATCH_SIZE"], learning_rate=constants["LEARNING_RATE"],
+                    seed=constants["SEED"],
+                    data_help="the lesson's .npz file (default: sample_3s_400Hz.npz next to this script, else "
+                    "classical_vs_rock.npz, else that file fetched from Google Drive, or from $GENRE_MLP_DATA_URL "
+                    "if set; the generated stand-in when Drive fails)")
+    if "LAYERS" in constants:
+        layers = constants["LAYERS"]
+        defaults.update(prog="genre_cnn.py", filters=tuple(layer[0] for layer in layers),
+                        strides=tuple(layer[2] for layer in layers))
+    else:
+        defaults.update(prog="genre_mlp.py", hidden=(constants["HIDDEN_1"], constants["HIDDEN_2"]))
+    return defaults
 
 
 def read_constants(script):
@@ -144,15 +163,15 @@ def answer_before_theano(script, argv):
 
 
 def parse_args(argv, defaults):
-    """The options, `defaults` giving the lesson's constants: updates, eval_step, batch_size,
-    learning_rate, seed, hidden (a tuple), data_help (what --data defaults to)."""
-    parser = cli.Parser(
-        prog="genre_mlp.py", description="Train the lesson's MLP to tell classical from rock in 3 s of 400 Hz audio.")
+    """The options, `defaults` giving the lesson's constants (lesson_defaults)."""
+    cnn = defaults["prog"] == "genre_cnn.py"
+    parser = cli.Parser(prog=defaults["prog"], description="Train the lesson's %s to tell classical from rock in 3 s "
+                        "of 400 Hz audio." % ("convolutional network" if cnn else "MLP"))
     parser.add_argument("--data", help=defaults["data_help"])
     parser.add_argument("--stand-in", action="store_true", help="train on the generated stand-in, not the "
                         "lesson's recordings (nothing is fetched)")
     parser.add_argument("--updates", type=int, default=defaults["updates"],
-                        help="SGD updates (default %(default)s; 0 with --load only evaluates)")
+                        help="training updates (default %%(default)s%s)" % ("" if cnn else "; 0 with --load only evaluates"))
     parser.add_argument("--eval-step", type=positive(int), default=defaults["eval_step"],
                         help="evaluate on the test set every this many updates (default %(default)s)")
     parser.add_argument("--batch-size", type=positive(int), default=defaults["batch_size"],
@@ -162,25 +181,46 @@ def parse_args(argv, defaults):
     parser.add_argument("--seed", type=seed, default=defaults["seed"], help="seeds the weights, the batches and "
                         "the stand-in data (default %(default)s)")
     parser.add_argument("--loss", choices=LOSSES,
-                        help="bce: binary cross-entropy (the default); mse: the lesson's squared error")
-    parser.add_argument("--hidden", type=hidden_sizes, default=defaults["hidden"], metavar="N,N",
-                        help="the hidden layers' widths (default %s)" % ",".join(map(str, defaults["hidden"])))
+                        help="bce: binary cross-entropy (the default); mse: %s squared error"
+                        % ("lesson 06's" if cnn else "the lesson's"))
+    if cnn:
+        parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
+                            help="adam (the default, as in lesson 06) or sgd, the first lesson's plain step")
+        parser.add_argument("--filters", type=four_layers, default=defaults["filters"], metavar="N,N,N,N",
+                            help="each convolution's number of filters (default %s)"
+                            % ",".join(map(str, defaults["filters"])))
+        parser.add_argument("--strides", type=four_layers, default=defaults["strides"], metavar="N,N,N,N",
+                            help="each convolution's stride (default %s; 1,1,1,1 is no stride)"
+                            % ",".join(map(str, defaults["strides"])))
+        parser.set_defaults(hidden=None, save=None, load=None, predict=None)
+    else:
+        parser.add_argument("--hidden", type=hidden_sizes, default=defaults["hidden"], metavar="N,N",
+                            help="the hidden layers' widths (default %s)" % ",".join(map(str, defaults["hidden"])))
     parser.add_argument("--same-loudness", action="store_true",
                         help="scale every excerpt, train and test alike, to the same RMS, so that "
                         "loudness alone tells nothing")
-    keep = parser.add_argument_group("keeping and using the model")
+    keep = parser.add_argument_group("keeping the results" if cnn else "keeping and using the model")
+    if not cnn:
+        add_model_files(keep)
+    keep.add_argument("--curve", metavar="CURVE.csv", help="write every evaluation to this CSV file")
+    keep.add_argument("--plot", metavar="CURVE.png", help="draw the learning curve (needs matplotlib)")
+    keep.add_argument("--plot-samples", metavar="SAMPLES.png",
+                      help="draw random training excerpts of each class (needs matplotlib)")
+    return checked(parser, parser.parse_args(argv))
+
+
+def add_model_files(keep):
+    """genre_mlp.py's --save, --load and --predict (lesson_helpers/command_line/model_file.py)."""
     keep.add_argument("--save", metavar="MODEL.npz", help="write the trained parameters to this file")
     keep.add_argument("--load", metavar="MODEL.npz", help="start from the parameters in this file")
     keep.add_argument("--predict", nargs="+", metavar=("MODEL.npz", "AUDIO"),
                       help="classify audio files (WAV, FLAC, OGG, MP3; other formats with ffmpeg) with a saved model: "
                       "the middle 3 s decide; a longer file also gets a vote over its 3-s windows, "
                       "a tied vote going the way of the middle 3 s")
-    keep.add_argument("--curve", metavar="CURVE.csv", help="write every evaluation to this CSV file")
-    keep.add_argument("--plot", metavar="CURVE.png", help="draw the learning curve (needs matplotlib)")
-    keep.add_argument("--plot-samples", metavar="SAMPLES.png",
-                      help="draw random training excerpts of each class (needs matplotlib)")
-    args = parser.parse_args(argv)
 
+
+def checked(parser, args):
+    """The options taken together, each wrong combination one line through parser.error."""
     if args.predict is not None:
         if len(args.predict) < 2:
             parser.error("--predict needs a model file and at least one audio file")
@@ -237,5 +277,5 @@ def check_against_data(args, data, device):
     network fits in memory."""
     if args.updates:
         check_batch_size(args.batch_size, len(data.train))
-    if not args.load:
+    if not args.load and args.hidden:  # the MLP's
         check_network_fits(args.hidden, data.train.shape[1], len(data.test), device)

@@ -21,15 +21,18 @@ def write_curve(path, history):
     stage.wrote(path)
 
 
-def curve_figure(history, loss, loudness_accuracy=None, stand_in=False):
+def curve_figure(history, loss, loudness_accuracy=None, stand_in=False, lesson=(LESSON_ACCURACY, "the lesson's 83% (real data)"),
+                 others=()):
     """Test accuracy beside the train and test loss, one point per evaluation; a row of
     update 0 (the untrained network, its train loss nan) starts the curve where training did.
     `loudness_accuracy`: what loudness alone gets on the test set, drawn as a reference, and
-    the trained part once more, zoomed; `stand_in`: the title says the run was on the stand-in."""
+    the trained part once more, zoomed; `stand_in`: the title says the run was on the stand-in;
+    `lesson`: the published result (accuracy, its name); `others`: more (accuracy, name) lines,
+    such as the first lesson's MLP beside the convolutional network."""
     from matplotlib.figure import Figure  # no pyplot: see lesson_helpers/drawing/pictures.py
     updates, train_loss, test_loss, accuracy = (np.array(column, dtype=float) for column in zip(*history))
-    references = [(100 * LESSON_ACCURACY, "the lesson's 83% (real data)",
-                   dict(color="black", linestyle="--", linewidth=1))]
+    references = [(100 * lesson[0], lesson[1], dict(color="black", linestyle="--", linewidth=1))]
+    references += [(100 * value, name, dict(color="tab:green", linestyle=":", linewidth=2)) for value, name in others]
     if loudness_accuracy is not None:
         references.append((100 * loudness_accuracy, "loudness alone (%.1f%%)" % (100 * loudness_accuracy),
                            dict(color="tab:orange", linewidth=5, alpha=0.5)))
@@ -62,7 +65,7 @@ def zoom(axes, updates, accuracy, references):
     for rank, (value, name, style) in enumerate(sorted(references, key=lambda reference: -reference[0])):
         axes.axhline(value, **style)
         # The higher one's name above its line, the lower one's below.
-        axes.text(0.02, value, name, transform=axes.get_yaxis_transform(), va="bottom" if rank == 0 else "top")
+        axes.text(0.02, value, name, transform=axes.get_yaxis_transform(), va="top" if rank == len(references) - 1 else "bottom")
     values = [value for value, _, _ in references] + list(accuracy)
     axes.set(xlabel="update", ylabel="test accuracy (%)", title="Accuracy after training began, zoomed",
              ylim=(min(values) - 1, max(values) + 1))
