@@ -6,6 +6,7 @@
 # Each Python gets its own venv (.venv-3.11 ... .venv-3.15), so all can live here.
 # `make data` downloads the lesson's data file.
 # `make notebook` runs the lesson as a notebook (genre_mlp.ipynb) in the venv's own kernel.
+# LESSON=cnn runs the next lesson, genre_cnn.py, instead: make run LESSON=cnn, make notebook LESSON=cnn.
 # `make gpu-venv` sets up the GPU route (README "GPU"), which `make test` then tests too.
 
 FOUND := $(shell theano_today/find_python.sh $(PYTHON))
@@ -21,6 +22,12 @@ VENV ?= .venv-$(PYTHON_VERSION)
 GPU_VENV ?= .venv-gpu-$(PYTHON_VERSION)
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+
+# LESSON=cnn: the next lesson, genre_cnn.py, for make run, notebook and html (mlp, genre_mlp.py, by default).
+LESSON ?= mlp
+ifneq ($(filter-out mlp cnn,$(LESSON)),)
+$(error LESSON=$(LESSON) is not a lesson: LESSON=mlp (genre_mlp.py, the default) or LESSON=cnn (genre_cnn.py))
+endif
 
 .PHONY: run test setup bench gpu-venv peers clean cuda-check gpu-check notebook ipynb
 .PHONY: html pictures numpy-matrix
@@ -60,7 +67,7 @@ $(VENV)/.extras: $(VENV)/.blas $(EXTRAS)
 one_line = @echo '$(subst ','\'',$(1))'; trap : INT; $(1) || [ $$? -eq 130 ]
 
 run: $(VENV)/.blas
-	$(call one_line,$(PY) genre_mlp.py $(ARGS))
+	$(call one_line,$(PY) genre_$(LESSON).py $(ARGS))
 
 # TESTS="tests/test_script.py ..." runs only those files.
 test: $(VENV)/.extras
@@ -73,12 +80,12 @@ setup: $(VENV)/.extras
 # venv's Python and writes genre_mlp.executed.ipynb, outputs and pictures included. ARGS
 # passes the lesson's options, as for `make run`: make notebook ARGS="--updates 1000".
 notebook: $(VENV)/.extras
-	$(call one_line,$(PY) lesson_helpers/notebook_route/lesson_notebook.py run -- $(ARGS))
+	$(call one_line,$(PY) lesson_helpers/notebook_route/lesson_notebook.py run --lesson $(LESSON) -- $(ARGS))
 
 # The lesson as one web page to read without running it (README "Notebook"): the notebook
 # executed as for `make notebook`, written to genre_mlp.html, pictures inside. ARGS as above.
 html: $(VENV)/.extras
-	$(call one_line,$(PY) lesson_helpers/notebook_route/lesson_html.py -- $(ARGS))
+	$(call one_line,$(PY) lesson_helpers/notebook_route/lesson_html.py --lesson $(LESSON) -- $(ARGS))
 
 # The README's two pictures, drawn by the lesson's own code (--plot-samples, --plot), then
 # cut to 64 colours (a third of the size; pillow comes with matplotlib), each written atomically.
@@ -93,8 +100,8 @@ pictures: $(VENV)/.extras
 numpy-matrix:
 	theano_today/numpy_matrix.sh $(PYTHON_EXE) .numpy-matrix
 
-# genre_mlp.ipynb is made from genre_mlp.py (its `# %%` cells) by jupytext: run this after
-# editing genre_mlp.py; tests/test_notebook.py fails until the two agree.
+# genre_mlp.ipynb and genre_cnn.ipynb are made from genre_mlp.py and genre_cnn.py (their `# %%` cells)
+# by jupytext: run this after editing either; tests/test_notebook.py fails until they agree.
 ipynb: $(VENV)/.extras
 	$(PY) lesson_helpers/notebook_route/lesson_notebook.py write
 

@@ -17,7 +17,8 @@ def in_kernel():
     """The cells run as a notebook's: in a Jupyter kernel, whose __main__ is no file; not
     `python -c "import genre_mlp"`, whose __main__ is no file either."""
     main = sys.modules.get("__main__")
-    return not getattr(main, "__file__", None) and ("ipykernel" in sys.modules or "genre_mlp" not in sys.modules)
+    importing = any(name[:-3] in sys.modules for name in SCRIPT_NAMES)  # `import genre_cnn` has begun
+    return not getattr(main, "__file__", None) and ("ipykernel" in sys.modules or not importing)
 
 
 def lesson_folder():

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make html: the lesson run as a notebook, then written as one web page to read without running it.
 
-    python lesson_helpers/notebook_route/lesson_html.py [--output genre_mlp.html] [-- ARGS]
+    python lesson_helpers/notebook_route/lesson_html.py [--lesson cnn] [--output genre_mlp.html] [-- ARGS]
 
 Executes genre_mlp.ipynb as `make notebook` does (lesson_notebook.run, the lesson's
 options ARGS included), then turns the executed notebook into one HTML file with
@@ -26,42 +26,48 @@ from lesson_helpers.notebook_route import lesson_notebook  # noqa: E402
 from lesson_helpers.files import WriteError, check_writable, write_atomically  # noqa: E402
 
 PAGE = os.path.join(ROOT, "genre_mlp.html")
-TITLE = "Music genre prediction using Theano"
+TITLES = {"mlp": "Music genre prediction using Theano",
+          "cnn": "Can we do better? A convolutional network in Theano"}
+TITLE = TITLES["mlp"]
 # Script tags whose source is on the web (MathJax, require.js): the page works without them.
 REMOTE_SCRIPT = re.compile(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>\s*')
 
 
-def page_text(executed):
+def page_text(executed, title=TITLE):
     """The executed notebook as one self-contained HTML page."""
     from nbconvert import HTMLExporter
     # embed_images: markdown images too, not only the outputs. The streams are coalesced here as well
     # as in lesson_notebook.run, so that a page made from any executed notebook shows whole lines.
     exporter = HTMLExporter(embed_images=True, config={"CoalesceStreamsPreprocessor": {"enabled": True}})
-    body, _ = exporter.from_notebook_node(executed, resources={"metadata": {"name": TITLE}})
+    body, _ = exporter.from_notebook_node(executed, resources={"metadata": {"name": title}})
     return REMOTE_SCRIPT.sub("", body)
 
 
-def write_page(arguments, output=PAGE):
+def write_page(arguments, output=PAGE, lesson="mlp"):
     """Run the lesson's notebook with `arguments` and write it to `output` as a page."""
-    check_writable(output, example="genre_mlp.html")  # before the run, not after it
+    check_writable(output, example="genre_%s.html" % lesson)  # before the run, not after it
     folder = tempfile.mkdtemp(prefix="genre-mlp-html.")
     try:
-        executed = lesson_notebook.run(arguments, output=os.path.join(folder, "executed.ipynb"))
+        executed = lesson_notebook.run(arguments, path=lesson_notebook.lesson_paths(lesson)[1],
+                                       output=os.path.join(folder, "executed.ipynb"))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    text = page_text(executed)
+    text = page_text(executed, TITLES[lesson])
     write_atomically(output, lambda stream: stream.write(text.encode()))
     return len(text.encode())
 
 
 def main(argv=None):
     parser = cli.Parser(prog="lesson_helpers/notebook_route/lesson_html.py", description=__doc__.split("\n")[0])
-    parser.add_argument("--output", default=PAGE, help="where the page goes (default %(default)s)")
+    parser.add_argument("--lesson", choices=lesson_notebook.LESSONS, default="mlp",
+                        help="mlp, the first lesson (the default), or cnn, the next")
+    parser.add_argument("--output", help="where the page goes (default genre_LESSON.html)")
     parser.add_argument("arguments", nargs=argparse.REMAINDER, help="-- then the lesson's options")
     args = parser.parse_args(argv)
+    args.output = args.output or os.path.join(ROOT, "genre_%s.html" % args.lesson)
     arguments = args.arguments[1:] if args.arguments[:1] == ["--"] else args.arguments
     try:
-        size = write_page(arguments, args.output)
+        size = write_page(arguments, args.output, args.lesson)
     except ImportError as error:
         sys.exit("error: %s is not installed for %s: %s (make setup does)" % (error.name, sys.executable,
                                                                                cli.install_hint()))

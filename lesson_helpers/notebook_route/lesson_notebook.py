@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""genre_mlp.ipynb: made from genre_mlp.py by jupytext, and run in a Jupyter kernel by nbclient.
+"""genre_mlp.ipynb and genre_cnn.ipynb: made from genre_mlp.py and genre_cnn.py by jupytext, and
+run in a Jupyter kernel by nbclient.
 
-    python lesson_helpers/notebook_route/lesson_notebook.py write          # genre_mlp.py -> genre_mlp.ipynb (`make ipynb`)
+    python lesson_helpers/notebook_route/lesson_notebook.py write          # both .py -> .ipynb (`make ipynb`)
     python lesson_helpers/notebook_route/lesson_notebook.py run [-- ARGS]  # execute it (`make notebook ARGS=...`)
+    python lesson_helpers/notebook_route/lesson_notebook.py run --lesson cnn   # the next lesson (`make notebook LESSON=cnn`)
 
 genre_mlp.py is the one source of the lesson: its `# %%` lines (jupytext's percent
 format) mark the cells, so JupyterLab with jupytext, VS Code and PyCharm open it as a
@@ -34,9 +36,15 @@ sys.path.insert(0, ROOT)  # run as a script: the project's packages live in its 
 from lesson_helpers.command_line import cli, stopped  # noqa: E402
 from lesson_helpers.files import WriteError, write_atomically  # noqa: E402
 
-SCRIPT = os.path.join(ROOT, "genre_mlp.py")
-NOTEBOOK = os.path.join(ROOT, "genre_mlp.ipynb")
-EXECUTED = os.path.join(ROOT, "genre_mlp.executed.ipynb")
+LESSONS = ("mlp", "cnn")  # genre_mlp.py, the first lesson; genre_cnn.py, the next
+
+
+def lesson_paths(lesson):
+    """The lesson's script, its notebook, and the executed copy `run` writes."""
+    return tuple(os.path.join(ROOT, "genre_%s%s" % (lesson, end)) for end in (".py", ".ipynb", ".executed.ipynb"))
+
+
+SCRIPT, NOTEBOOK, EXECUTED = lesson_paths("mlp")
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 CELL_TIMEOUT = 1800  # seconds: the training cell's 5000 updates take about 10 s here, a slow CPU more
 
@@ -62,8 +70,8 @@ def notebook_text(script=SCRIPT):
     return jupytext.writes(notebook, fmt="ipynb")
 
 
-def write(path=NOTEBOOK):
-    text = notebook_text()
+def write(path=NOTEBOOK, script=SCRIPT):
+    text = notebook_text(script)
     write_atomically(path, lambda stream: stream.write(text.encode()))
     return path
 
@@ -180,7 +188,7 @@ def run(arguments, path=NOTEBOOK, output=EXECUTED, timeout=CELL_TIMEOUT):
     import nbclient
     import nbformat
     if not os.path.exists(path):
-        raise NotebookError("%s not found: run `make ipynb` to make it from genre_mlp.py" % path)
+        raise NotebookError("%s not found: run `make ipynb` to make it from its .py file" % path)
     notebook = with_arguments(nbformat.read(path, as_version=4), arguments)
     folder = tempfile.mkdtemp(prefix="genre-mlp-kernel.")
     try:
@@ -208,18 +216,25 @@ def run(arguments, path=NOTEBOOK, output=EXECUTED, timeout=CELL_TIMEOUT):
 def main(argv=None):
     parser = cli.Parser(prog="lesson_helpers/notebook_route/lesson_notebook.py", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("write", help="make genre_mlp.ipynb from genre_mlp.py")
-    runner = commands.add_parser("run", help="execute genre_mlp.ipynb, writing genre_mlp.executed.ipynb")
-    runner.add_argument("--output", default=EXECUTED, help="where the executed copy goes (default %(default)s)")
-    runner.add_argument("--notebook", default=NOTEBOOK, help="the notebook to run (default %(default)s)")
+    commands.add_parser("write", help="make genre_mlp.ipynb and genre_cnn.ipynb from their .py files")
+    runner = commands.add_parser("run", help="execute genre_mlp.ipynb (or --lesson cnn: genre_cnn.ipynb), "
+                                 "writing genre_mlp.executed.ipynb (genre_cnn.executed.ipynb)")
+    runner.add_argument("--lesson", choices=LESSONS, default="mlp", help="mlp, the first lesson (the default), or "
+                        "cnn, the next")
+    runner.add_argument("--output", help="where the executed copy goes (default genre_LESSON.executed.ipynb)")
+    runner.add_argument("--notebook", help="the notebook to run (default genre_LESSON.ipynb)")
     runner.add_argument("arguments", nargs=argparse.REMAINDER, help="-- then the lesson's options")
     args = parser.parse_args(argv)
     try:
         if args.command == "write":
-            print("Wrote %s from %s." % (os.path.relpath(write()), os.path.relpath(SCRIPT)))
+            for lesson in LESSONS:
+                script, notebook, _ = lesson_paths(lesson)
+                print("Wrote %s from %s." % (os.path.relpath(write(notebook, script)), os.path.relpath(script)))
             return
+        _, notebook, executed = lesson_paths(args.lesson)
+        args.output = args.output or executed
         arguments = args.arguments[1:] if args.arguments[:1] == ["--"] else args.arguments
-        run(arguments, path=args.notebook, output=args.output)
+        run(arguments, path=args.notebook or notebook, output=args.output)
         print("Ran the notebook; its outputs are in %s." % os.path.relpath(args.output))
     except ImportError as error:
         sys.exit("error: %s is not installed for %s: %s (make setup does)"
