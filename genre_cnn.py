@@ -194,9 +194,11 @@ if __name__ == "__main__":
     print("%s parameters in all" % "{:,}".format(sum(param.get_value().size for param in params)))
 
 # %% [markdown]
-# With lesson 06's layers that is 167,425 parameters, the count lesson 06 printed, half
-# the MLP's 323,969. Most of them sit in `W5`, the hidden layer that reads the last
-# convolution's 1200 numbers; the four convolutions together hold about a third.
+# With lesson 06's layers that is 167,425 parameters, the count lesson 06 printed, about
+# half the MLP's 323,969. Look where they sit: `W5`, the hidden layer that reads the last
+# convolution's 1200 numbers, holds 76,800 of them; the first convolution, which reads
+# the sound itself, only 992 weights and 32 biases. Sharing one kernel across all moments
+# is what makes a convolution cheap in weights.
 #
 # Now the shapes. The next cell gives the graph one batch of 16 excerpts and asks Theano
 # for the shape of each layer's output: the steps go 1200, 300, 100, 50, 25.
@@ -267,7 +269,16 @@ def adam_updates(cost, params, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e
                     (param, param - rate * m_hat / (theano.tensor.sqrt(v_hat) + epsilon))]
     return updates
 
+
+if __name__ == "__main__":
+    for step in (1, 10, 100, 1000, 5000):  # the bias correction, worked out for a few steps
+        print("step %4d: m is divided by %.4f, v by %.4f" % (step, 1 - 0.9 ** step, 1 - 0.999 ** step))
+
 # %% [markdown]
+# At the first step both averages are divided by small numbers, which undoes their start
+# at zero; `m`'s correction is gone (a division by 1.0000) after about a hundred steps,
+# `v`'s only after thousands, because `v` averages over a much longer memory (0.999).
+#
 # ## The model
 #
 # The same shape as the first lesson's `Model`: the parameters, and two compiled
@@ -283,7 +294,7 @@ class Model(object):
 
     def __init__(self, filters=tuple(layer[0] for layer in LAYERS), strides=tuple(layer[2] for layer in LAYERS),
                  learning_rate=LEARNING_RATE, loss="bce", optimizer="adam", seed=SEED, test_set=None):
-        self.loss, self.learning_rate, self.strides = loss, learning_rate, tuple(strides)
+        self.loss, self.learning_rate, self.strides, self.optimizer = loss, learning_rate, tuple(strides), optimizer
         self.params = make_parameters(filters, strides, seed)
         inputs = theano.tensor.matrix("inputs")
         targets = theano.tensor.vector("targets")
@@ -293,6 +304,7 @@ class Model(object):
             updates = adam_updates(self.cost, self.params, learning_rate)
         else:
             updates = sgd_updates(self.cost, self.params, learning_rate)
+        self.kept = {shared.name: shared for shared, _ in updates if shared not in self.params}  # Adam's m, v, t
 
         started = time.time()
         self.train_batch = theano.function([inputs, targets], self.cost, updates=updates)
@@ -322,9 +334,9 @@ if __name__ == "__main__":
 #
 # The first lesson's `train` loop runs it: a random batch, `train_batch`, and every
 # `EVAL_STEP` updates a line with the test accuracy and the losses. Each update here
-# costs far more than the MLP's: the convolutions compute about 0.5 billion
-# multiplications and additions per batch, forwards and backwards, where the MLP needed
-# 21 million.
+# costs far more than the MLP's: forwards and backwards, a batch of 16 takes about 0.53
+# billion floating-point operations, almost all in the convolutions, where the MLP
+# needed 21 million.
 
 # %%
 from genre_mlp import evaluate_test_set, train
@@ -337,6 +349,27 @@ if __name__ == "__main__":
     started = time.time()
     history = train(model, data, args.updates, args.eval_step, args.batch_size)
     train_seconds = time.time() - started
+
+# %% [markdown]
+# **What Adam kept.** After training, Adam's `v` holds each weight's recent squared
+# gradients, so `sqrt(v)` is the typical size of its gradient. The next cell prints it
+# for each parameter, averaged over the parameter's weights, beside Adam's last step for
+# it, measured in learning rates. Plain SGD moves each weight in proportion to its
+# gradient, so the first column, which spans orders of magnitude from layer to layer, is
+# how unevenly it would have moved them; the second column, which stays between 0 and 1,
+# is how Adam moved them.
+
+# %%
+if __name__ == "__main__":
+    if "t" in model.kept:
+        print("After %d Adam steps:" % int(model.kept["t"].get_value()))
+        for param in model.params:
+            typical = float(np.sqrt(np.mean(model.kept["v_" + param.name].get_value())))
+            mean_step = float(np.mean(np.abs(model.kept["m_" + param.name].get_value())
+                                      / (np.sqrt(model.kept["v_" + param.name].get_value()) + 1e-8)))
+            print("  %-3s typical gradient %.1e; Adam's step, in learning rates: %.2f" % (param.name, typical, mean_step))
+    else:
+        print("Plain SGD (--optimizer sgd) keeps no running averages.")
 
 # %% [markdown]
 # ## The MLP on the same data
