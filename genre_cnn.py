@@ -94,15 +94,14 @@ if __name__ == "__main__":
 # why.
 
 # %%
-from genre_mlp import IN_FILE, LATER_NAME, DataServer
+from genre_mlp import HERE, IN_FILE, LATER_NAME, DataServer
 from lesson_helpers.data import loudness
 from lesson_helpers.data.lesson_data import open_data
 from theano_today.lesson_start import where_it_runs
 
 if __name__ == "__main__":
-    data, stand_in = open_data(DataServer, args.data, args.seed, (IN_FILE, os.path.join(os.path.dirname(IN_FILE),
-                                                                                         LATER_NAME)),
-                               FLOATX, args.stand_in)
+    data, stand_in = open_data(DataServer, args.data, args.seed, (IN_FILE, os.path.join(HERE, LATER_NAME)), FLOATX,
+                               args.stand_in)
     options.check_against_data(args, data, theano.config.device)
     if args.same_loudness:
         loudness.same_loudness(data)

@@ -98,13 +98,16 @@ def check_network_fits(hidden, input_width, test_rows, device, available=None):
                            available / 1e9))
 
 
-def four_layers(text):
-    """"32,32,48,48" -> (32, 32, 48, 48): one positive whole number for each of the four convolutions."""
-    parts = text.split(",")
-    if len(parts) != 4 or not all(part.strip().isdigit() and int(part) > 0 for part in parts):
-        raise argparse.ArgumentTypeError("must be four positive whole numbers separated by commas, one for each "
-                                         "convolution, such as 32,32,48,48, not %r" % text)
-    return tuple(int(part) for part in parts)
+def four_layers(example):
+    """A parser of "32,32,48,48" -> (32, 32, 48, 48): one positive whole number for each of the four
+    convolutions; `example` is the lesson's own, shown when the text is wrong."""
+    def parse(text):
+        parts = text.split(",")
+        if len(parts) != 4 or not all(part.strip().isdigit() and int(part) > 0 for part in parts):
+            raise argparse.ArgumentTypeError("must be four positive whole numbers separated by commas, one for each "
+                                             "convolution, such as %s, not %r" % (",".join(map(str, example)), text))
+        return tuple(int(part) for part in parts)
+    return parse
 
 
 def hidden_sizes(text):
@@ -186,10 +189,10 @@ def parse_args(argv, defaults):
     if cnn:
         parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
                             help="adam (the default, as in lesson 06) or sgd, the first lesson's plain step")
-        parser.add_argument("--filters", type=four_layers, default=defaults["filters"], metavar="N,N,N,N",
+        parser.add_argument("--filters", type=four_layers(defaults["filters"]), default=defaults["filters"], metavar="N,N,N,N",
                             help="each convolution's number of filters (default %s)"
                             % ",".join(map(str, defaults["filters"])))
-        parser.add_argument("--strides", type=four_layers, default=defaults["strides"], metavar="N,N,N,N",
+        parser.add_argument("--strides", type=four_layers(defaults["strides"]), default=defaults["strides"], metavar="N,N,N,N",
                             help="each convolution's stride (default %s; 1,1,1,1 is no stride)"
                             % ",".join(map(str, defaults["strides"])))
         parser.set_defaults(hidden=None, save=None, load=None, predict=None)
@@ -230,7 +233,8 @@ def checked(parser, args):
     if args.stand_in and args.data:
         parser.error("--stand-in and --data exclude each other: give one")
     if args.updates < 0 or (args.updates == 0 and not args.load):
-        parser.error("--updates must be greater than 0 (0 only evaluates a model given with --load)")
+        parser.error("--updates must be greater than 0" + ("" if args.hidden is None else
+                                                            " (0 only evaluates a model given with --load)"))
     if args.updates and args.eval_step > args.updates:
         parser.error("--eval-step %d is larger than --updates %d: only the final evaluation "
                      "would run; give a smaller --eval-step" % (args.eval_step, args.updates))
