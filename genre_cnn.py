@@ -48,7 +48,13 @@ from theano.tensor.nnet import conv2d, relu
 # each weight's step itself (below), so its rate means something different.
 #
 # The batch size, the number of updates and the evaluation step are the first lesson's,
-# so that the two networks see exactly as many excerpts.
+# so that the two networks see exactly as many excerpts. They are lesson 06's too: it
+# trained for 10 *epochs* (passes over the 8000 training excerpts) in batches of 16,
+# which is 500 updates an epoch and 5000 in all, and it printed the test accuracy after
+# each epoch: 83.70% after the first, 87.00% after the fifth, 88.35% after the tenth.
+# (Keras shuffled the excerpts once per epoch; `DataServer` draws each batch at random,
+# so some excerpts come twice in 500 updates and some not at all. Over 5000 updates that
+# makes no difference worth measuring.)
 
 # %%
 SAMPLE_WIDTH = 1200        # 3 s of audio at 400 Hz
@@ -218,7 +224,8 @@ if __name__ == "__main__":
 #
 # The loss is the first lesson's binary cross-entropy, computed from the logits
 # (`softplus(z) - t z`), imported from `genre_mlp`; `--loss mse` gives the squared error
-# that lesson 06 used.
+# that lesson 06 used (Keras's `mean_squared_error`), for the reasons the first lesson
+# gave.
 #
 # **Why not plain SGD?** SGD moves every weight by the same learning rate times its
 # gradient. In this network the gradients of different weights differ by orders of
@@ -244,6 +251,9 @@ if __name__ == "__main__":
 #
 # In Theano, `m`, `v` and the step counter `t` are shared variables like the weights,
 # and each gets its update in the same list: one call of `train_batch` moves all of them.
+# (Keras, which lesson 06 used, folds the two corrections into the learning rate and adds
+# its epsilon, 1e-7, to `sqrt(v)` before correcting it; the steps differ only in the
+# smallest gradients. We write the paper's form, which reads as the words above.)
 
 # %%
 from genre_mlp import cost_of, sgd_updates
