@@ -392,6 +392,7 @@ from genre_mlp import Model as MLP
 
 if __name__ == "__main__":
     stage.now("while training the MLP")
+    print("The first lesson's MLP, trained as genre_mlp.py trains it:")
     mlp = MLP(seed=args.seed, test_set=data.get_test())
     mlp_history = train(mlp, DataServer(seed=args.seed, arrays=(data.train, data.test)), eval_step=NUM_UPDATES)
     mlp_accuracy = mlp_history[-1][3]
