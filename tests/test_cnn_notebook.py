@@ -110,3 +110,24 @@ def test_the_page_shows_the_next_lesson_in_a_browser(page):
     lines = printed_lines(report)
     assert lines[-1] == last_printed_line(notebook)
     assert report["errors"] == [] and report["remote"] == 0
+
+
+def test_the_prose_numbers_are_the_printed_ones(executed):
+    """The parameters' paragraph quotes the table the cell above it prints, and the MLP's count."""
+    notebook, _ = executed
+    prose = " ".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    prose = " ".join(prose.replace("#", " ").split())
+    text = printed_text(notebook)
+    table = {line.split()[0]: line.split()[-2] for line in text.splitlines()
+             if line.endswith(" weights") and line[:1] in "KBW"}
+    assert "%s parameters, the count lesson 06 printed" % "167,425" in prose
+    assert "167,425 parameters in all" in text
+    assert "holds %s of them" % table["W5"] in prose and table["W5"] == "76,800"
+    assert "only %s weights and %s biases" % (table["K1"], table["B1"]) in prose
+    import genre_mlp
+    sizes = (genre_mlp.SAMPLE_WIDTH, genre_mlp.HIDDEN_1, genre_mlp.HIDDEN_2, 1)
+    mlp_count = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    assert "half the MLP's {:,}".format(mlp_count) in prose
+    # The bias correction's paragraph: m's divisor is 1.0000 from step 100 on, v's still far from it.
+    assert "step  100: m is divided by 1.0000, v by 0.0952" in text
+    assert "(a division by 1.0000) after about a hundred steps" in prose
