@@ -131,3 +131,17 @@ def test_the_prose_numbers_are_the_printed_ones(executed):
     # The bias correction's paragraph: m's divisor is 1.0000 from step 100 on, v's still far from it.
     assert "step  100: m is divided by 1.0000, v by 0.0952" in text
     assert "(a division by 1.0000) after about a hundred steps" in prose
+
+
+def test_what_adam_kept_is_as_the_prose_says(executed):
+    """The prose: the typical gradients span orders of magnitude from layer to layer, while Adam's
+    steps, in learning rates, stay between 0 and 1."""
+    import re
+    notebook, _ = executed
+    rows = re.findall(r"^  (\w+)\s+typical gradient (\S+); Adam's step, in learning rates: (\S+)$",
+                      printed_text(notebook), re.M)
+    assert [name for name, _, _ in rows] == ["K1", "B1", "K2", "B2", "K3", "B3", "K4", "B4", "W5", "B5", "W6", "B6"]
+    typical = [float(value) for _, value, _ in rows]
+    steps = [float(value) for _, _, value in rows]
+    assert max(typical) / min(typical) > 100
+    assert all(0 < step < 1 for step in steps)
