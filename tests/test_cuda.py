@@ -125,6 +125,61 @@ def test_other_devices_leave_cuda_alone(tmp_path):
 
 
 # ---------------------------------------------------------------------------
+# cuDNN 8 and later: Theano 1.0.5's cuDNN ops cannot use them
+# ---------------------------------------------------------------------------
+def cudnn_folder(tmp_path, major, version_header=True):
+    """A folder with a cuDNN's headers, as cuDNN 8 and later (cudnn_version.h) or 7 lay them out."""
+    folder = tmp_path / ("cudnn%d" % major)
+    folder.mkdir()
+    define = "#define CUDNN_MAJOR %d\n#define CUDNN_MINOR 1\n" % major
+    if version_header:
+        (folder / "cudnn_version.h").write_text("#ifndef CUDNN_VERSION_H_\n" + define + "#endif\n")
+        (folder / "cudnn.h").write_text('#include "cudnn_version.h"\n')
+    else:
+        (folder / "cudnn.h").write_text("#ifndef CUDNN_H_\n" + define + "#endif\n")
+    return str(folder)
+
+
+@pytest.mark.parametrize("major, version_header, turned_off", [(9, True, True), (8, True, True),
+                                                               (7, False, False)])
+def test_a_cudnn_8_or_later_is_left_out_in_one_line(tmp_path, capsys, major, version_header, turned_off):
+    folder = cudnn_folder(tmp_path, major, version_header)
+    flags = "device=cuda,dnn.include_path=" + folder
+    environ = {"THEANO_FLAGS": flags, "THEANORC": str(tmp_path / "none")}
+    theano_setup.prepare_cuda(environ, prepare=lambda device: "made up")
+    err = capsys.readouterr().err
+    if turned_off:
+        assert environ["THEANO_FLAGS"] == flags + ",dnn.enabled=False"
+        assert err.count("\n") == 1 and "cudnn.h is cuDNN %d" % major in err and folder in err
+    else:
+        assert environ["THEANO_FLAGS"] == flags and err == ""
+
+
+def test_dnn_enabled_set_by_the_user_is_kept(tmp_path, capsys):
+    folder = cudnn_folder(tmp_path, 9)
+    for flags in ("device=cuda,dnn.enabled=True", "device=cuda,dnn.enabled=auto"):
+        environ = {"THEANO_FLAGS": flags + ",dnn.include_path=" + folder, "THEANORC": str(tmp_path / "none")}
+        theano_setup.prepare_cuda(environ, prepare=lambda device: "made up")
+        assert environ["THEANO_FLAGS"] == flags + ",dnn.include_path=" + folder
+    rc = tmp_path / "theanorc"
+    rc.write_text("[dnn]\nenabled = True\ninclude_path = %s\n" % folder)
+    environ = {"THEANO_FLAGS": "device=cuda", "THEANORC": str(rc)}
+    theano_setup.prepare_cuda(environ, prepare=lambda device: "made up")
+    assert environ["THEANO_FLAGS"] == "device=cuda" and capsys.readouterr().err == ""
+
+
+def test_cudnn_is_looked_for_where_gcc_looks_first(tmp_path):
+    # Theano's -I flags before CPATH, CPATH before gcc's own folders; the first cudnn.h wins.
+    first, second = cudnn_folder(tmp_path, 9), cudnn_folder(tmp_path, 7, version_header=False)
+    flags = {"dnn.include_path": first}
+    folders = cuda_libs.cudnn_include_folders(lambda key: flags.get(key, ""), {"CPATH": second})
+    assert folders.index(first) < folders.index(second) < folders.index("/usr/include")
+    assert cuda_libs.cudnn_header(folders) == (os.path.join(first, "cudnn.h"), 9)
+    assert cuda_libs.cudnn_header([second, first]) == (os.path.join(second, "cudnn.h"), 7)
+    assert cuda_libs.cudnn_header([str(tmp_path / "nothing")]) is None
+
+
+# ---------------------------------------------------------------------------
 # How libgpuarray finds the libraries: links with their neighbours, RUNPATH
 # ---------------------------------------------------------------------------
 DLOPEN_C = '#include <dlfcn.h>\nint can_open(const char *name) { return dlopen(name, RTLD_NOW) != 0; }\n'
