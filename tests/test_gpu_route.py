@@ -205,3 +205,23 @@ def test_gpu_venv_refuses_another_python_in_one_line(tmp_path, version):
     assert result.stderr.startswith("error: make_gpu_venv: %s is Python %s; the GPU route needs 3.11 to 3.15 ("
                                     % (fake, version))
     assert result.stderr.count("\n") == 1
+
+
+# cuDNN's reduction over every axis, as Theano's optimizer builds it where it finds a
+# cuDNN (none is needed to build the op; theano_today/theano_numpy2.py).
+DNN_REDUCTION = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from theano_today.theano_setup import import_theano
+theano, _ = import_theano()
+from theano.gpuarray.dnn import GpuDnnReduction
+print(int(GpuDnnReduction("add", None, "float32", "float32", False).c_axis),
+      int(GpuDnnReduction("add", (0, 2), "float32", "float32", False).c_axis))
+"""
+
+
+def test_cudnns_reduction_over_every_axis_is_built_on_numpy_2(gpu_python):
+    result = subprocess.run([gpu_python, "-c", DNN_REDUCTION, ROOT], capture_output=True, text=True,
+                            timeout=600, env=dict(os.environ, **OPENCL))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split()[-2:] == [str(0xFFFFFFFF), "5"]  # every axis; axes 0 and 2

@@ -392,13 +392,33 @@ def gpu_host_copies(theano, modules=sys.modules):
     give_numpy_names(modules["theano.gpuarray.type"], array=array)
 
 
+def dnn_reduction_all_axes(theano, modules=sys.modules):
+    """cuDNN's reduction over every axis: Theano writes its axis bitfield as np.uint32(-1).
+
+    NumPy 1 wrapped -1 to 0xFFFFFFFF; NumPy 2 raises OverflowError. Where Theano finds
+    a cuDNN, its optimizer tries GpuDnnReduction on every sum and mean of a CUDA graph
+    (the lessons' losses, Adam's moments), logs that failure with a traceback each time,
+    and keeps its own reduction. Only where theano.gpuarray.dnn is loaded (device=cuda
+    or opencl).
+    """
+    if "theano.gpuarray.dnn" not in modules:
+        return
+    reduction = modules["theano.gpuarray.dnn"].GpuDnnReduction
+    convert_axis = reduction._convert_axis
+
+    def every_axis_as_numpy_1(self, axis):
+        return np.uint32(0xFFFFFFFF) if axis is None else convert_axis(self, axis)
+    reduction._convert_axis = every_axis_as_numpy_1
+
+
 # (piece, whether this Python and NumPy need it)
 PIECES = [(removed_numpy_names, NUMPY2), (complex_members, NUMPY2), (no_mapiter, NUMPY2),
           (int_overflow_is_type_error, NUMPY2), (literals_as_numpy_1, NUMPY2),
           (python_elemwise_wraps_ints, NUMPY2), (python_casts_wrap, NUMPY2),
           (types_as_dtypes, NUMPY2), (python_inv_in_double, NUMPY2),
           (random_state_copies, NUMPY2), (flat_unique_inverse, NUMPY2), (ravel_axis, NUMPY2),
-          (pure_python_pickler, PY313), (python_scan, sys.version_info >= (3, 11)), (gpu_host_copies, NUMPY2)]
+          (pure_python_pickler, PY313), (python_scan, sys.version_info >= (3, 11)), (gpu_host_copies, NUMPY2),
+          (dnn_reduction_all_axes, NUMPY2)]
 
 
 def mend(theano):

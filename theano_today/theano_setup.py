@@ -415,6 +415,26 @@ def prepare_cuda(environ, prepare=None):
         print("notice: THEANO_FLAGS asks for device=%s, but the GPU cannot be used: %s; training "
               "on the CPU instead" % (device, why), file=sys.stderr)
         environ["THEANO_FLAGS"] = ",".join(filter(None, [environ.get("THEANO_FLAGS"), "device=cpu"]))
+        return
+    avoid_new_cudnn(environ)
+
+
+def avoid_new_cudnn(environ, header=None):
+    """device=cuda, dnn.enabled left to Theano, and a cuDNN 8 or later where gcc would find it: one
+    line, and dnn.enabled=False. Theano 1.0.5 would take that cuDNN (its check only builds a handle)
+    and then fail to build its convolutions, which call functions cuDNN 8 removed
+    (cudnnGetConvolutionForwardAlgorithm, ...). Without cuDNN the GPU runs Theano's own kernels:
+    GpuCorrMM for genre_cnn.py's convolutions (docs/gpu.md)."""
+    if requested("dnn.enabled", environ):
+        return  # the user's choice
+    if header is None:
+        from gpu_route import cuda_libs
+        header = cuda_libs.cudnn_header(cuda_libs.cudnn_include_folders(lambda key: requested(key, environ),
+                                                                        environ))
+    if header and header[1] is not None and header[1] >= 8:
+        print("notice: %s is cuDNN %d, which Theano 1.0.5's cuDNN ops (written for cuDNN 5 to 7) cannot "
+              "use; dnn.enabled=False: the GPU runs Theano's own kernels" % header, file=sys.stderr)
+        environ["THEANO_FLAGS"] = ",".join(filter(None, [environ.get("THEANO_FLAGS"), "dnn.enabled=False"]))
 
 
 class _Recorder(logging.Handler):
