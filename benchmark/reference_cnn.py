@@ -13,8 +13,8 @@ W6, B6.
 Theano's conv2d, like the textbook convolution, flips the kernel (filter_flip=True, its
 default): output step t of filter f is the sum over channels c and positions j of
 padded[c, t * stride + j] * K[f, c, 0, width - 1 - j]. Keras's Conv1D and most prose describe
-the other order, the cross-correlation; the two learn the same functions, with kernels
-mirrored in time.
+the other order, the cross-correlation (flip=False here, filter_flip=False there); the two
+learn the same functions, with kernels mirrored in time.
 """
 import numpy as np
 
@@ -27,7 +27,12 @@ def sigmoid(z):
     return 0.5 * (1 + np.tanh(0.5 * z))  # finite for any z
 
 
-def conv1d(inputs, kernels, biases, stride):
+def applied(kernels, flip):
+    """The kernels as the sums use them, (filters, channels, width): mirrored in time when `flip`."""
+    return kernels[:, :, 0, ::-1] if flip else kernels[:, :, 0, :]
+
+
+def conv1d(inputs, kernels, biases, stride, flip=True):
     """inputs (excerpts, channels, steps), kernels (filters, channels, 1, width): the sums before
     the ReLU, (excerpts, filters, ceil(steps / stride)), and the windows (for backprop)."""
     width = kernels.shape[-1]
@@ -37,20 +42,18 @@ def conv1d(inputs, kernels, biases, stride):
     # windows[b, t, c, j] = padded[b, c, t * stride + j]
     windows = np.stack([padded[:, :, j: j + stride * (count - 1) + 1: stride] for j in range(width)], axis=-1)
     windows = windows.transpose(0, 2, 1, 3)
-    flipped = kernels[:, :, 0, ::-1]  # (filters, channels, width), as conv2d applies them
-    sums = np.einsum("btcj,fcj->bft", windows, flipped) + biases[None, :, None]
+    sums = np.einsum("btcj,fcj->bft", windows, applied(kernels, flip)) + biases[None, :, None]
     return sums, windows
 
 
-def conv1d_backward(slope, windows, kernels, steps_in, stride):
+def conv1d_backward(slope, windows, kernels, steps_in, stride, flip=True):
     """From d cost / d sums (excerpts, filters, steps out): the kernels', the biases' and the
     inputs' gradients."""
     width = kernels.shape[-1]
     pad = width // 2
-    flipped = kernels[:, :, 0, ::-1]
-    kernel_gradient = np.einsum("bft,btcj->fcj", slope, windows)[:, :, ::-1][:, :, None, :]
+    kernel_gradient = applied(np.einsum("bft,btcj->fcj", slope, windows)[:, :, None, :], flip)[:, :, None, :]
     bias_gradient = slope.sum(axis=(0, 2))
-    window_gradient = np.einsum("bft,fcj->bctj", slope, flipped)  # d cost / d windows
+    window_gradient = np.einsum("bft,fcj->bctj", slope, applied(kernels, flip))  # d cost / d windows
     count = slope.shape[2]
     padded = np.zeros((slope.shape[0], kernels.shape[1], steps_in + 2 * pad), dtype=slope.dtype)
     for j in range(width):
@@ -64,11 +67,11 @@ class NumpyCNN(object):
     Theano's arithmetic."""
 
     def __init__(self, params, strides, learning_rate=0.001, loss="bce", optimizer="adam",
-                 beta1=0.9, beta2=0.999, epsilon=1e-8, dtype=np.float32):
+                 beta1=0.9, beta2=0.999, epsilon=1e-8, dtype=np.float32, flip=True):
         # params: [K1, B1, ..., W6, B6] as arrays; copied, so the caller's stay untouched.
         self.dtype = dtype
         self.params = [np.array(p, dtype=dtype) for p in params]
-        self.strides = tuple(strides)
+        self.strides, self.flip = tuple(strides), flip
         self.learning_rate, self.loss, self.optimizer = learning_rate, loss, optimizer
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
         self.steps = 0
@@ -80,7 +83,7 @@ class NumpyCNN(object):
         layer = np.asarray(inputs, dtype=self.dtype)[:, None, :]
         kept = []
         for kernels, biases, stride in zip(self.params[0:8:2], self.params[1:8:2], self.strides):
-            sums, windows = conv1d(layer, kernels, biases, stride)
+            sums, windows = conv1d(layer, kernels, biases, stride, self.flip)
             kept.append((layer.shape[2], windows, sums))
             layer = np.maximum(sums, 0)
         W5, B5, W6, B6 = self.params[8:]
@@ -125,7 +128,7 @@ class NumpyCNN(object):
             delta = delta * (sums > 0)                             # through the ReLU
             kernels = self.params[2 * layer]
             kernel_gradient, bias_gradient, delta = conv1d_backward(delta, windows, kernels, steps_in,
-                                                                    self.strides[layer])
+                                                                    self.strides[layer], self.flip)
             gradients[:0] = [kernel_gradient, bias_gradient]
         return cost, [g.astype(self.dtype) for g in gradients]
 

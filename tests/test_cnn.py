@@ -119,12 +119,21 @@ def test_the_reference_convolves_as_written_by_hand():
                                  + params[1][kernel], 0)
             np.testing.assert_allclose(first[excerpt, kernel], by_hand, rtol=1e-12, atol=1e-12)
     assert [layer.shape[2] for layer in reference.convolutions(excerpts)] == [15, 5, 3, 2]
+    # Unflipped (Keras's order), it is the same sums with every kernel mirrored in time.
+    mirrored = [p[..., ::-1] if p.ndim == 4 else p for p in params]
+    for flipped, unflipped in zip(reference.convolutions(excerpts),
+                                  NumpyCNN(mirrored, STRIDES, dtype=np.float64, flip=False).convolutions(excerpts)):
+        np.testing.assert_allclose(flipped, unflipped, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("flip", [True, False])  # conv2d's convolution, and Keras's cross-correlation
 @pytest.mark.parametrize("loss", ["bce", "mse"])
-def test_the_references_gradients_follow_finite_differences(loss):
+def test_the_references_gradients_follow_finite_differences(loss, flip):
     params, excerpts, targets = small_network(1)
-    cost, gradients = NumpyCNN(params, STRIDES, loss=loss, dtype=np.float64).gradients(excerpts, targets)
+
+    def network(values):
+        return NumpyCNN(values, STRIDES, loss=loss, dtype=np.float64, flip=flip)
+    cost, gradients = network(params).gradients(excerpts, targets)
     rng = np.random.RandomState(2)
     for index, (value, gradient) in enumerate(zip(params, gradients)):
         assert gradient.shape == value.shape
@@ -134,9 +143,8 @@ def test_the_references_gradients_follow_finite_differences(loss):
             up, down = [p.copy() for p in params], [p.copy() for p in params]
             up[index][position] += 1e-6
             down[index][position] -= 1e-6
-            slope = (NumpyCNN(up, STRIDES, loss=loss, dtype=np.float64).cost(excerpts, targets)
-                     - NumpyCNN(down, STRIDES, loss=loss, dtype=np.float64).cost(excerpts, targets)) / 2e-6
-            assert gradient[position] == pytest.approx(slope, rel=1e-5, abs=1e-9), (loss, index, position)
+            slope = (network(up).cost(excerpts, targets) - network(down).cost(excerpts, targets)) / 2e-6
+            assert gradient[position] == pytest.approx(slope, rel=1e-5, abs=1e-9), (loss, flip, index, position)
 
 
 # ---- The model, Adam ------------------------------------------------------------------------------
