@@ -157,9 +157,11 @@ exercise of genre_cnn.py on the generated stand-in (`--stand-in`, seed 1234, 500
 at 0.001 and lesson 06's layers unless the options say otherwise). Each run also trains the first
 lesson's MLP on the same data, as the lesson does: its accuracy is "the MLP". The answers quote
 these numbers, and tests/test_exercises.py fails when one of theirs is not here. The time per
-update is this machine's (%s); the training times are multiples of the lesson's own run, measured
-in the same go. Run `make exercises LESSON=cnn` after a change that moves them, then update the
-answers.
+update is the measuring machine's; the training times are multiples of the lesson's own run,
+measured in the same go. Run `make exercises LESSON=cnn` after a change that moves them, then
+update the answers.
+
+Measured on: %s.
 
 """
 
