@@ -108,9 +108,11 @@ ipynb: $(VENV)/.extras
 # The runs behind the answers to genre_mlp.py's Exercises, measured again on the stand-in and
 # written to docs/exercises.md (lesson_helpers/exercises.py); tests/test_exercises.py holds the
 # answers to that record. Several minutes: one run trains batches of 256, one 20000 updates.
+# LESSON=cnn: genre_cnn.py's, written to docs/exercises-cnn.md (longer: each run trains both networks).
 .PHONY: exercises
+exercises: LESSON ?= mlp
 exercises: $(VENV)/.blas
-	$(call one_line,$(PY) lesson_helpers/exercises.py $(ARGS))
+	$(call one_line,$(PY) lesson_helpers/exercises.py --lesson $(LESSON) $(ARGS))
 
 bench: $(VENV)/.extras
 	$(PY) benchmark/bench.py $(ARGS)
