@@ -473,8 +473,8 @@ if __name__ == "__main__":
 # they quote to [docs/exercises-cnn.md](docs/exercises-cnn.md); on the lesson's real
 # recordings the numbers differ.
 #
-# 1. **Take loudness away.** `--same-loudness`. The MLP fell to little better than chance
-#    in the first lesson's exercise 6. And the convolutional network?
+# 1. **Take loudness away.** `--same-loudness`. In the first lesson's exercise 6 the MLP
+#    lost most of its lead over a coin toss. And the convolutional network?
 #
 #    <details><summary>Answer</summary>
 #
