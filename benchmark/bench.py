@@ -621,8 +621,11 @@ def show(table):
                 label, us, "-", updates * us / 1e6, "-", "-", us / theano_us, us / floor_us))
     print("\nTheano: one evaluation on %d rows takes %.1f ms; drawing a batch takes %.1f us (%.1f%% of an update)"
           % (table["test_rows"], table["evaluation_ms"], table["sample_us"], 100 * table["sample_us"] / theano_us))
-    if table["theano_lead_over_fastest_other"]:
-        print("Theano is %.2fx faster than the fastest other framework here." % table["theano_lead_over_fastest_other"])
+    lead = table["theano_lead_over_fastest_other"]
+    if lead and lead >= 1:
+        print("Theano is %.2fx faster than the fastest other framework here." % lead)
+    elif lead:
+        print("Theano is slower: the fastest other framework here takes %.2fx its time." % lead)
     for label, run in table["end_to_end"].items():
         print("python %s --updates %d, %s compile cache: %.1f s in all (compiling %.1f s), peak %.0f MB"
               % ("genre_cnn.py" if cnn else "genre_mlp.py", table["updates"], label, run["seconds"], run["compile_seconds"], run["peak_mb"]))

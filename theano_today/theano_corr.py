@@ -71,6 +71,8 @@ FAST_COL2IM_LOOP = COLUMN_RANGE + """
       for (int w = lo; w < hi; ++w) row[w * stride_w + first] += col[w];
     }
 """
+# Part of CorrMM's cache key: raise it whenever the loops above change, or Theano keeps
+# running the module it compiled from the old ones.
 VERSION = "theano_today_im2col_1"
 
 
