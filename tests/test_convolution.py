@@ -74,6 +74,7 @@ def test_corr_mm_compiles_the_faster_loops():
     assert theano_corr.FAST_IM2COL_LOOP % dict(float_type="npy_float") in code
     assert theano_corr.FAST_COL2IM_LOOP % dict(float_type="npy_float") in code
     assert theano_corr.IM2COL_LOOP not in code and theano_corr.COL2IM_LOOP not in code
+    assert theano_corr.COL_EMPTY in code and theano_corr.COL_ZEROS not in code
     assert node.op.c_code_cache_version()[-1] == theano_corr.VERSION
     assert theano_corr.faster_corr_mm(theano) is True  # once is enough: a second call changes nothing
     assert node.op.c_support_code_apply(node, "node") == code
