@@ -5,6 +5,12 @@
     python benchmark/bench.py --quick      # about 30 s
     python benchmark/bench.py --hidden 512 128 --updates 2000
     python benchmark/bench.py --json figures.json   # also every figure, for comparing runs
+    python benchmark/bench.py --lesson cnn # the second lesson's convolutional network instead
+
+With --lesson cnn it times genre_cnn.py's network (four 1-D convolutions, Adam)
+the same way, against PyTorch (conv1d) and JAX (lax.conv_general_dilated) only: no
+NumPy or PyTensor peer; its floor counts each convolution's products as im2col
+makes them (the batch's columns in one matrix).
 
 It times, interleaved (each framework trains a chunk of updates in turn, so a
 noisy neighbour slows all alike):
@@ -62,6 +68,12 @@ from benchmark.reference import NumpyMLP
 
 CHUNK = 250          # updates each framework trains before the next takes its turn
 CHECK_UPDATES = 200  # updates over which every framework must match Theano's losses
+# The CNN's check is shorter: Adam moves every weight by about its learning rate whatever the
+# size of its gradient, so where a gradient is nearly zero, float32 rounding (another order of
+# the same sums) decides the sign of a whole step, and runs that agree to 1e-7 drift apart
+# from about the 25th update on (PyTorch and JAX first differ from Theano by 1e-4 at updates
+# 45-54 on the benchmark's random rows). The first 30 updates tell a wrong network from rounding.
+CNN_CHECK_UPDATES = 30
 TOLERANCE = 1e-4
 
 
@@ -74,8 +86,22 @@ class Trainer(object):
         self.compile_seconds = compile_seconds
 
 
+def is_cnn(network):
+    """`network`: the MLP's hidden sizes, or the CNN's (filters, width, stride) layers."""
+    return bool(network) and isinstance(network[0], tuple)
+
+
+def genre_cnn():
+    import genre_cnn as lesson  # only for --lesson cnn; its import runs none of its steps
+    return lesson
+
+
 def theano_trainer(start, hidden, learning_rate):
-    model = genre_mlp.Model(hidden, learning_rate)
+    if is_cnn(hidden):
+        model = genre_cnn().Model(filters=[layer[0] for layer in hidden], strides=[layer[2] for layer in hidden],
+                                  learning_rate=learning_rate)
+    else:
+        model = genre_mlp.Model(hidden, learning_rate)
     for param, value in zip(model.params, start):
         param.set_value(aligned(value), borrow=True)
     return Trainer("Theano", model.train_batch, model.evaluate, model.compile_seconds)
@@ -89,6 +115,20 @@ def numpy_trainer(start, hidden, learning_rate):
 FRAMEWORKS = [("theano", theano_trainer), ("numpy", numpy_trainer)]   # in this process
 PEERS = [("torch", "PyTorch eager", ".venv-torch"), ("jax", "JAX jit", ".venv-jax"),  # in their own venvs
          ("pytensor", "PyTensor Numba", ".venv-pytensor"), ("pytensor-c", "PyTensor C", ".venv-pytensor")]
+CNN_PEERS = ("torch", "jax")  # the peers that have the convolutional network (benchmark/bench_peer.py)
+
+
+def frameworks(network):
+    """The frameworks this process trains: the CNN has no NumPy reference."""
+    return FRAMEWORKS[:1] if is_cnn(network) else FRAMEWORKS
+
+
+def peers_for(network):
+    return [peer for peer in PEERS if peer[0] in CNN_PEERS] if is_cnn(network) else PEERS
+
+
+def learning_rate_of(network):
+    return genre_cnn().LEARNING_RATE if is_cnn(network) else genre_mlp.LEARNING_RATE
 PEER_SCRIPT = os.path.join(ROOT, "benchmark", "bench_peer.py")
 
 
@@ -146,15 +186,17 @@ def peer_environment(key):
     return dict(PEER_ENVIRONMENT, PYTENSOR_FLAGS=",".join(flags + [PEER_ENVIRONMENT.get("PYTENSOR_FLAGS", "")]).strip(","))
 
 
-def start_peers(start, data, check_rows, timing_rows, eval_step, folder):
+def start_peers(start, data, check_rows, timing_rows, eval_step, folder, network=None):
     """The peers whose venv exists, started and ready; and a line on each one that is not."""
     setup_path = os.path.join(folder, "setup.npz")
     arrays = {"param%d" % i: value for i, value in enumerate(start)}
-    np.savez(setup_path, num_params=len(start), learning_rate=genre_mlp.LEARNING_RATE, eval_step=eval_step,
+    cnn = is_cnn(network)
+    np.savez(setup_path, num_params=len(start), learning_rate=learning_rate_of(network), eval_step=eval_step,
              train=data.train, train_targets=data.train_targets, test=data.test, test_targets=data.test_targets,
-             check_rows=check_rows, timing_rows=timing_rows, **arrays)
+             check_rows=check_rows, timing_rows=timing_rows, lesson="cnn" if cnn else "mlp",
+             strides=[layer[2] for layer in network] if cnn else [], **arrays)
     peers, absent = [], []
-    for key, name, venv in PEERS:
+    for key, name, venv in peers_for(network):
         python = os.path.join(ROOT, venv, "bin", "python")
         if not os.path.exists(python):
             absent.append("%s (no %s: make peers)" % (name, venv))
@@ -191,8 +233,36 @@ def build_floor(directory):
     return executable
 
 
+def cnn_products(network, batch, width):
+    """The products of one update of the CNN, as benchmark/sgemm_floor.c's `gemms` takes them (M,N,K,P).
+
+    A convolution is, after im2col, one product: its kernels (filters x channels*width) by its
+    input's columns (channels*width x batch*steps out); forwards, for the kernels' gradient, and
+    for its input's (but not the first layer's, whose input is the data). The dense layers after
+    it: batch x inputs by inputs x outputs, three products each (the first sends its error back
+    to the convolutions)."""
+    products, channels, steps = [], 1, width
+    for number, (filters, kernel_width, stride) in enumerate(network):
+        steps = -(-steps // stride)  # 'same' padding: ceil(steps / stride) come out
+        products.append((filters, batch * steps, channels * kernel_width, 3 if number else 2))
+        channels = filters
+    dense = genre_cnn().DENSE
+    products += [(batch, dense, channels * steps, 3), (batch, 1, dense, 3)]
+    return products
+
+
+def floor_sizes(network, batch):
+    """sgemm_floor's arguments after BATCH: the MLP's layer sizes, or `gemms` and the CNN's products."""
+    if is_cnn(network):
+        return ["gemms"] + ["%d,%d,%d,%d" % product
+                            for product in cnn_products(network, batch, genre_mlp.SAMPLE_WIDTH)]
+    return (genre_mlp.SAMPLE_WIDTH,) + tuple(network) + (1,)
+
+
 def measure_floor(executable, batch, sizes, repeats):
-    """(FLOPs of an update, seconds its products take, peak FLOP/s), from one run of the C floor."""
+    """(FLOPs of an update, seconds its products take, peak FLOP/s), from one run of the C floor.
+
+    `sizes`: the MLP's layer sizes, or a list of sgemm_floor's arguments after BATCH (`gemms` ...)."""
     result = subprocess.run([executable, str(repeats), str(batch)] + [str(n) for n in sizes],
                             capture_output=True, text=True)
     try:
@@ -266,12 +336,12 @@ def run_measured(script_and_args, env=None):
     return seconds, int(peak.group(1)) / 1024.0, result.stdout
 
 
-def end_to_end(updates, cold):
-    """`python genre_mlp.py` on the stand-in: with an empty compile cache, then a warm one.
+def end_to_end(updates, cold, script="genre_mlp.py"):
+    """`python genre_mlp.py` (or `script`) on the stand-in: with an empty compile cache, then a warm one.
 
     Without `cold`, only the warm run, in the usual cache (this process has just filled it).
     """
-    command = [os.path.join(ROOT, "genre_mlp.py"), "--stand-in", "--updates", str(updates),
+    command = [os.path.join(ROOT, script), "--stand-in", "--updates", str(updates),
                "--eval-step", str(max(updates // 10, 1))]
     results = {}
     with tempfile.TemporaryDirectory(prefix="theano-cache-") as cache:
@@ -287,7 +357,7 @@ def worker(name, hidden, updates):
     """Train one framework alone (for its peak memory): `bench.py --worker NAME`."""
     make = dict(FRAMEWORKS)[name]
     start, data = starting_point(hidden)
-    trainer = make(start, hidden, genre_mlp.LEARNING_RATE)
+    trainer = make(start, hidden, learning_rate_of(hidden))
     test_x, test_t = data.get_test()
     for update in range(1, updates + 1):
         trainer.train_batch(*data.get_train_sample(genre_mlp.BATCH_SIZE))
@@ -299,12 +369,20 @@ def worker(name, hidden, updates):
 # The interleaved timing
 # ---------------------------------------------------------------------------
 def starting_point(hidden):
-    """The lesson's initial weights and a data set of the lesson's shape (random rows: speed only)."""
-    sizes = (genre_mlp.SAMPLE_WIDTH,) + tuple(hidden) + (1,)
-    random = np.random.RandomState(genre_mlp.SEED)
-    start = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        start += [genre_mlp.init_values((fan_in, fan_out), random), genre_mlp.init_values((fan_out,), random)]
+    """The lesson's initial weights and a data set of the lesson's shape (random rows: speed only).
+
+    For the CNN, the very arrays genre_cnn.make_parameters starts its Model from."""
+    if is_cnn(hidden):
+        lesson = genre_cnn()
+        start = [param.get_value() for param in lesson.make_parameters(
+            [layer[0] for layer in hidden], [layer[2] for layer in hidden], lesson.SEED,
+            widths=[layer[1] for layer in hidden])]
+    else:
+        sizes = (genre_mlp.SAMPLE_WIDTH,) + tuple(hidden) + (1,)
+        random = np.random.RandomState(genre_mlp.SEED)
+        start = []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            start += [genre_mlp.init_values((fan_in, fan_out), random), genre_mlp.init_values((fan_out,), random)]
     rows = np.random.RandomState(1)
     arrays = tuple((0.1 * rows.standard_normal((n, genre_mlp.SAMPLE_WIDTH))).astype(np.float32)
                    for n in (8000, 2000))
@@ -365,8 +443,10 @@ def timed_run(trainers, data, rows, eval_step, between_rounds=None):
 
 def main(argv=None):
     parser = cli.Parser(description="Benchmark the lesson's training (see the docstring).")
-    parser.add_argument("--hidden", type=int, nargs="+", default=[genre_mlp.HIDDEN_1, genre_mlp.HIDDEN_2],
-                        help="hidden layer sizes (default %(default)s)")
+    parser.add_argument("--lesson", choices=["mlp", "cnn"], default="mlp",
+                        help="the first lesson's MLP (genre_mlp.py, the default) or the second's CNN (genre_cnn.py)")
+    parser.add_argument("--hidden", type=int, nargs="+",
+                        help="the MLP's hidden layer sizes (default %d %d)" % (genre_mlp.HIDDEN_1, genre_mlp.HIDDEN_2))
     parser.add_argument("--updates", type=int,
                         help="default %d, or 1000 with --quick" % genre_mlp.NUM_UPDATES)
     parser.add_argument("--quick", action="store_true",
@@ -374,9 +454,14 @@ def main(argv=None):
     parser.add_argument("--json", metavar="FILE", help="also write every figure to this JSON file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    hidden = tuple(args.hidden)
+    if args.lesson == "cnn":
+        if args.hidden:
+            parser.error("--hidden is the MLP's: --lesson cnn times genre_cnn.py's layers")
+        hidden = tuple(genre_cnn().LAYERS)
+    else:
+        hidden = tuple(args.hidden or (genre_mlp.HIDDEN_1, genre_mlp.HIDDEN_2))
     updates = args.updates or (1000 if args.quick else genre_mlp.NUM_UPDATES)
-    if updates < 1 or min(hidden) < 1:
+    if updates < 1 or (not is_cnn(hidden) and min(hidden) < 1):
         parser.error("--updates and --hidden must be positive")
     eval_step = max(updates // 10, 1)
     if args.worker:
@@ -388,12 +473,13 @@ def main(argv=None):
             sys.exit("error: --json %s" % error)
 
     start, data = starting_point(hidden)
-    print("Benchmark: %d-%s-1 network, batch %d, %d updates, %d evaluations on %d rows; Theano on %s, BLAS: %s"
-          % (genre_mlp.SAMPLE_WIDTH, "-".join(map(str, hidden)), genre_mlp.BATCH_SIZE, updates,
+    print("Benchmark: %s network, batch %d, %d updates, %d evaluations on %d rows; Theano on %s, BLAS: %s"
+          % (describe(hidden), genre_mlp.BATCH_SIZE, updates,
              updates // eval_step, len(data.test), lesson_start.device_name(), lesson_start.BLAS_NAME))
-    check_rows, timing_rows = batches(starting_point(hidden)[1], CHECK_UPDATES), batches(data, updates)
+    check_updates = CNN_CHECK_UPDATES if is_cnn(hidden) else CHECK_UPDATES
+    check_rows, timing_rows = batches(starting_point(hidden)[1], check_updates), batches(data, updates)
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
-        peers, absent = start_peers(start, data, check_rows, timing_rows, eval_step, folder)
+        peers, absent = start_peers(start, data, check_rows, timing_rows, eval_step, folder, hidden)
         if absent:
             print("Not compared: %s" % "; ".join(absent))
         if peers:
@@ -418,33 +504,35 @@ def main(argv=None):
 def measure(quick, hidden, start, data, peers, check_rows, timing_rows, eval_step, folder):
     """Every measurement, raw, in a dict; `folder` is for the C floor's build."""
     # 1. Correctness first: the same losses from the same start and batches.
-    checked = [maker(start, hidden, genre_mlp.LEARNING_RATE) for _, maker in FRAMEWORKS] + peers
+    checked = [maker(start, hidden, learning_rate_of(hidden)) for _, maker in frameworks(hidden)] + peers
     differences = check_losses(checked, data, check_rows, "Theano")
     # Fresh trainers from the same start for the timing: the check has moved these ones' weights.
     for peer in peers:
         peer.reset()
-    trainers = [maker(start, hidden, genre_mlp.LEARNING_RATE) for _, maker in FRAMEWORKS] + peers
+    trainers = [maker(start, hidden, learning_rate_of(hidden)) for _, maker in frameworks(hidden)] + peers
     wrong = {name for name, difference in differences.items() if difference > TOLERANCE}
     timed = [trainer for trainer in trainers if trainer.name not in wrong]
 
     # 2. Interleaved timing, with 3. the floor in C between rounds (a noisy neighbour slows
     # both alike), 4. the data path.
-    floor = Floor(folder, genre_mlp.BATCH_SIZE, (genre_mlp.SAMPLE_WIDTH,) + hidden + (1,))
+    floor = Floor(folder, genre_mlp.BATCH_SIZE, floor_sizes(hidden, genre_mlp.BATCH_SIZE))
     step_times, eval_times = timed_run(timed, data, timing_rows, eval_step, floor)
     sample_seconds = median_seconds(lambda: data.get_train_sample(genre_mlp.BATCH_SIZE), 2000)
 
     # 5. Whole processes.
     memory = {peer.name: peer.quit() for peer in peers}
-    e2e = end_to_end(len(timing_rows), cold=not quick)
+    e2e = end_to_end(len(timing_rows), cold=not quick, script="genre_cnn.py" if is_cnn(hidden) else "genre_mlp.py")
     if not quick:
-        for (key, _), trainer in zip(FRAMEWORKS, trainers):
+        for (key, _), trainer in zip(frameworks(hidden), trainers):
+            network = ["--lesson", "cnn"] if is_cnn(hidden) else ["--hidden"] + [str(n) for n in hidden]
             memory[trainer.name] = run_measured([os.path.abspath(__file__), "--worker", key, "--updates",
-                                                 str(len(timing_rows)), "--hidden"] + [str(n) for n in hidden])[1]
+                                                 str(len(timing_rows))] + network)[1]
     threads = {peer.name: peer.threads for peer in peers}
     blas_threads = os.environ["OPENBLAS_NUM_THREADS"]  # this process's, set above unless the user did
     threads.update({trainer.name: "one BLAS thread" if blas_threads == "1" else "%s BLAS threads" % blas_threads
                     for trainer in trainers if trainer.name not in threads})
-    return dict(names=[trainer.name for trainer in trainers], wrong=wrong, differences=differences, threads=threads,
+    return dict(names=[trainer.name for trainer in trainers], wrong=wrong, check_updates=len(check_rows),
+                differences=differences, threads=threads,
                 compile_seconds={trainer.name: trainer.compile_seconds for trainer in trainers},
                 step_times=step_times, eval_times=eval_times, floor=floor.figures(), no_floor=floor.error,
                 sample_seconds=sample_seconds, e2e=e2e, memory=memory)
@@ -454,7 +542,9 @@ def figures(results, hidden, updates, data):
     """Every figure of the table and the lines below it, as --json writes them (None: not measured)."""
     step_times, eval_times, memory = results["step_times"], results["eval_times"], results["memory"]
     theano_us = 1e6 * float(np.median(step_times["Theano"]))
-    table = {"network": [genre_mlp.SAMPLE_WIDTH] + list(hidden) + [1], "batch": genre_mlp.BATCH_SIZE,
+    network = ([list(layer) for layer in hidden] if is_cnn(hidden)
+               else [genre_mlp.SAMPLE_WIDTH] + list(hidden) + [1])
+    table = {"lesson": "cnn" if is_cnn(hidden) else "mlp", "network": network, "batch": genre_mlp.BATCH_SIZE,
              "updates": updates, "device": lesson_start.device_name(), "blas": lesson_start.BLAS_NAME,
              "load_average": list(os.getloadavg()), "test_rows": len(data.test),
              "flops_per_update": None, "peak_gflops": None, "floor_us": None, "products_us": None,
@@ -485,17 +575,29 @@ def figures(results, hidden, updates, data):
                  sample_us=1e6 * results["sample_seconds"],
                  end_to_end={label: {"seconds": seconds, "compile_seconds": compile_seconds, "peak_mb": peak_mb}
                              for label, (seconds, peak_mb, compile_seconds) in results["e2e"].items()},
-                 loss_differences=results["differences"])
+                 loss_differences=results["differences"],
+                 check_updates=results.get("check_updates", CHECK_UPDATES))
     return table
+
+
+def describe(hidden):
+    """The network in a few words, for the table's first line."""
+    if is_cnn(hidden):
+        return "1-D convolutional (%s, then %d-1; filters x width / stride)" % (
+            ", ".join("%dx%d/%d" % layer for layer in hidden), genre_cnn().DENSE)
+    return "%d-%s-1" % (genre_mlp.SAMPLE_WIDTH, "-".join(map(str, hidden)))
 
 
 def show(table):
     """The table, and the lines below it."""
     theano_us, floor_us, products_us = table["theano_us_per_update"], table["floor_us"], table["products_us"]
+    cnn = table.get("lesson") == "cnn"
     if floor_us:
+        products = ("the update's products as im2col makes them (the batch's columns in one matrix)" if cnn
+                    else "the update's 8 matrix products")
         print("\nOne update: %.1f MFLOP. This machine's single-thread SGEMM peak is %.0f GFLOP/s, so the floor is"
-              " %.0f us; the update's 8 matrix products alone, in C through Theano's BLAS, take %.0f us (%.0f GFLOP/s)."
-              % (table["flops_per_update"] / 1e6, table["peak_gflops"], floor_us, products_us,
+              " %.0f us; %s alone, in C through Theano's BLAS, take %.0f us (%.0f GFLOP/s)."
+              % (table["flops_per_update"] / 1e6, table["peak_gflops"], floor_us, products, products_us,
                  table["flops_per_update"] / products_us / 1e3))
     else:
         print("\nNo floor: %s." % table["no_floor"])
@@ -506,7 +608,7 @@ def show(table):
     for name, row in table["frameworks"].items():
         if "wrong" in row:
             print("%-14s wrong: its losses differ from Theano's by %.2g (> %g) over %d updates; not timed"
-                  % (name, table["loss_differences"][name], TOLERANCE, CHECK_UPDATES))
+                  % (name, table["loss_differences"][name], TOLERANCE, table.get("check_updates", CHECK_UPDATES)))
             continue
         print("%-14s %10.0f %15s %9.2f %10.2f %9s %9.2f %10s" % (
             name, row["us_per_update"], "%.0f-%.0f" % (row["p10_us"], row["p90_us"]), row["total_s"],
@@ -519,13 +621,16 @@ def show(table):
                 label, us, "-", updates * us / 1e6, "-", "-", us / theano_us, us / floor_us))
     print("\nTheano: one evaluation on %d rows takes %.1f ms; drawing a batch takes %.1f us (%.1f%% of an update)"
           % (table["test_rows"], table["evaluation_ms"], table["sample_us"], 100 * table["sample_us"] / theano_us))
-    if table["theano_lead_over_fastest_other"]:
-        print("Theano is %.2fx faster than the fastest other framework here." % table["theano_lead_over_fastest_other"])
+    lead = table["theano_lead_over_fastest_other"]
+    if lead and lead >= 1:
+        print("Theano is %.2fx faster than the fastest other framework here." % lead)
+    elif lead:
+        print("Theano is slower: the fastest other framework here takes %.2fx its time." % lead)
     for label, run in table["end_to_end"].items():
-        print("python genre_mlp.py --updates %d, %s compile cache: %.1f s in all (compiling %.1f s), peak %.0f MB"
-              % (table["updates"], label, run["seconds"], run["compile_seconds"], run["peak_mb"]))
+        print("python %s --updates %d, %s compile cache: %.1f s in all (compiling %.1f s), peak %.0f MB"
+              % ("genre_cnn.py" if cnn else "genre_mlp.py", table["updates"], label, run["seconds"], run["compile_seconds"], run["peak_mb"]))
     print("Losses over the first %d updates, largest difference from Theano's: %s"
-          % (CHECK_UPDATES, ", ".join("%s %.1g" % item for item in table["loss_differences"].items()
+          % (table.get("check_updates", CHECK_UPDATES), ", ".join("%s %.1g" % item for item in table["loss_differences"].items()
                                       if item[0] != "Theano")))
 
 

@@ -1,5 +1,8 @@
 """The lesson's network in PyTorch, JAX or PyTensor, trained on benchmark/bench.py's orders (not run by hand).
 
+The first lesson's MLP (plain SGD), or, when SETUP.npz says lesson=cnn, the second lesson's
+convolutional network (genre_cnn.py: four 1-D convolutions, Adam) in PyTorch or JAX.
+
     .venv-torch/bin/python benchmark/bench_peer.py torch SETUP.npz
     .venv-jax/bin/python benchmark/bench_peer.py jax SETUP.npz
     .venv-pytensor/bin/python benchmark/bench_peer.py pytensor SETUP.npz     # its Numba back end
@@ -91,6 +94,116 @@ def jax_trainer(start, learning_rate, batch_size):
     return train_batch, evaluate, time.perf_counter() - started
 
 
+# ---------------------------------------------------------------------------
+# The second lesson's convolutional network (genre_cnn.py), trained with Adam
+# ---------------------------------------------------------------------------
+# Adam as genre_cnn.adam_updates writes it: the textbook bias correction,
+# p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+BETA1, BETA2, EPSILON = 0.9, 0.999, 1e-8
+
+
+def cnn_start(start):
+    """Theano's conv2d is a true convolution (it flips its kernels); PyTorch's and JAX's are
+    correlations. So the peers keep each kernel flipped, once, here: (filters, channels, 1, width)
+    -> (filters, channels, width), reversed along the width. Adam acts weight by weight, so training
+    the flipped kernels is training Theano's, in another order."""
+    return [np.ascontiguousarray(value[:, :, 0, ::-1]) if value.ndim == 4 else value for value in start]
+
+
+def torch_cnn_trainer(start, learning_rate, batch_size, strides):
+    import torch
+    functional = torch.nn.functional
+    params = [torch.tensor(value, requires_grad=True) for value in cnn_start(start)]
+    # torch.optim.Adam's step, lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps), is the textbook one.
+    optimizer = torch.optim.Adam(params, lr=learning_rate, betas=(BETA1, BETA2), eps=EPSILON)
+
+    def logits(x):
+        x = x[:, None, :]                                   # (excerpts, 1 channel, 1200)
+        for K, B, stride in zip(params[0:8:2], params[1:8:2], strides):
+            # Theano's border_mode="half": width // 2 zeros on each side.
+            x = torch.relu(functional.conv1d(x, K, B, stride=stride, padding=K.shape[-1] // 2))
+        W5, B5, W6, B6 = params[8:]
+        hidden = torch.relu(x.flatten(1) @ W5 + B5)
+        return (hidden @ W6 + B6)[:, 0]
+
+    def cost(z, t):
+        return (functional.softplus(z) - t * z).mean()
+
+    def train_batch(x, t):
+        optimizer.zero_grad(set_to_none=True)
+        loss = cost(logits(torch.from_numpy(x)), torch.from_numpy(t))
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    def evaluate(x, t):
+        with torch.no_grad():
+            z = logits(torch.from_numpy(x))
+            return torch.sigmoid(z).numpy(), cost(z, torch.from_numpy(t)).item()
+    return train_batch, evaluate, 0.0
+
+
+def jax_cnn_trainer(start, learning_rate, batch_size, strides):
+    import jax
+    import jax.numpy as jnp
+
+    def logits(params, x):
+        x = x[:, None, :]                                   # (excerpts, 1 channel, 1200)
+        for K, B, stride in zip(params[0:8:2], params[1:8:2], strides):
+            half = K.shape[-1] // 2                         # Theano's border_mode="half"
+            sums = jax.lax.conv_general_dilated(x, K, (stride,), [(half, half)],
+                                                dimension_numbers=("NCH", "OIH", "NCH"))
+            x = jax.nn.relu(sums + B[None, :, None])
+        W5, B5, W6, B6 = params[8:]
+        hidden = jax.nn.relu(x.reshape(x.shape[0], -1) @ W5 + B5)
+        return (hidden @ W6 + B6)[:, 0]
+
+    def cost(params, x, t):
+        z = logits(params, x)
+        return jnp.mean(jax.nn.softplus(z) - t * z)
+
+    # Every constant in float32, as Theano computes them: 1 - 0.999 is then 0.00099998713, in the
+    # running average and in the bias correction alike (Python's 0.001 in one of them only would
+    # make every step 6e-6 smaller than Theano's).
+    rate, beta1, beta2, epsilon, one = (np.float32(value) for value in (learning_rate, BETA1, BETA2, EPSILON, 1))
+
+    @jax.jit
+    def step(state, x, t):
+        params, ms, vs, count = state
+        loss, gradients = jax.value_and_grad(cost)(params, x, t)
+        count = count + one
+        ms = [beta1 * m + (one - beta1) * g for m, g in zip(ms, gradients)]
+        vs = [beta2 * v + (one - beta2) * g ** 2 for v, g in zip(vs, gradients)]
+        correct1, correct2 = one - beta1 ** count, one - beta2 ** count
+        params = [p - rate * (m / correct1) / (jnp.sqrt(v / correct2) + epsilon)
+                  for p, m, v in zip(params, ms, vs)]
+        return (params, ms, vs, count), loss
+
+    @jax.jit
+    def predict(params, x, t):
+        return jax.nn.sigmoid(logits(params, x)), cost(params, x, t)
+
+    def fresh():
+        params = [jnp.asarray(value) for value in cnn_start(start)]
+        return (params, [jnp.zeros_like(p) for p in params], [jnp.zeros_like(p) for p in params],
+                jnp.asarray(0.0, jnp.float32))
+
+    state = {"state": fresh()}
+
+    def train_batch(x, t):
+        state["state"], loss = step(state["state"], x, t)
+        return float(loss)  # waits for the result, as the other frameworks do
+
+    def evaluate(x, t):
+        predictions, loss = predict(state["state"][0], x, t)
+        return np.asarray(predictions), float(loss)
+
+    # jit compiles on the first call of each shape; time that as JAX's compile.
+    started = time.perf_counter()
+    step(fresh(), np.zeros((batch_size, 1200), np.float32), np.zeros(batch_size, np.float32))[1].block_until_ready()
+    return train_batch, evaluate, time.perf_counter() - started
+
+
 def pytensor_trainer(start, learning_rate, batch_size, mode="NUMBA"):
     # The model cell of benchmark/pytensor_peer.py, the one docs/pytensor.md shows and
     # tests/test_pytensor.py checks against Theano. bench.py sets PYTENSOR_FLAGS.
@@ -113,6 +226,7 @@ def numpy_trainer(start, learning_rate, batch_size):
 
 TRAINERS = {"torch": torch_trainer, "jax": jax_trainer, "numpy": numpy_trainer, "pytensor": pytensor_trainer,
             "pytensor-c": lambda *args: pytensor_trainer(*args, mode="CVM")}
+CNN_TRAINERS = {"torch": torch_cnn_trainer, "jax": jax_cnn_trainer}
 
 
 def threads(name):
@@ -143,7 +257,12 @@ def main(name, setup_path):
     learning_rate, eval_step = float(setup["learning_rate"]), int(setup["eval_step"])
     train, targets, test, test_targets = (setup[key] for key in ("train", "train_targets", "test", "test_targets"))
 
+    lesson = str(setup.get("lesson", "mlp"))
+
     def make():
+        if lesson == "cnn":
+            strides = [int(n) for n in setup["strides"]]
+            return CNN_TRAINERS[name](start, learning_rate, setup["timing_rows"].shape[1], strides)
         return TRAINERS[name](start, learning_rate, setup["timing_rows"].shape[1])
 
     train_batch, evaluate, compile_seconds = make()

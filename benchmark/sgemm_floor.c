@@ -5,11 +5,21 @@
  *
  *     sgemm_floor REPEATS BATCH SIZE0 SIZE1 ... (e.g. 2000 16 1200 256 64 1)
  *
+ * or, for any other network (the second lesson's convolutions, as im2col turns them
+ * into products with the batch in one matrix), a list of products M,N,K,P:
+ *
+ *     sgemm_floor REPEATS BATCH gemms M,N,K,P ...
+ *
+ * each of them C[M,N] = A[M,K] B[K,N] forwards, then A's gradient C B^T and, when
+ * P is 3 rather than 2, B's: A^T C (for a convolution, A is its kernels, B the
+ * columns im2col makes of its input, whose gradient the first layer needs not).
+ *
  * It prints: flops=F products_us=T peak_gflops=P
  * (T: the median time of an update's products; P: the best of 10 1024^3 products).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 void sgemm_(const char *transa, const char *transb, const int *m, const int *n, const int *k,
@@ -42,7 +52,60 @@ static int ascending(const void *a, const void *b) {
 
 #define MAX_LAYERS 16
 
+
+static double peak_gflops(void) {
+    int big = 1024;
+    float *A = matrix(big, big), *B = matrix(big, big), *C = matrix(big, big);
+    double best = 1e30;
+    for (int r = 0; r < 12; r++) {
+        double started = now();
+        gemm('N', 'N', big, big, big, 1.0f, A, big, B, big, 0.0f, C, big);
+        double seconds = now() - started;
+        if (r >= 2 && seconds < best) best = seconds;
+    }
+    return 2.0 * big * big * big / best / 1e9;
+}
+
+#define MAX_GEMMS 32
+
+static int gemms_main(int repeats, int count, char **specs) {
+    int M[MAX_GEMMS], N[MAX_GEMMS], K[MAX_GEMMS], P[MAX_GEMMS];
+    float *A[MAX_GEMMS], *B[MAX_GEMMS], *C[MAX_GEMMS], *dA[MAX_GEMMS], *dB[MAX_GEMMS];
+    double flops = 0;
+    if (count < 1 || count > MAX_GEMMS) {
+        fprintf(stderr, "1 to %d products, please\n", MAX_GEMMS);
+        return 2;
+    }
+    for (int i = 0; i < count; i++) {
+        if (sscanf(specs[i], "%d,%d,%d,%d", &M[i], &N[i], &K[i], &P[i]) != 4 || P[i] < 2 || P[i] > 3) {
+            fprintf(stderr, "not M,N,K,P with P 2 or 3: %s\n", specs[i]);
+            return 2;
+        }
+        A[i] = matrix(M[i], K[i]), B[i] = matrix(K[i], N[i]), C[i] = matrix(M[i], N[i]);
+        dA[i] = matrix(M[i], K[i]), dB[i] = matrix(K[i], N[i]);   /* the gradients, apart: no growth */
+        flops += 2.0 * P[i] * M[i] * N[i] * K[i];
+    }
+    double *times = malloc(sizeof(double) * repeats);
+    for (int r = -repeats / 10 - 1; r < repeats; r++) {        /* the first tenth warms up */
+        double started = now();
+        for (int i = 0; i < count; i++)                        /* forward: C = A B */
+            gemm('N', 'N', M[i], N[i], K[i], 1.0f, A[i], K[i], B[i], N[i], 0.0f, C[i], N[i]);
+        for (int i = count - 1; i >= 0; i--) {
+            if (P[i] == 3)                                     /* B's gradient: A^T C */
+                gemm('T', 'N', K[i], N[i], M[i], 1.0f, A[i], K[i], C[i], N[i], 0.0f, dB[i], N[i]);
+            /* A's gradient: C B^T */
+            gemm('N', 'T', M[i], K[i], N[i], 1.0f, C[i], N[i], B[i], N[i], 0.0f, dA[i], K[i]);
+        }
+        if (r >= 0) times[r] = now() - started;
+    }
+    qsort(times, repeats, sizeof(double), ascending);
+    printf("flops=%.0f products_us=%.2f peak_gflops=%.2f\n", flops, 1e6 * times[repeats / 2], peak_gflops());
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc >= 4 && !strcmp(argv[3], "gemms"))
+        return gemms_main(atoi(argv[1]), argc - 4, argv + 4);
     if (argc < 5 || argc - 3 > MAX_LAYERS + 1) {
         fprintf(stderr, "usage: %s REPEATS BATCH SIZE0 SIZE1 [SIZE2 ...]\n", argv[0]);
         return 2;
@@ -79,17 +142,6 @@ int main(int argc, char **argv) {
         if (r >= 0) times[r] = now() - started;
     }
     qsort(times, repeats, sizeof(double), ascending);
-
-    int big = 1024;
-    float *A = matrix(big, big), *B = matrix(big, big), *C = matrix(big, big);
-    double best = 1e30;
-    for (int r = 0; r < 12; r++) {
-        double started = now();
-        gemm('N', 'N', big, big, big, 1.0f, A, big, B, big, 0.0f, C, big);
-        double seconds = now() - started;
-        if (r >= 2 && seconds < best) best = seconds;
-    }
-    printf("flops=%.0f products_us=%.2f peak_gflops=%.2f\n", flops, 1e6 * times[repeats / 2],
-           2.0 * big * big * big / best / 1e9);
+    printf("flops=%.0f products_us=%.2f peak_gflops=%.2f\n", flops, 1e6 * times[repeats / 2], peak_gflops());
     return 0;
 }

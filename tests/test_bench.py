@@ -187,3 +187,58 @@ def test_the_table_prints_the_figures_in_their_units(made_up_table, capsys):
         "python genre_mlp.py --updates 2000, warm compile cache: 2.2 s in all (compiling 0.2 s), peak 250 MB",
         "Losses over the first 200 updates, largest difference from Theano's: NumPy 1e-07, PyTorch eager 2e-06, "
         "JAX jit 0.5"]
+
+
+# ---------------------------------------------------------------------------
+# --lesson cnn: genre_cnn.py's network, its peers and its floor
+# ---------------------------------------------------------------------------
+CNN = ((32, 31, 4), (32, 31, 3), (48, 15, 2), (48, 15, 2))  # genre_cnn.LAYERS, written out
+
+
+def test_the_cnn_floor_counts_the_updates_products_worked_out_by_hand(tmp_path):
+    # Each convolution after im2col: filters x (channels * width) by (channels * width) x (16 * steps out),
+    # forwards, for the kernels' gradient and (not the first layer) for its input's; steps 300, 100, 50, 25.
+    assert bench.cnn_products(CNN, 16, 1200) == [(32, 16 * 300, 1 * 31, 2), (32, 16 * 100, 32 * 31, 3),
+                                                 (48, 16 * 50, 32 * 15, 3), (48, 16 * 25, 48 * 15, 3),
+                                                 (16, 64, 48 * 25, 3), (16, 1, 64, 3)]
+    by_hand = (2 * 2 * 4761600        # 16 * 300 * 32 * 31 multiply-adds, twice
+               + 3 * 2 * 50790400     # 16 * 100 * 32 * 32 * 31
+               + 3 * 2 * 18432000     # 16 * 50 * 48 * 32 * 15
+               + 3 * 2 * 13824000     # 16 * 25 * 48 * 48 * 15
+               + 3 * 2 * (16 * 1200 * 64 + 16 * 64))
+    assert by_hand == 524703744
+    floor = bench.Floor(str(tmp_path), 16, bench.floor_sizes(CNN, 16), repeats=2)
+    floor()
+    assert floor.error is None and floor.figures()[0] == by_hand  # the C program counts the same
+    assert floor.figures()[1] > 0 and floor.figures()[2] > 0
+
+
+def test_cnn_peers_train_as_genre_cnns_theano_graph(tmp_path):
+    """PyTorch's conv1d and JAX's conv_general_dilated, with Adam, from Theano's start on its batches."""
+    present = [(key, name, venv) for key, name, venv in bench.PEERS
+               if key in bench.CNN_PEERS and (bench.os.path.exists(bench.os.path.join(bench.ROOT, venv, "bin", "python")))]
+    if not present:
+        pytest.skip("no .venv-torch or .venv-jax (make peers)")
+    network = tuple(bench.genre_cnn().LAYERS)
+    assert network == CNN
+    start, data = bench.starting_point(network)
+    rows = bench.batches(data, 5)
+    theano = bench.theano_trainer(start, network, bench.learning_rate_of(network))
+    expected = [theano.train_batch(data.train[r], data.train_targets[r]) for r in rows]
+    peers, absent = bench.start_peers(start, data, rows, rows, 10, str(tmp_path), network)
+    try:
+        assert [peer.name for peer in peers] == [name for _, name, _ in present] and len(absent) == 2 - len(present)
+        for peer in peers:
+            np.testing.assert_allclose(peer.check(), expected, atol=1e-5, err_msg=peer.name)
+    finally:
+        for peer in peers:
+            peer.process.kill()
+
+
+def test_the_cnn_has_no_numpy_or_pytensor_peer_and_no_hidden_sizes(capsys):
+    assert [name for name, _ in bench.frameworks(CNN)] == ["theano"]
+    assert [key for key, _, _ in bench.peers_for(CNN)] == ["torch", "jax"]
+    assert [key for key, _, _ in bench.peers_for((256, 64))] == ["torch", "jax", "pytensor", "pytensor-c"]
+    with pytest.raises(SystemExit):
+        bench.main(["--lesson", "cnn", "--hidden", "64"])
+    assert "--hidden is the MLP's" in capsys.readouterr().err
