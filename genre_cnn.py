@@ -149,8 +149,6 @@ if __name__ == "__main__":
 # written as an image one pixel high: a batch of shape (excerpts, 1 channel, 1, 1200),
 # and kernels of shape (filters, channels below, 1, width). `border_mode="half"` pads
 # half a kernel on each side, Keras's 'same'; `subsample=(1, stride)` is the stride.
-# (For speed, the code stacks eight such one-pixel-high excerpts into one image of eight
-# rows, which a 1-by-k kernel never mixes: the same sums, in fewer, larger products.)
 # Like a Keras layer, each kernel starts with *Glorot-uniform* random weights, drawn
 # between plus and minus sqrt(6 / (inputs + outputs)) so that a layer's sums start
 # neither tiny nor huge, and each bias starts at zero.
@@ -178,28 +176,18 @@ def make_parameters(filters, strides, seed, widths=tuple(layer[1] for layer in L
     return [theano.shared(value, name=name, borrow=True) for name, value in values]
 
 
-ROWS = 8  # excerpts per image handed to conv2d (below: the same sums, faster)
-
-
 def forward(inputs, params, strides):
     """The four convolutions, the hidden layer and the output: the logits, their sigmoid (the
     probability of rock), and each convolution's output (for the shapes and the pictures)."""
-    # For speed, conv2d gets ROWS excerpts as the ROWS rows of one image: a 1-by-k kernel never
-    # mixes rows, so the sums are the same, but Theano's CPU code makes one matrix product per
-    # image, and 8 times fewer, wider products are about a fifth faster. Zero rows pad the batch
-    # to a multiple of ROWS, and are dropped again.
-    count = inputs.shape[0]
-    extra = (ROWS - count % ROWS) % ROWS
-    padded = theano.tensor.concatenate([inputs, theano.tensor.zeros((extra, inputs.shape[1]), dtype=FLOATX)])
-    layer = padded.reshape((-1, 1, ROWS, inputs.shape[1]))  # (images, 1 channel, ROWS excerpts, 1200)
+    layer = inputs.dimshuffle(0, "x", "x", 1)  # (excerpts, 1200) -> (excerpts, 1 channel, 1, 1200)
     convolutions = []
     for kernels, biases, stride in zip(params[0:8:2], params[1:8:2], strides):
-        sums = conv2d(layer, kernels, border_mode="half", subsample=(1, stride))
+        # filter_flip=False: each kernel is laid on the sound as it is (Keras's Conv1D), not reversed
+        sums = conv2d(layer, kernels, border_mode="half", subsample=(1, stride), filter_flip=False)
         layer = relu(sums + biases.dimshuffle("x", 0, "x", "x"))  # one bias per channel
-        # (excerpts, channels, 1, steps): each excerpt's own output, the padding dropped
-        convolutions.append(layer.dimshuffle(0, 2, 1, 3).reshape((-1, layer.shape[1], 1, layer.shape[3]))[:count])
+        convolutions.append(layer)
     W5, B5, W6, B6 = params[8:]
-    hidden = relu(theano.tensor.dot(convolutions[-1].flatten(2), W5) + B5)  # 48 channels x 25 steps, in a row
+    hidden = relu(theano.tensor.dot(layer.flatten(2), W5) + B5)  # 48 channels x 25 steps, in a row
     logits = (theano.tensor.dot(hidden, W6) + B6).flatten()
     return logits, theano.tensor.nnet.sigmoid(logits), convolutions
 

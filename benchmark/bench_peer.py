@@ -103,11 +103,9 @@ BETA1, BETA2, EPSILON = 0.9, 0.999, 1e-8
 
 
 def cnn_start(start):
-    """Theano's conv2d is a true convolution (it flips its kernels); PyTorch's and JAX's are
-    correlations. So the peers keep each kernel flipped, once, here: (filters, channels, 1, width)
-    -> (filters, channels, width), reversed along the width. Adam acts weight by weight, so training
-    the flipped kernels is training Theano's, in another order."""
-    return [np.ascontiguousarray(value[:, :, 0, ::-1]) if value.ndim == 4 else value for value in start]
+    """genre_cnn.py's conv2d lays each kernel on the sound as it is (filter_flip=False), as PyTorch's
+    conv1d and JAX's convolution do: (filters, channels, 1, width) -> (filters, channels, width)."""
+    return [np.ascontiguousarray(value[:, :, 0, :]) if value.ndim == 4 else value for value in start]
 
 
 def torch_cnn_trainer(start, learning_rate, batch_size, strides):

@@ -10,10 +10,10 @@ last one's output flattened channel by channel (all the steps of channel 0, then
 shapes: K1, B1 ... K4, B4 with K of shape (filters, channels below, 1, width), then W5, B5,
 W6, B6.
 
-Theano's conv2d, like the textbook convolution, flips the kernel (filter_flip=True, its
-default): output step t of filter f is the sum over channels c and positions j of
-padded[c, t * stride + j] * K[f, c, 0, width - 1 - j]. Keras's Conv1D and most prose describe
-the other order, the cross-correlation (flip=False here, filter_flip=False there); the two
+genre_cnn.py lays each kernel on the sound as it is, as Keras's Conv1D does (conv2d with
+filter_flip=False, a cross-correlation; flip=False here, the default): output step t of filter
+f is the sum over channels c and positions j of padded[c, t * stride + j] * K[f, c, 0, j].
+conv2d's own default, the textbook convolution, flips the kernel (flip=True here); the two
 learn the same functions, with kernels mirrored in time.
 """
 import numpy as np
@@ -32,7 +32,7 @@ def applied(kernels, flip):
     return kernels[:, :, 0, ::-1] if flip else kernels[:, :, 0, :]
 
 
-def conv1d(inputs, kernels, biases, stride, flip=True):
+def conv1d(inputs, kernels, biases, stride, flip=False):
     """inputs (excerpts, channels, steps), kernels (filters, channels, 1, width): the sums before
     the ReLU, (excerpts, filters, ceil(steps / stride)), and the windows (for backprop)."""
     width = kernels.shape[-1]
@@ -46,7 +46,7 @@ def conv1d(inputs, kernels, biases, stride, flip=True):
     return sums, windows
 
 
-def conv1d_backward(slope, windows, kernels, steps_in, stride, flip=True):
+def conv1d_backward(slope, windows, kernels, steps_in, stride, flip=False):
     """From d cost / d sums (excerpts, filters, steps out): the kernels', the biases' and the
     inputs' gradients."""
     width = kernels.shape[-1]
@@ -67,7 +67,7 @@ class NumpyCNN(object):
     Theano's arithmetic."""
 
     def __init__(self, params, strides, learning_rate=0.001, loss="bce", optimizer="adam",
-                 beta1=0.9, beta2=0.999, epsilon=1e-8, dtype=np.float32, flip=True):
+                 beta1=0.9, beta2=0.999, epsilon=1e-8, dtype=np.float32, flip=False):
         # params: [K1, B1, ..., W6, B6] as arrays; copied, so the caller's stay untouched.
         self.dtype = dtype
         self.params = [np.array(p, dtype=dtype) for p in params]

@@ -101,11 +101,11 @@ def small_network(seed=0, width=60):
 
 
 def convolve_by_hand(row, kernel, stride):
-    """One channel, one kernel: Theano's conv2d (the kernel flipped), 'half' padding, the stride,
-    one output step at a time."""
+    """One channel, one kernel: the kernel laid on the sound as it is (genre_cnn.py's conv2d with
+    filter_flip=False, Keras's Conv1D), 'half' padding, the stride, one output step at a time."""
     pad = len(kernel) // 2
     padded = [0.0] * pad + list(row) + [0.0] * pad
-    return [sum(padded[start + j] * kernel[len(kernel) - 1 - j] for j in range(len(kernel)))
+    return [sum(padded[start + j] * kernel[j] for j in range(len(kernel)))
             for start in range(0, len(row), stride)]
 
 
@@ -119,14 +119,14 @@ def test_the_reference_convolves_as_written_by_hand():
                                  + params[1][kernel], 0)
             np.testing.assert_allclose(first[excerpt, kernel], by_hand, rtol=1e-12, atol=1e-12)
     assert [layer.shape[2] for layer in reference.convolutions(excerpts)] == [15, 5, 3, 2]
-    # Unflipped (Keras's order), it is the same sums with every kernel mirrored in time.
+    # Flipped (conv2d's default, the textbook convolution), it is the same sums with every kernel mirrored in time.
     mirrored = [p[..., ::-1] if p.ndim == 4 else p for p in params]
-    for flipped, unflipped in zip(reference.convolutions(excerpts),
-                                  NumpyCNN(mirrored, STRIDES, dtype=np.float64, flip=False).convolutions(excerpts)):
+    for unflipped, flipped in zip(reference.convolutions(excerpts),
+                                  NumpyCNN(mirrored, STRIDES, dtype=np.float64, flip=True).convolutions(excerpts)):
         np.testing.assert_allclose(flipped, unflipped, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("flip", [True, False])  # conv2d's convolution, and Keras's cross-correlation
+@pytest.mark.parametrize("flip", [False, True])  # Keras's cross-correlation (the lesson's), and conv2d's convolution
 @pytest.mark.parametrize("loss", ["bce", "mse"])
 def test_the_references_gradients_follow_finite_differences(loss, flip):
     params, excerpts, targets = small_network(1)

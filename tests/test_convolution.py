@@ -1,5 +1,5 @@
-"""conv2d on the CPU: theano_today/theano_corr.py's im2col and col2im in CorrMM, and genre_cnn.py's
-excerpts stacked as the rows of one image; both give the numbers of a brute-force NumPy convolution."""
+"""conv2d on the CPU: theano_today/theano_corr.py's im2col and col2im in CorrMM
+gives the numbers of a brute-force NumPy convolution."""
 import numpy as np
 import pytest
 
@@ -78,37 +78,3 @@ def test_corr_mm_compiles_the_faster_loops():
     assert node.op.c_code_cache_version()[-1] == theano_corr.VERSION
     assert theano_corr.faster_corr_mm(theano) is True  # once is enough: a second call changes nothing
     assert node.op.c_support_code_apply(node, "node") == code
-
-
-def test_the_lessons_rows_of_one_image_give_each_excerpts_own_convolution():
-    import genre_cnn
-    strides = [layer[2] for layer in genre_cnn.LAYERS]
-    params = genre_cnn.make_parameters([layer[0] for layer in genre_cnn.LAYERS], strides, 0)
-    inputs = T.matrix("inputs")
-    logits, _, convolutions = genre_cnn.forward(inputs, params, strides)
-    gradients = theano.grad(T.sum(logits), params[:8])
-    # The same gradients from each excerpt as an image one pixel high, the layout the rows replace.
-    layer = inputs.dimshuffle(0, "x", "x", 1)
-    for kernels, biases, stride in zip(params[0:8:2], params[1:8:2], strides):
-        layer = T.nnet.relu(conv2d(layer, kernels, border_mode="half", subsample=(1, stride))
-                            + biases.dimshuffle("x", 0, "x", "x"))
-    hidden = T.nnet.relu(T.dot(layer.flatten(2), params[8]) + params[9])
-    one_row_each = theano.grad(T.sum(T.dot(hidden, params[10]) + params[11]), params[:8])
-    function = theano.function([inputs], [logits] + convolutions + gradients + one_row_each)
-    values = [param.get_value() for param in params]
-    random = np.random.RandomState(1)
-    for count in (1, 5, 16, 19):  # fewer rows than an image holds, more, and a whole one
-        x = (0.1 * random.standard_normal((count, genre_cnn.SAMPLE_WIDTH))).astype("float32")
-        got = function(x)
-        # Each excerpt alone, as an image one pixel high, through brute_force; then the dense layers.
-        layer, d_kernels = x[:, None, None, :], []
-        for number, stride in enumerate(strides):
-            out = brute_force(layer, values[2 * number], "half", (1, stride), (1, 1))[0]
-            layer = np.maximum(out + values[2 * number + 1][None, :, None, None], 0)
-            np.testing.assert_allclose(got[1 + number], layer, rtol=1e-4, atol=1e-5)
-            assert got[1 + number].shape == (count, values[2 * number].shape[0], 1, layer.shape[3])
-        hidden = np.maximum(layer.reshape(count, -1) @ values[8] + values[9], 0)
-        np.testing.assert_allclose(got[0], (hidden @ values[10] + values[11])[:, 0], rtol=1e-4, atol=1e-5)
-        for gradient, expected in zip(got[5:13], got[13:]):
-            assert gradient.dtype == np.float32 and np.abs(expected).max() > 0
-            np.testing.assert_allclose(gradient, expected, rtol=1e-4, atol=1e-6)
