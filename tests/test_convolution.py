@@ -1,5 +1,5 @@
-"""conv2d on the CPU: theano_today/theano_corr.py's im2col and col2im in CorrMM
-gives the numbers of a brute-force NumPy convolution."""
+"""conv2d on the CPU: theano_today/theano_corr.py's im2col and col2im in CorrMM give the numbers of a
+brute-force NumPy convolution."""
 import numpy as np
 import pytest
 
