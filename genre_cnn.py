@@ -148,8 +148,11 @@ if __name__ == "__main__":
 # **In Theano.** `theano.tensor.nnet.conv2d` convolves images, so a 1-D excerpt is
 # written as an image one pixel high: a batch of shape (excerpts, 1 channel, 1, 1200),
 # and kernels of shape (filters, channels below, 1, width). `border_mode="half"` pads
-# half a kernel on each side, Keras's 'same'; `subsample=(1, stride)` is the stride.
-# Like a Keras layer, each kernel starts with *Glorot-uniform* random weights, drawn
+# half a kernel on each side, Keras's 'same'; `subsample=(1, stride)` is the stride;
+# `filter_flip=False` lays each kernel on the sound as it is, as described above and as
+# Keras does (left to itself, conv2d would reverse every kernel first, as a convolution
+# in the mathematician's sense does: it learns as well, but the kernels in the picture
+# further down would be back to front). Like a Keras layer, each kernel starts with *Glorot-uniform* random weights, drawn
 # between plus and minus sqrt(6 / (inputs + outputs)) so that a layer's sums start
 # neither tiny nor huge, and each bias starts at zero.
 
@@ -479,9 +482,9 @@ if __name__ == "__main__":
 #
 #    <details><summary>Answer</summary>
 #
-#    It hardly notices: 96.15%, against 95.70% with loudness left in, while loudness alone
+#    It hardly notices: 96.55%, against 96.10% with loudness left in, while loudness alone
 #    now gets 49.50%, a coin toss. The MLP, trained on the same rescaled excerpts, ends at
-#    62.75%, so the convolutional network is 33.40 points ahead of it. With every excerpt
+#    62.75%, so the convolutional network is 33.80 points ahead of it. With every excerpt
 #    equally loud, all that is left to learn is the shape of the waveform: where the kick
 #    drum hits and how the bass line moves. Short kernels slid along the excerpt find those
 #    shapes wherever they fall; the MLP would have to learn each one at every position.
@@ -492,10 +495,10 @@ if __name__ == "__main__":
 #
 #    <details><summary>Answer</summary>
 #
-#    95.20%, half a point below Adam's 95.70%: on the stand-in plain SGD does nearly as
-#    well. The losses tell the two apart. Adam drives the train loss down to 0.0975, but
-#    its test loss, 0.2115, is more than twice that: it fits the training excerpts closely.
-#    SGD's train loss is still 0.2169 and its test loss 0.1755, lower than Adam's. Adam
+#    96.00%, a tenth of a point below Adam's 96.10%: on the stand-in plain SGD does as
+#    well. The losses tell the two apart. Adam drives the train loss down to 0.0905, but
+#    its test loss, 0.2184, is more than twice that: it fits the training excerpts closely.
+#    SGD's train loss is still 0.2069 and its test loss 0.1612, lower than Adam's. Adam
 #    moves faster; after 5000 updates that speed shows as overfitting more than as
 #    accuracy. On the real, harder recordings Adam's per-weight steps usually matter more.
 #    </details>
@@ -504,10 +507,10 @@ if __name__ == "__main__":
 #
 #    <details><summary>Answer</summary>
 #
-#    Fewer: 96.50% with 25,201 parameters instead of 167,425, at 2.6 ms per update
-#    against 17.9 ms (0.1 of the lesson's training time). Wider: 95.25% with 513,409
-#    parameters, 57.8 ms per update (3.2 times the lesson's time), its train loss 0.0954
-#    and test loss 0.2116. Here the smallest network is the best one: the stand-in's
+#    Fewer: 96.55% with 25,201 parameters instead of 167,425, at 2.5 ms per update
+#    against 9.6 ms (0.3 of the lesson's training time). Wider: 95.70% with 513,409
+#    parameters, 32.2 ms per update (3.3 times the lesson's time), its train loss 0.1033
+#    and test loss 0.1952. Here the smallest network does best: the stand-in's
 #    classes differ by a few simple patterns, a beat and a bass line, and eight kernels
 #    are enough to find them. More filters only cost time and fit the training set more
 #    closely. Real music has more patterns to tell apart, and there width can pay.
@@ -520,8 +523,8 @@ if __name__ == "__main__":
 #
 #    3,777,025 parameters instead of 167,425: the convolutions themselves keep their size,
 #    but the last one now hands 48 channels at 1200 steps to `W5`, 48 times what it got
-#    with strides. Each update takes 225.8 ms against 17.9 ms, because every layer now
-#    computes its sums at every step: the 500 updates took 1.3 times as long as the
+#    with strides. Each update takes 146.3 ms against 9.6 ms, because every layer now
+#    computes its sums at every step: the 500 updates took 1.5 times as long as the
 #    lesson's 5000. And after seeing each excerpt about once it reaches 96.85%, the best
 #    of these runs. Strides are not there for accuracy but for speed and size: they throw
 #    away positions that the next layer's wide kernels would mostly cover anyway.

@@ -199,3 +199,12 @@ def test_a_cnn_run_whose_lines_disagree_is_one_line():
     with pytest.raises(exercises.RunError) as raised:
         exercises.read_run([], "", "error: --filters: bad\n", 2, lesson="cnn")
     assert str(raised.value) == "genre_cnn.py none: error: --filters: bad"
+
+
+def test_the_readmes_next_lesson_quotes_the_cnn_record():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as readme:
+        section = readme.read().split("\n## Next lesson\n", 1)[1].split("\n## ", 1)[0]
+    sentence = section[section.index("On the generated stand-in:"):].split("\n\n")[0]
+    record = exercises.read_record(exercises.CNN_RECORD)
+    assert len(NUMBER.findall(sentence)) >= 6
+    assert strays({"1": sentence}, record, "genre_cnn.py") == []  # the lesson's run and exercise 1's
