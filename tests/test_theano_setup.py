@@ -36,7 +36,7 @@ def venv_blas():
 def test_defaults_added_when_user_sets_nothing(tmp_path):
     flags, blas = theano_setup.merged_flags({"THEANORC": str(tmp_path / "none")})
     assert theano_setup.parse_flags(flags) == {"floatX": "float32", "blas.ldflags": venv_blas()[0],
-                                               "allow_gc": "False", "gcc.cxxflags": NUMPY2_FLAGS}
+                                               "allow_gc": "False", "openmp": "True", "gcc.cxxflags": NUMPY2_FLAGS}
     assert blas == venv_blas()[1]
     assert "," not in venv_blas()[0]  # Theano would split it there
 
@@ -48,13 +48,13 @@ def test_user_flags_are_kept_and_win(tmp_path):
     assert flags.endswith(user + ",gcc.cxxflags=" + NUMPY2_FLAGS)
     parsed = theano_setup.parse_flags(flags)
     assert parsed == {"floatX": "float64", "blas.ldflags": "-lmyblas", "optimizer": "fast_compile",
-                      "allow_gc": "True", "gcc.cxxflags": NUMPY2_FLAGS}
+                      "allow_gc": "True", "openmp": "True", "gcc.cxxflags": NUMPY2_FLAGS}
     assert blas == "as set by you"
 
 
 def test_theanorc_settings_are_not_overridden(tmp_path):
     rc = tmp_path / "theanorc"
-    rc.write_text("[global]\nfloatX = float64\nallow_gc = True\n[blas]\nldflags = -lblas\n")
+    rc.write_text("[global]\nfloatX = float64\nallow_gc = True\nopenmp = False\n[blas]\nldflags = -lblas\n")
     flags, _ = theano_setup.merged_flags({"THEANORC": str(rc), "THEANO_FLAGS": "device=cpu"})
     assert theano_setup.parse_flags(flags) == {"device": "cpu", "gcc.cxxflags": NUMPY2_FLAGS}
 
@@ -64,9 +64,19 @@ def test_blas_ldflags_in_the_home_theanorc_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / ".theanorc").write_text("[blas]\nldflags = -lmyblas\n")
     flags, blas = theano_setup.merged_flags({"THEANO_FLAGS": "device=cpu"})
-    assert theano_setup.parse_flags(flags) == {"floatX": "float32", "allow_gc": "False", "device": "cpu",
-                                               "gcc.cxxflags": NUMPY2_FLAGS}
+    assert theano_setup.parse_flags(flags) == {"floatX": "float32", "allow_gc": "False", "openmp": "True",
+                                               "device": "cpu", "gcc.cxxflags": NUMPY2_FLAGS}
     assert blas == "as set by you"
+
+
+def test_openmp_threads_wait_without_spinning():
+    # genre_cnn.py's convolutions run on every core (openmp=True, above); OpenMP threads that spin
+    # while they wait took 24 ms an update with one core busy, against 13 ms passive (docs/speed.md).
+    import os
+    assert os.environ.get("OMP_WAIT_POLICY") == "PASSIVE" or "OMP_WAIT_POLICY" in theano_setup.USERS_OWN
+    import genre_cnn  # noqa: F401
+    import theano
+    assert theano.config.openmp
 
 
 # Theano itself, started as the script starts it, with a ~/.theanorc of the user's in a new HOME.
@@ -118,7 +128,7 @@ def test_only_the_unset_key_is_added(tmp_path):
     rc = tmp_path / "theanorc"
     rc.write_text("[global]\nfloatX = float16\n")
     flags, _ = theano_setup.merged_flags({"THEANORC": str(rc)})
-    assert set(theano_setup.parse_flags(flags)) == {"blas.ldflags", "allow_gc", "gcc.cxxflags"}
+    assert set(theano_setup.parse_flags(flags)) == {"blas.ldflags", "allow_gc", "openmp", "gcc.cxxflags"}
 
 
 @pytest.mark.parametrize("where", ["THEANO_FLAGS", ".theanorc"])

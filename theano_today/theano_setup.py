@@ -62,6 +62,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # sleep while they wait rather than spin: on 2 cores, idle, genre_cnn.py's update takes 7 ms with
 # OpenMP and 12 ms without; with another job on one core, 13 ms either way, where spinning
 # threads took 24 ms. OMP_WAIT_POLICY overrides it.
+USERS_OWN = {name for name in ("OMP_WAIT_POLICY",) if name in os.environ}  # kept as the user set them
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # The NumPy that requirements.txt pins for each supported Python: 2.3.5 is the
