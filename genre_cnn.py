@@ -294,16 +294,18 @@ if __name__ == "__main__":
 #
 # ## The model
 #
-# The same shape as the first lesson's `Model`: the parameters, and two compiled
-# functions, `train_batch` (the cost, and every update) and `evaluate` (the
-# predictions and the cost), with the test set put in through `givens` once.
+# The first lesson's `Model` again, with this network inside: its `compile` makes the
+# same two functions, `train_batch` (the cost, and every update) and `evaluate` (the
+# predictions and the cost), with the test set put in through `givens` once. A third,
+# `first_layer`, returns the first convolution's output, for a picture further down.
 
 # %%
+import genre_mlp
 from lesson_helpers.command_line.stopped import stage
 
 
-class Model(object):
-    """The convolutional network's parameters and its compiled `train_batch` and `evaluate`."""
+class Model(genre_mlp.Model):
+    """The convolutional network's parameters, compiled as the first lesson's Model compiles its own."""
 
     def __init__(self, filters=tuple(layer[0] for layer in LAYERS), strides=tuple(layer[2] for layer in LAYERS),
                  learning_rate=LEARNING_RATE, loss="bce", optimizer="adam", seed=SEED, test_set=None):
@@ -318,21 +320,8 @@ class Model(object):
         else:
             updates = sgd_updates(self.cost, self.params, learning_rate)
         self.kept = {shared.name: shared for shared, _ in updates if shared not in self.params}  # Adam's m, v, t
-
-        started = time.time()
-        self.train_batch = theano.function([inputs, targets], self.cost, updates=updates)
-        self.train_batch.trust_input = True
-        self.evaluate = theano.function([inputs, targets], [predictions, self.cost])
+        self.compile(inputs, targets, predictions, updates, test_set)  # genre_mlp.Model's
         self.first_layer = theano.function([inputs], self.convolutions[0])  # for the picture below
-        self.evaluate_test = None
-        if test_set is not None:
-            test_inputs, test_targets = (theano.shared(array) for array in test_set)
-            self.evaluate_test = theano.function([], [predictions, self.cost],
-                                                 givens={inputs: test_inputs, targets: test_targets})
-        self.compile_seconds = time.time() - started
-
-    def num_parameters(self):
-        return sum(param.get_value(borrow=True).size for param in self.params)
 
 
 if __name__ == "__main__":

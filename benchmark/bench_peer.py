@@ -27,6 +27,17 @@ import time
 import numpy as np
 
 
+def torch_evaluate(logits, cost):
+    """A peer's evaluate(x, t): the probabilities and the cost, without gradients."""
+    import torch
+
+    def evaluate(x, t):
+        with torch.no_grad():
+            z = logits(torch.from_numpy(x))
+            return torch.sigmoid(z).numpy(), cost(z, torch.from_numpy(t)).item()
+    return evaluate
+
+
 def torch_trainer(start, learning_rate, batch_size):
     import torch
     params = [torch.tensor(value, requires_grad=True) for value in start]
@@ -47,11 +58,7 @@ def torch_trainer(start, learning_rate, batch_size):
                 param -= learning_rate * gradient
         return loss.item()
 
-    def evaluate(x, t):
-        with torch.no_grad():
-            z = logits(torch.from_numpy(x))
-            return torch.sigmoid(z).numpy(), cost(z, torch.from_numpy(t)).item()
-    return train_batch, evaluate, 0.0
+    return train_batch, torch_evaluate(logits, cost), 0.0
 
 
 def jax_trainer(start, learning_rate, batch_size):
@@ -134,11 +141,7 @@ def torch_cnn_trainer(start, learning_rate, batch_size, strides):
         optimizer.step()
         return loss.item()
 
-    def evaluate(x, t):
-        with torch.no_grad():
-            z = logits(torch.from_numpy(x))
-            return torch.sigmoid(z).numpy(), cost(z, torch.from_numpy(t)).item()
-    return train_batch, evaluate, 0.0
+    return train_batch, torch_evaluate(logits, cost), 0.0
 
 
 def jax_cnn_trainer(start, learning_rate, batch_size, strides):
