@@ -145,3 +145,11 @@ def test_what_adam_kept_is_as_the_prose_says(executed):
     steps = [float(value) for _, _, value in rows]
     assert max(typical) / min(typical) > 100
     assert all(0 < step < 1 for step in steps)
+
+
+def test_a_diverged_run_names_this_lessons_default_rate():
+    result = subprocess.run([sys.executable, SCRIPT, "--stand-in", "--learning-rate", "1e9", "--updates", "20",
+                             "--eval-step", "20"], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith(
+        "give a smaller --learning-rate (the default is 0.001)")

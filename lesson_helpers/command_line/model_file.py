@@ -29,9 +29,11 @@ class Diverged(ModelFileError):
 def check_loss(loss, update, learning_rate):
     """Raise Diverged at the first update whose loss is not finite (the weights are then NaN too)."""
     if not np.isfinite(loss):
+        import sys  # the running lesson's own default: genre_cnn.py's is not genre_mlp.py's
+        default = getattr(sys.modules.get("__main__"), "LEARNING_RATE", 0.01)
         raise Diverged("the loss became %s at update %d: the training diverged with --learning-rate %g, so "
-                       "nothing was saved; give a smaller --learning-rate (the default is 0.01)"
-                       % (float(loss), update, learning_rate))
+                       "nothing was saved; give a smaller --learning-rate (the default is %g)"
+                       % (float(loss), update, learning_rate, default))
 
 
 def save_model(model, path, test_accuracy):
