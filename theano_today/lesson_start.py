@@ -14,13 +14,13 @@ import sys
 from lesson_helpers import route
 
 BLAS_NAME = None  # what theano_setup found to link, once Theano is imported
-_prepared = []
+_theano = []      # Theano, once prepared: genre_cnn.py's first cell prepares it, then genre_mlp's finds it
 
 
 def prepare_theano_for_today():
     global BLAS_NAME
-    if "theano" in sys.modules and _prepared:  # done: genre_cnn.py's first cell, then genre_mlp's, imported by it
-        return sys.modules["theano"]
+    if _theano:
+        return _theano[0]
     script = route.as_script()
     if route.in_kernel():
         from lesson_helpers.notebook_route.notebook import install_missing_packages
@@ -37,7 +37,7 @@ def prepare_theano_for_today():
     if script:
         stopped.loaded()
         errors.one_line_for_the_script()
-    _prepared.append(True)
+    _theano.append(theano)
     return theano
 
 
