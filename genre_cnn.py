@@ -13,8 +13,8 @@
 # recordings, against 83.40% for the same MLP as ours, which its lesson 05 wrote in
 # Keras. Here we build that very network in Theano, the way the first lesson built the
 # MLP: a symbolic graph, `theano.grad`, and `theano.function` with updates. Two things
-# are new, and each gets its own section: the
-# convolution, and the Adam optimizer that lesson 06 trained it with.
+# are new, and each gets its own section: the convolution, and the Adam optimizer that
+# lesson 06 trained it with.
 #
 # **What comes from the first lesson.** The data (`DataServer`, the same file, the same
 # stand-in when it cannot be had), the loss, the training loop and the report are
